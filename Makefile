@@ -1,0 +1,69 @@
+# Every target here is what a developer, .ci/run and Azure DevOps run alike.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+# Tools that pin dependencies incompatible with ours (checkov pins an old boto3)
+# live in a venv of their own, pinned by requirements/tools.lock.
+CHECKOV := $(TOOLS)/bin/checkov
+AWS := $(TOOLS)/bin/aws
+
+.PHONY: help install tools lint typecheck test test-fast demo package bench soak lock clean
+
+help:
+	@echo "make demo     run the whole pipeline locally on the sample photos"
+	@echo "make test     lint, type-check and run the whole test suite"
+	@echo "make package  build the versioned Lambda deployment zip into dist/"
+	@echo "make bench    rendition throughput and quality against the textbook code and libvips"
+
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -c requirements/dev.lock -e '.[dev,bench]'
+	touch $@
+
+$(TOOLS)/.installed: requirements/tools.lock
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q -r requirements/tools.lock
+	touch $@
+
+install: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+# The whole suite: unit, functional, infra, pipeline and integration tests.
+test: lint typecheck tools
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(VENV)/bin/pytest --cov --cov-report=term --cov-report=xml --junitxml=junit.xml $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/pytest tests/unit tests/functional -q $(PYTEST_ARGS)
+
+demo: install
+	$(VENV)/bin/resizer demo
+
+package: install
+	$(PY) -m resizer.packaging $(PACKAGE_ARGS)
+
+bench: install
+	$(PY) bench/renditions.py $(BENCH_ARGS)
+
+soak: install tools
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" RESIZER_SOAK=1 $(VENV)/bin/pytest tests/integration -m slow -q
+
+# Re-resolve the pins (needs the package registry): review the diff, then commit it.
+lock:
+	rm -rf /tmp/resizer-lock && $(PYTHON) -m venv /tmp/resizer-lock
+	/tmp/resizer-lock/bin/pip install -q -e '.[dev,bench]'
+	/tmp/resizer-lock/bin/pip freeze --exclude-editable | sort > requirements/dev.lock
+	rm -rf /tmp/resizer-tools && $(PYTHON) -m venv /tmp/resizer-tools
+	/tmp/resizer-tools/bin/pip install -q checkov awscli
+	/tmp/resizer-tools/bin/pip freeze | sort > requirements/tools.lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml junit.xml
