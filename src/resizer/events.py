@@ -1,0 +1,111 @@
+"""SQS record -> S3 notifications -> the objects to work on.
+
+S3 URL-encodes object keys in notifications (``+`` for a space, ``%2F`` for ``/``
+in moto); everything downstream sees decoded keys.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+from urllib.parse import quote_plus, unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from resizer.errors import MalformedMessageError
+
+
+class Action(Enum):
+    RENDER = "render"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class ObjectEvent:
+    """One S3 object to render (created) or whose renditions to remove (removed)."""
+
+    action: Action
+    bucket: str
+    key: str
+    etag: str = ""
+    size: int | None = None
+    event_name: str = ""
+    #: The raw notification record, kept so a failure can be dead-lettered as is.
+    record: dict[str, Any] | None = None
+
+
+def parse_body(body: str) -> list[ObjectEvent]:
+    """The object events in one SQS message body; empty for ``s3:TestEvent``.
+
+    Raises :class:`MalformedMessageError` for anything that is not an S3 notification.
+    """
+    try:
+        payload = json.loads(body)
+    except (TypeError, ValueError):
+        raise MalformedMessageError("message body is not JSON, so not an S3 notification") from None
+    if not isinstance(payload, dict):
+        raise MalformedMessageError("message body is not a JSON object: not an S3 notification")
+    if payload.get("Event") == "s3:TestEvent":
+        return []
+    records = payload.get("Records")
+    if not isinstance(records, list) or not records:
+        raise MalformedMessageError("message has no 'Records': not an S3 notification")
+    return [_object_event(record) for record in S3Event(payload).records]
+
+
+def parse_record(record: SQSRecord) -> list[ObjectEvent]:
+    return parse_body(record.body)
+
+
+def _object_event(record: Any) -> ObjectEvent:
+    try:
+        name = record.event_name
+        obj = record.s3.get_object
+        bucket = record.s3.bucket.name
+        key = unquote_plus(obj.key)
+        size = int(obj["size"]) if "size" in obj else None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MalformedMessageError(
+            "S3 record lacks eventName, bucket name or object key: not an S3 notification"
+        ) from None
+    if name.startswith("ObjectCreated:"):
+        action = Action.RENDER
+    elif name.startswith("ObjectRemoved:"):
+        action = Action.REMOVE
+    else:
+        raise MalformedMessageError(
+            f"S3 event {name!r} is neither ObjectCreated nor ObjectRemoved; "
+            "narrow the bucket notification to those events"
+        )
+    return ObjectEvent(
+        action=action,
+        bucket=bucket,
+        key=key,
+        etag=obj.etag.strip('"'),
+        size=size,
+        event_name=name,
+        record=dict(record.raw_event),
+    )
+
+
+def notification_body(records: list[dict[str, Any]]) -> str:
+    """An S3 notification body holding ``records`` (for the DLQ and backfills)."""
+    return json.dumps({"Records": records}, separators=(",", ":"))
+
+
+def created_record(
+    bucket: str, key: str, *, etag: str = "", size: int | None = None
+) -> dict[str, Any]:
+    """A minimal ``ObjectCreated:Put`` record, key encoded as S3 does (for backfills)."""
+    obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "eTag": etag}
+    if size is not None:
+        obj["size"] = size
+    return {
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
+    }

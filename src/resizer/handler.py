@@ -1,0 +1,190 @@
+"""Lambda entry point: an SQS batch in, a partial batch response out.
+
+Powertools' BatchProcessor keeps the partial-response bookkeeping; the records of
+a batch are rendered concurrently in threads (Pillow releases the GIL while it
+decodes, resizes and encodes), and the processor collects their results in order.
+
+Failure policy, decided by the error's type:
+
+* permanent (:attr:`ResizerError.permanent`): the record goes to the dead-letter
+  queue at once with ``ErrorType`` and ``ErrorReason`` attributes, and the message
+  is acknowledged; one WARNING line and a ``PermanentFailures`` metric;
+* anything else: the message is reported in ``batchItemFailures`` and SQS retries
+  it, redriving it to the DLQ after maxReceiveCount.
+"""
+
+from __future__ import annotations
+
+import functools
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
+
+from resizer.config import Settings
+from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
+from resizer.events import ObjectEvent, notification_body, parse_record
+from resizer.pipeline import Outcome, Pipeline
+from resizer.storage import Storage
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+logger = Logger(service="resizer")
+metrics = Metrics(namespace="Resizer", service="resizer")
+
+# SQS attribute values are capped at 256 KiB with the body; reasons are short anyway.
+_MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What one warm Lambda container reuses across invocations."""
+
+    settings: Settings
+    pipeline: Pipeline
+    sqs: SQSClient
+    executor: ThreadPoolExecutor
+
+
+@functools.cache
+def runtime() -> Runtime:
+    settings = Settings.from_env().require_aws()
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        max_pool_connections=max(10, settings.workers * 4),
+    )
+    s3 = boto3.client("s3", config=config)
+    sqs = boto3.client("sqs", config=config)
+    return Runtime(
+        settings=settings,
+        pipeline=Pipeline(settings, Storage(s3, settings)),
+        sqs=sqs,
+        executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="render"),
+    )
+
+
+def _dead_letter(rt: Runtime, body: str, error: ResizerError, record: SQSRecord, key: str) -> None:
+    rt.sqs.send_message(
+        QueueUrl=rt.settings.dead_letter_queue_url,
+        MessageBody=body,
+        MessageAttributes={
+            "ErrorType": {"DataType": "String", "StringValue": type(error).__name__},
+            "ErrorReason": {"DataType": "String", "StringValue": error.reason[:_MAX_REASON]},
+            "SourceKey": {"DataType": "String", "StringValue": key or "-"},
+            "SourceMessageId": {"DataType": "String", "StringValue": record.message_id},
+        },
+    )
+    logger.warning(
+        "permanent failure, sent to the dead-letter queue",
+        key=key,
+        error_type=type(error).__name__,
+        reason=error.reason,
+        message_id=record.message_id,
+    )
+    metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
+
+
+def _process_message(
+    rt: Runtime, record: SQSRecord, context: LambdaContext
+) -> list[tuple[ObjectEvent, Outcome | ResizerError]]:
+    """Run in a worker thread: every object event of one message, each to its end."""
+    events = parse_record(record)
+
+    def check_deadline() -> None:
+        left = context.get_remaining_time_in_millis()
+        if left < rt.settings.deadline_margin_ms:
+            raise DeadlineError(
+                f"only {left} ms of the invocation left (DEADLINE_MARGIN_MS="
+                f"{rt.settings.deadline_margin_ms}); the record will be retried"
+            )
+
+    results: list[tuple[ObjectEvent, Outcome | ResizerError]] = []
+    transient: Exception | None = None
+    for event in events:
+        try:
+            results.append((event, rt.pipeline.handle(event, check_deadline)))
+        except ResizerError as error:
+            if not error.permanent:
+                transient = error
+                continue
+            results.append((event, error))
+        except Exception as error:  # anything unexpected is retried
+            transient = error
+    if transient is not None:
+        # Successes are not lost: a retry finds their renditions current and skips them.
+        raise transient
+    return results
+
+
+def _record_handler(
+    futures: dict[str, Future[list[tuple[ObjectEvent, Outcome | ResizerError]]]],
+) -> Any:
+    rt = runtime()
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            results = futures[record.message_id].result()
+        except MalformedMessageError as error:
+            _dead_letter(rt, record.body, error, record, key="")
+            return
+        except Exception as error:
+            logger.error(
+                "transient failure, SQS will retry",
+                message_id=record.message_id,
+                error_type=type(error).__name__,
+                reason=str(error),
+            )
+            metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+            raise
+        if not results:
+            logger.info("s3:TestEvent acknowledged", message_id=record.message_id)
+        for event, result in results:
+            if isinstance(result, ResizerError):
+                body = notification_body([event.record] if event.record else [])
+                _dead_letter(rt, body, result, record, key=event.key)
+                continue
+            logger.info(
+                result.result.value,
+                key=result.key,
+                bytes_in=result.bytes_in,
+                bytes_out=result.bytes_out,
+                renditions=result.renditions,
+                ms=result.ms,
+            )
+            name = f"Objects{result.result.value.title()}"
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+    return handle
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    rt = runtime()
+    records = [SQSRecord(raw) for raw in event.get("Records", [])]
+    # Start every record at once; the processor below collects them in order.
+    futures = {
+        record.message_id: rt.executor.submit(_process_message, rt, record, context)
+        for record in records
+    }
+    metrics.add_metric(name="Records", unit=MetricUnit.Count, value=len(records))
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=event,
+        record_handler=_record_handler(futures),
+        processor=processor,
+        context=context,
+    )
+    return dict(response)

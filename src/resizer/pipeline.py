@@ -1,0 +1,98 @@
+"""fetch -> render -> store, for one object event. Shared by the handler, the local
+stack and the CLI.
+
+Ordering rules that keep renditions in step with their source, whatever order
+(or how many times) the events arrive in:
+
+* a rendition records the ETag of the source it was made from; an event whose
+  ETag every rendition already records is a duplicate and costs three HEADs;
+* the pipeline always renders the source *as it is now*, not as the event saw it;
+* after writing, it checks the source is still the one it rendered; if it changed
+  meanwhile, the record is retried (a transient error), so the newest source wins;
+* a removal deletes the renditions only while the source is absent, and renders
+  again if the source came back during the deletion.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from resizer import imaging
+from resizer.config import Settings
+from resizer.errors import TransientError
+from resizer.events import Action, ObjectEvent
+from resizer.storage import Storage
+
+
+class Result(Enum):
+    RENDERED = "rendered"
+    UNCHANGED = "unchanged"  # duplicate delivery: renditions already match the source
+    REMOVED = "removed"
+    KEPT = "kept"  # removal ignored: the source exists again
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    key: str
+    bytes_in: int = 0
+    bytes_out: int = 0
+    renditions: int = 0
+    ms: float = 0.0
+
+
+def _never() -> None:
+    """The default deadline check: no deadline."""
+
+
+class Pipeline:
+    def __init__(self, settings: Settings, storage: Storage) -> None:
+        self.settings = settings
+        self.storage = storage
+
+    def handle(self, event: ObjectEvent, check_deadline: Callable[[], None] = _never) -> Outcome:
+        """Process one object event. ``check_deadline`` raises when time is running out."""
+        started = time.perf_counter()
+        if event.action is Action.REMOVE:
+            outcome = self._remove(event, check_deadline)
+        else:
+            outcome = self._render(event, check_deadline)
+        return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    def _current(self, key: str, etag: str) -> bool:
+        etags = self.storage.rendition_etags(key)
+        return bool(etag) and all(value == etag for value in etags.values())
+
+    def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
+        check_deadline()
+        if self._current(event.key, event.etag):
+            return Outcome(Result.UNCHANGED, event.key)
+        source = self.storage.fetch(event.bucket, event.key)
+        if source.etag != event.etag and self._current(event.key, source.etag):
+            return Outcome(Result.UNCHANGED, event.key, bytes_in=len(source.data))
+        images = imaging.render(source.data, self.settings)
+        # The last moment to give up cleanly: nothing written yet.
+        check_deadline()
+        written = self.storage.store(event.key, source.etag, images)
+        now = self.storage.source_etag(event.bucket, event.key)
+        if now != source.etag:
+            raise TransientError(
+                f"s3://{event.bucket}/{event.key} changed while it was being rendered; "
+                "retrying renders the newest version"
+            )
+        return Outcome(Result.RENDERED, event.key, len(source.data), written, len(images))
+
+    def _remove(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
+        check_deadline()
+        if self.storage.source_etag(event.bucket, event.key) is not None:
+            return Outcome(Result.KEPT, event.key)
+        self.storage.delete_renditions(event.key)
+        etag = self.storage.source_etag(event.bucket, event.key)
+        if etag is None:
+            return Outcome(Result.REMOVED, event.key)
+        # Re-uploaded while we deleted: its renditions may be gone, so make them again.
+        recreated = ObjectEvent(Action.RENDER, event.bucket, event.key, etag=etag)
+        return self._render(recreated, check_deadline)

@@ -1,0 +1,78 @@
+"""Event parsing, from recorded SQS events in tests/events/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from resizer.errors import MalformedMessageError
+from resizer.events import Action, created_record, notification_body, parse_body, parse_record
+
+EVENTS = Path(__file__).parent.parent / "events"
+
+
+def load(name: str) -> list[SQSRecord]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return [SQSRecord(record) for record in event["Records"]]
+
+
+def test_real_s3_key_encoding_is_decoded() -> None:
+    (record,) = load("sqs_s3_put_real.json")
+    (event,) = parse_record(record)
+    assert event.action is Action.RENDER
+    assert event.key == "holiday/Café at night 1+1%.jpg"
+    assert event.bucket == "resizer-dev-source-123456789012"
+    assert event.etag == "d41d8cd98f00b204e9800998ecf8427e"
+    assert event.size == 1024
+
+
+def test_moto_encodes_slashes_too() -> None:
+    (record,) = load("sqs_s3_put_moto.json")
+    (event,) = parse_record(record)
+    assert event.key == "uploads/2026/photo one.jpg"
+
+
+def test_multipart_upload_keeps_its_etag() -> None:
+    (record,) = load("sqs_s3_multipart.json")
+    (event,) = parse_record(record)
+    assert event.etag == "9b2cf535f27731c974343645a3985328-3"
+    assert event.event_name == "ObjectCreated:CompleteMultipartUpload"
+
+
+def test_several_records_in_one_message() -> None:
+    (record,) = load("sqs_s3_two_records.json")
+    events = parse_record(record)
+    assert [(e.action, e.key) for e in events] == [(Action.RENDER, "a.jpg"), (Action.RENDER, "b.png")]
+
+
+def test_test_event_yields_nothing() -> None:
+    (record,) = load("sqs_s3_test_event.json")
+    assert parse_record(record) == []
+
+
+def test_removals() -> None:
+    events = [event for record in load("sqs_s3_removed.json") for event in parse_record(record)]
+    assert [(e.action, e.key, e.etag) for e in events] == [
+        (Action.REMOVE, "holiday/old photo.jpg", ""),
+        (Action.REMOVE, "holiday/versioned.jpg", ""),
+    ]
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_junk_is_a_permanent_malformed_message(index: int) -> None:
+    record = load("sqs_junk.json")[index]
+    with pytest.raises(MalformedMessageError) as caught:
+        parse_record(record)
+    assert caught.value.permanent
+    assert "S3" in caught.value.reason
+
+
+def test_backfill_record_round_trips_awkward_keys() -> None:
+    key = "dir/ä b+c%20 d?.jpg"
+    body = notification_body([created_record("bucket", key, etag="abc", size=3)])
+    (event,) = parse_body(body)
+    assert (event.key, event.etag, event.size, event.action) == (key, "abc", 3, Action.RENDER)
