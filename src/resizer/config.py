@@ -16,7 +16,9 @@ from resizer.errors import ConfigurationError
 DEFAULT_RENDITIONS = "thumbnails=150x150,medium=800x800,large=1600x1600"
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
 
-_RENDITION = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)=(?P<w>[1-9][0-9]*)x(?P<h>[1-9][0-9]*)$")
+_RENDITION = re.compile(
+    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)=(?P<w>[1-9][0-9]*)x(?P<h>[1-9][0-9]*)$"
+)
 
 
 @dataclass(frozen=True, order=True)

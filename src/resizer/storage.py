@@ -47,13 +47,13 @@ class Storage:
     """The S3 side of the pipeline: one client, shared by every thread."""
 
     def __init__(self, s3: S3Client, settings: Settings) -> None:
-        self._s3 = s3
+        self.s3 = s3
         self._settings = settings
 
     def source_etag(self, bucket: str, key: str) -> str | None:
         """The source's current ETag, or None when it does not exist."""
         try:
-            head = self._s3.head_object(Bucket=bucket, Key=key)
+            head = self.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
             if _error_code(error) in _NOT_FOUND:
                 return None
@@ -63,7 +63,7 @@ class Storage:
     def fetch(self, bucket: str, key: str) -> SourceObject:
         """Download the source, refusing more than MAX_INPUT_BYTES before reading it."""
         try:
-            response = self._s3.get_object(Bucket=bucket, Key=key)
+            response = self.s3.get_object(Bucket=bucket, Key=key)
         except ClientError as error:
             if _error_code(error) in _NOT_FOUND:
                 raise SourceGoneError(
@@ -86,7 +86,7 @@ class Storage:
         etags: dict[str, str | None] = {}
         for rendition in self._settings.renditions:
             try:
-                head = self._s3.head_object(
+                head = self.s3.head_object(
                     Bucket=self._settings.destination_bucket,
                     Key=output_key(rendition, source_key),
                 )
@@ -109,7 +109,7 @@ class Storage:
                 extra["ContentDisposition"] = (
                     f"inline; filename*=UTF-8''{quote(stem + image.extension, safe='')}"
                 )
-            self._s3.put_object(
+            self.s3.put_object(
                 Bucket=self._settings.destination_bucket,
                 Key=output_key(image.rendition, source_key),
                 Body=image.data,
@@ -128,7 +128,7 @@ class Storage:
         return written
 
     def delete_renditions(self, source_key: str) -> None:
-        response = self._s3.delete_objects(
+        response = self.s3.delete_objects(
             Bucket=self._settings.destination_bucket,
             Delete={
                 "Objects": [{"Key": output_key(r, source_key)} for r in self._settings.renditions],
