@@ -48,7 +48,7 @@ demo: install
 	$(VENV)/bin/resizer demo
 
 package: install
-	$(PY) -m resizer.packaging $(PACKAGE_ARGS)
+	$(PY) scripts/package.py $(PACKAGE_ARGS)
 
 bench: install
 	$(PY) bench/renditions.py $(BENCH_ARGS)
