@@ -1,0 +1,69 @@
+"""The embedded AWS emulator: moto's server, in this process, on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from types import TracebackType
+
+from resizer.errors import ConfigurationError
+
+__all__ = ["Emulator"]
+
+
+class Emulator:
+    """moto's server on ``127.0.0.1:port`` (0 picks a free port); a context manager.
+
+    moto keeps its state in process-wide backends: every emulator started in one
+    process shares it, and it lives exactly as long as the process.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._server: object | None = None
+        self.endpoint_url = ""
+
+    def start(self) -> str:
+        # Imported here: the CLI's other commands (and the Lambda package) never need moto.
+        from moto.server import ThreadedMotoServer  # noqa: PLC0415
+
+        # One line per request from werkzeug, and moto's "no CloudFormation support"
+        # notes, would bury the useful output; the deploy reports what it skipped.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        logging.getLogger("moto").setLevel(logging.ERROR)
+        if self._port:
+            _require_free(self._port)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self._server = server
+        self.endpoint_url = f"http://{host}:{port}"
+        return self.endpoint_url
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> Emulator:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _require_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise ConfigurationError(
+                f"port {port} on 127.0.0.1 is in use (another `resizer local up`?); "
+                "stop it or pick another with --port"
+            ) from None
