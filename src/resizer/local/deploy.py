@@ -34,7 +34,13 @@ from botocore.exceptions import ClientError
 
 from resizer.errors import ConfigurationError
 from resizer.local.aws import Aws
-from resizer.local.template import Resolver, Template, UnresolvableError, references
+from resizer.local.template import (
+    Resolver,
+    Template,
+    UnresolvableError,
+    references,
+    replace_find_in_map,
+)
 
 __all__ = ["LOCAL_PARAMETERS", "Deployment", "deploy"]
 
@@ -75,7 +81,14 @@ def deploy(
     stack_parameters = {k: v for k, v in given.items() if k in declared}
 
     deferred = _deferred(template)
-    body = _without(template, deferred)
+    before_deploy = Resolver(
+        parameters={**template.parameter_defaults(), **given},
+        physical_ids={},
+        attribute=_no_attribute,
+        conditions=template.document.get("Conditions") or {},
+        mappings=template.document.get("Mappings") or {},
+    )
+    body = _without(template, deferred, before_deploy)
     _create_stack(aws, stack_name, body, stack_parameters)
 
     deployment = Deployment(stack_name, _outputs(aws, stack_name))
@@ -130,8 +143,14 @@ def _deferred(template: Template) -> set[str]:
     return deferred
 
 
-def _without(template: Template, deferred: set[str]) -> str:
+def _no_attribute(logical_id: str, name: str) -> str:
+    raise UnresolvableError(f"{logical_id}.{name} is not known before the deploy")
+
+
+def _without(template: Template, deferred: set[str], resolver: Resolver) -> str:
+    """The template as deployed into the emulator: without ``deferred``, lookups done."""
     document = json.loads(json.dumps(template.document))
+    document["Resources"] = replace_find_in_map(document["Resources"], resolver)
     resources = document["Resources"]
     for logical_id in deferred:
         del resources[logical_id]
@@ -220,6 +239,7 @@ def _resolver(aws: Aws, template: Template, stack_name: str, given: dict[str, st
         physical_ids=physical_ids,
         attribute=attribute,
         conditions=template.document.get("Conditions") or {},
+        mappings=template.document.get("Mappings") or {},
     )
     return resolver
 
@@ -284,11 +304,11 @@ def _create_deferred(
 ) -> None:
     resource = template.resources[logical_id]
     resource_type = str(resource.get("Type"))
+    if not _wanted(resolver, resource):
+        return
     create = _CREATORS.get(resource_type)
     if create is None:
         deployment.not_emulated.append(f"{logical_id} ({resource_type})")
-        return
-    if not _wanted(resolver, resource):
         return
     properties = resolver.resolve(resource.get("Properties") or {})
     resolver.physical_ids[logical_id] = create(aws, properties, deployment)

@@ -47,6 +47,8 @@ def _construct(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
 
 _Loader.add_multi_constructor("!", _construct)
 
+# What ``Ref AWS::NoValue`` resolves to: the property (or list item) is dropped.
+NO_VALUE: Any = object()
 _SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
 
 
@@ -91,6 +93,24 @@ class Template:
         }
 
 
+def replace_find_in_map(value: Any, resolver: Resolver) -> Any:
+    """``value`` with every ``Fn::FindInMap`` that ``resolver`` can evaluate replaced.
+
+    moto looks a ``Number`` parameter up in ``Mappings`` as an int, and the keys are
+    strings: the stack fails (KeyError). The lookup is done here instead.
+    """
+    if isinstance(value, list):
+        return [replace_find_in_map(item, resolver) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Fn::FindInMap"}:
+        try:
+            return resolver.resolve(value)
+        except (UnresolvableError, KeyError):
+            return value
+    return {k: replace_find_in_map(v, resolver) for k, v in value.items()}
+
+
 def references(value: Any) -> set[str]:
     """The logical ids and parameters ``value`` refers to (Ref, GetAtt, Sub)."""
     found: set[str] = set()
@@ -127,10 +147,12 @@ class Resolver:
     physical_ids: dict[str, str]
     attribute: Callable[[str, str], str]
     conditions: Mapping[str, Any] = field(default_factory=dict)
+    mappings: Mapping[str, Any] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic)
         if isinstance(value, list):
-            return [self.resolve(item) for item in value if not _is_no_value(item)]
+            items = (self.resolve(item) for item in value)
+            return [item for item in items if item is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -151,12 +173,19 @@ class Resolver:
             if key == "Fn::Split":
                 separator, text = arg
                 return str(self.resolve(text)).split(separator)
+            if key == "Fn::FindInMap":
+                name, top, second = (str(self.resolve(part)) for part in arg)
+                try:
+                    return self.mappings[name][top][second]
+                except KeyError:
+                    raise UnresolvableError(f"no {name}.{top}.{second} in Mappings") from None
             if key == "Fn::If":
                 name, when_true, when_false = arg
                 return self.resolve(when_true if self.condition(name) else when_false)
             if key.startswith("Fn::"):
                 raise UnresolvableError(f"the local stack does not evaluate {key}")
-        return {k: self.resolve(v) for k, v in value.items() if not _is_no_value(v)}
+        resolved = ((k, self.resolve(v)) for k, v in value.items())
+        return {k: v for k, v in resolved if v is not NO_VALUE}
 
     def condition(self, name: str) -> bool:
         if name not in self.conditions:
@@ -179,7 +208,9 @@ class Resolver:
                 return any(self._truth(v) for v in arg)
         raise UnresolvableError(f"cannot evaluate condition {value!r}")
 
-    def _ref(self, name: str) -> str:
+    def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return NO_VALUE
         if name in self.parameters:
             return self.parameters[name]
         if name in self.physical_ids:
@@ -199,7 +230,3 @@ class Resolver:
             return str(self._ref(name))
 
         return _SUB_VARIABLE.sub(replace, str(text)).replace("${!", "${")
-
-
-def _is_no_value(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("Ref") == "AWS::NoValue"
