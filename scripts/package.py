@@ -391,8 +391,9 @@ def build(
         "zip": zip_path.name,
         "sha256": digest,
         # Content-addressed: the same code and pins always land on the same key, and a
-        # rollback is a redeploy of an older key (see scripts/publish_artifact.py).
-        "code_key": f"lambda/resizer-{target.tag}-{digest}.zip",
+        # rollback is a redeploy of an older key. 76 characters: the template's CodeKey
+        # allows at most 80 (it goes into the published version's description).
+        "code_key": f"resizer/{digest}.zip",
         "version": version,
         "project_version": project_version(),
         "build_id": build_id,

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Upload a packaged build to the artifact bucket under its content-addressed key.
+
+    python scripts/publish_artifact.py --manifest dist/<zip>.manifest.json --bucket my-artifacts
+
+Puts the zip at the manifest's `code_key` (resizer/<sha256>.zip) and the manifest beside it
+(resizer/<sha256>.manifest.json). The key is the hash of the bytes, so an upload is
+idempotent: if the object is there with the same SHA-256 it is left alone, and a key can
+never hold two different builds. Object metadata records version, build id and git sha;
+with bucket versioning on, every deploy is traceable and a rollback is a redeploy of an
+older key. S3 checks the SHA-256 on arrival (ChecksumSHA256).
+
+Honours AWS_ENDPOINT_URL like any boto3 program, so it runs against the local emulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def b64_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def already_there(s3: Any, bucket: str, key: str, sha256_b64: str) -> bool:
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+    stored = head.get("ChecksumSHA256") or head.get("Metadata", {}).get("sha256-b64")
+    if stored != sha256_b64:
+        raise SystemExit(
+            f"s3://{bucket}/{key} exists with other content (sha256 {stored!r}): the key is "
+            "content-addressed, so this means tampering or a hash collision; investigate"
+        )
+    return True
+
+
+def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
+    s3 = s3 or boto3.client("s3")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("host_build"):
+        raise SystemExit("refusing to publish a --host build: it is for tests only")
+    zip_path = manifest_path.parent / manifest["zip"]
+    data = zip_path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != manifest["sha256"]:
+        raise SystemExit(f"{zip_path} does not match its manifest's sha256: rebuild it")
+    key = str(manifest["code_key"])
+    checksum = b64_sha256(data)
+    metadata = {
+        "version": str(manifest["version"]),
+        "build-id": str(manifest["build_id"]),
+        "git-sha": str(manifest["git_sha"]),
+        "runtime": str(manifest["runtime"]),
+        "arch": str(manifest["arch"]),
+        "sha256-b64": checksum,
+    }
+    if already_there(s3, bucket, key, checksum):
+        print(f"s3://{bucket}/{key} already holds this build (same sha256): not uploaded again")
+    else:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType="application/zip",
+            ChecksumSHA256=checksum,
+            Metadata=metadata,
+        )
+        print(f"uploaded s3://{bucket}/{key} ({len(data)} bytes)")
+    manifest_key = key.removesuffix(".zip") + ".manifest.json"
+    s3.put_object(
+        Bucket=bucket,
+        Key=manifest_key,
+        Body=manifest_path.read_bytes(),
+        ContentType="application/json",
+        Metadata=metadata,
+    )
+    print(f"uploaded s3://{bucket}/{manifest_key}")
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument("--bucket", required=True)
+    args = parser.parse_args(argv)
+    key = publish(args.manifest, args.bucket)
+    if os.environ.get("TF_BUILD"):  # Azure Pipelines: hand the key to later steps
+        print(f"##vso[task.setvariable variable=codeKey;isOutput=true]{key}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

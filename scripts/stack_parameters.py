@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Write the parameters file for one environment's stack deploy of one packaged build.
+
+    python scripts/stack_parameters.py --manifest dist/<zip>.manifest.json \
+        --parameters infra/parameters/dev.json --code-bucket my-artifacts --out params.json
+
+Starts from infra/parameters/<env>.json and sets what belongs to the build, not to the
+environment: CodeBucket, CodeKey (the content-addressed key of the zip), and Runtime and
+Architecture from the manifest, so the function always runs the Python and CPU the zip was
+built for. Writes the list-of-{ParameterKey, ParameterValue} form that both the AWS Toolkit
+task (templateParametersFile) and `aws cloudformation create-change-set` read.
+
+Accepted inputs: that same list, a plain {"Key": "value"} object, or CodePipeline's
+template configuration {"Parameters": {...}}. Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def load_parameters(path: Path) -> dict[str, str]:
+    data: Any = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and isinstance(data.get("Parameters"), dict):
+        data = data["Parameters"]
+    if isinstance(data, dict):
+        return {str(k): str(v) for k, v in data.items()}
+    if isinstance(data, list) and all(isinstance(p, dict) and "ParameterKey" in p for p in data):
+        return {str(p["ParameterKey"]): str(p["ParameterValue"]) for p in data}
+    raise SystemExit(
+        f"{path}: expected a list of {{ParameterKey, ParameterValue}} or a key/value object"
+    )
+
+
+def build_parameters(
+    manifest: dict[str, Any], base: dict[str, str], code_bucket: str
+) -> dict[str, str]:
+    if manifest.get("host_build"):
+        raise SystemExit("refusing to deploy a --host build: run `make package` without --host")
+    params = dict(base)
+    params.update(
+        CodeBucket=code_bucket,
+        CodeKey=str(manifest["code_key"]),
+        Runtime=str(manifest["runtime"]),
+        Architecture=str(manifest["arch"]),
+    )
+    return params
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument(
+        "--parameters", type=Path, required=True, help="infra/parameters/<env>.json"
+    )
+    parser.add_argument("--code-bucket", required=True, help="the artifact bucket")
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
+    params = build_parameters(manifest, load_parameters(args.parameters), args.code_bucket)
+    listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
+    args.out.write_text(json.dumps(listed, indent=2) + "\n", encoding="utf-8")
+    for item in listed:
+        print(f"{item['ParameterKey']}={item['ParameterValue']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
