@@ -67,3 +67,17 @@ lock:
 
 clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml junit.xml
+
+# --- Azure DevOps pipeline steps (azure-pipelines.yml); each runs the same here. ---
+.PHONY: cfn-lint checkov smoke
+
+cfn-lint: install
+	$(VENV)/bin/cfn-lint infra/template.yaml
+
+checkov: tools
+	$(CHECKOV) -f infra/template.yaml --framework cloudformation --quiet --compact
+
+# Upload a photo to a deployed stack and wait for every rendition, e.g.
+#   make smoke SMOKE_ARGS="--stack-name resizer-dev"   (honours AWS_ENDPOINT_URL)
+smoke: install
+	$(PY) scripts/smoke_test.py $(SMOKE_ARGS)

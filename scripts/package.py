@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -412,6 +413,15 @@ def build(
         "source_files": sorted(source_files()),
         "build_seconds": round(time.monotonic() - started, 1),
     }
+    # What a deploy needs besides the zip travels with it: the template and the
+    # per-environment parameters of the same commit (scripts/stack_parameters.py
+    # adds CodeBucket/CodeKey/Runtime/Architecture at deploy time).
+    if TEMPLATE.exists():
+        shutil.copyfile(TEMPLATE, out / "template.yaml")
+        manifest["template_sha256"] = sha256_file(TEMPLATE)
+    for params in sorted((TEMPLATE.parent / "parameters").glob("*.json")):
+        (out / "parameters").mkdir(exist_ok=True)
+        shutil.copyfile(params, out / "parameters" / params.name)
     manifest_path = out / f"{stem}.manifest.json"
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     manifest["manifest"] = manifest_path.name
