@@ -5,6 +5,11 @@ moto's CloudFormation creates most resources but (DESIGN.md, re-checked on moto 
   (nor alarms or SNS subscriptions, which nothing local needs), and fails the
   stack when a resource *refers* to one of them (the event source mapping on the
   ``live`` alias);
+- enforces a bucket policy's ``Deny`` without its ``Condition``, so the template's
+  deny-insecure-transport policies would refuse every (plain HTTP) local request:
+  bucket policies are left out and reported;
+- looks ``Number`` parameters up in ``Mappings`` as ints (KeyError): ``FindInMap``
+  is evaluated before the deploy;
 - ignores a bucket's ``NotificationConfiguration``, ``PublicAccessBlockConfiguration``
   and ``VersioningConfiguration``;
 - runs an event source mapping itself, cannot run the function (no Docker), and so
@@ -308,7 +313,8 @@ def _create_deferred(
         return
     create = _CREATORS.get(resource_type)
     if create is None:
-        deployment.not_emulated.append(f"{logical_id} ({resource_type})")
+        reason = _NOT_EMULATED.get(resource_type, "the emulator has no such resource")
+        deployment.not_emulated.append(f"{logical_id} ({resource_type}): {reason}")
         return
     properties = resolver.resolve(resource.get("Properties") or {})
     resolver.physical_ids[logical_id] = create(aws, properties, deployment)
@@ -345,18 +351,20 @@ def _create_queue_policy(aws: Aws, properties: dict[str, Any], deployment: Deplo
     return ",".join(properties["Queues"])
 
 
-def _create_bucket_policy(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    aws.s3.put_bucket_policy(
-        Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"])
-    )
-    return str(properties["Bucket"])
-
-
 _CREATORS: Mapping[str, Callable[[Aws, dict[str, Any], Deployment], str]] = {
     "AWS::Lambda::Alias": _create_alias,
     "AWS::Lambda::EventSourceMapping": _create_mapping,
     "AWS::SQS::QueuePolicy": _create_queue_policy,
-    "AWS::S3::BucketPolicy": _create_bucket_policy,
+}
+
+# Types left out on purpose, with the reason shown by `resizer local up`.
+_NOT_EMULATED: Mapping[str, str] = {
+    # moto enforces a bucket policy's Deny but ignores its Condition: the template's
+    # DenyInsecureTransport (aws:SecureTransport=false) would refuse every request.
+    "AWS::S3::BucketPolicy": "the emulator ignores its conditions and would deny all",
+    "AWS::CloudWatch::Alarm": "no metrics locally",
+    "AWS::SNS::Subscription": "no e-mail locally",
+    "AWS::SNS::TopicPolicy": "no alarms locally",
 }
 
 

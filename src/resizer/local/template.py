@@ -149,7 +149,7 @@ class Resolver:
     conditions: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] = field(default_factory=dict)
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 (one branch per intrinsic)
+    def resolve(self, value: Any) -> Any:  # noqa: PLR0911, PLR0912 (one branch per intrinsic)
         if isinstance(value, list):
             items = (self.resolve(item) for item in value)
             return [item for item in items if item is not NO_VALUE]

@@ -1,0 +1,87 @@
+"""``resizer local up``: the emulator, the deployed template and the poller, together."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+from resizer.local.aws import Aws, StackResources
+from resizer.local.deploy import Deployment, deploy
+from resizer.local.emulator import Emulator
+from resizer.local.poller import BatchResult, MappingConfig, Poller
+from resizer.local.template import Template
+
+__all__ = ["DEFAULT_STACK_NAME", "LocalStack"]
+
+DEFAULT_STACK_NAME = "resizer-local"
+
+
+class LocalStack:
+    """Start with :meth:`start` (or ``with``); everything runs in this process."""
+
+    def __init__(
+        self,
+        template_path: Path,
+        *,
+        port: int = 0,
+        stack_name: str = DEFAULT_STACK_NAME,
+        parameters: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+        on_batch: Callable[[BatchResult], None] | None = None,
+        poller: bool = True,
+    ) -> None:
+        self._template_path = template_path
+        self._stack_name = stack_name
+        self._parameters = dict(parameters or {})
+        self._environment = dict(environment or {})
+        self._on_batch = on_batch
+        self._with_poller = poller
+        self.emulator = Emulator(port)
+        self.poller: Poller | None = None
+        self.deployment: Deployment | None = None
+        self.resources: StackResources | None = None
+        self.aws: Aws | None = None
+        self.seconds = 0.0
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.emulator.endpoint_url
+
+    def start(self) -> LocalStack:
+        started = time.monotonic()
+        template = Template.load(self._template_path)
+        self.emulator.start()
+        try:
+            self.aws = Aws(self.emulator.endpoint_url)
+            self.deployment = deploy(self.aws, template, self._stack_name, self._parameters)
+            self.resources = self.aws.stack(self._stack_name)
+            if self._with_poller:
+                config = MappingConfig.discover(self.aws, self.resources)
+                self.poller = Poller(
+                    self.aws, config, environment=self._environment, on_batch=self._on_batch
+                )
+                self.poller.start()
+        except BaseException:
+            self.stop()
+            raise
+        self.seconds = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+            self.poller = None
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
