@@ -1,0 +1,207 @@
+"""infra/template.yaml and infra/bootstrap.yaml, read and resolved for sample names.
+
+The checks on the templates evaluate intrinsic functions (``Ref``, ``Fn::GetAtt``,
+``Fn::Sub`` ...) against sample physical names: an account, a region, a stack and
+one name per resource, all overridable. Anything this resolver does not know
+raises, so a new intrinsic in the template fails a test instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cfnlint.decode import decode
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+TEMPLATE = INFRA / "template.yaml"
+BOOTSTRAP = INFRA / "bootstrap.yaml"
+
+ACCOUNT = "123456789012"
+REGION = "eu-west-1"
+STACK_NAME = "resizer-dev"
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{STACK_NAME}/"
+    "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+)
+SAMPLE_PARAMETERS = {"CodeBucket": "resizer-artifacts-sample", "CodeKey": "resizer/0.1.0/r.zip"}
+
+_NO_VALUE = object()
+_SUB = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+class UnresolvableError(Exception):
+    """The template uses something this resolver does not evaluate."""
+
+
+def load(path: Path = TEMPLATE) -> dict[str, Any]:
+    """The template as plain data (long-form intrinsics), as cfn-lint reads it."""
+    document, matches = decode(str(path))
+    if matches or document is None:
+        raise UnresolvableError(f"{path} does not parse: {matches}")
+    return document  # type: ignore[no-any-return]
+
+
+def parameter_defaults(document: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        name: str(spec["Default"])
+        for name, spec in (document.get("Parameters") or {}).items()
+        if "Default" in spec
+    }
+
+
+class Resolver:
+    """Evaluates the template's intrinsics for given parameters and physical names.
+
+    ``names`` maps a logical id to what ``Ref`` returns for it (bucket name, queue
+    URL, key id, log group name ...); unnamed resources get a sample name. ARNs are
+    derived from those the way AWS builds them.
+    """
+
+    def __init__(
+        self,
+        document: Mapping[str, Any],
+        parameters: Mapping[str, str] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        self.document = document
+        self.resources: Mapping[str, Any] = document.get("Resources") or {}
+        self.parameters = {
+            **parameter_defaults(document),
+            **SAMPLE_PARAMETERS,
+            **(parameters or {}),
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": STACK_NAME,
+            "AWS::StackId": STACK_ID,
+        }
+        self.names = dict(names or {})
+
+    # ----------------------------------------------------------------- values
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            items = (self.resolve(item) for item in value)
+            return [item for item in items if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((key, arg),) = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::GetAtt":
+                logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.attribute(logical_id, attr)
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::Join":
+                return str(arg[0]).join(str(i) for i in self.resolve(arg[1]))
+            if key == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if key == "Fn::Split":
+                return str(self.resolve(arg[1])).split(arg[0])
+            if key == "Fn::FindInMap":
+                name, top, second = (str(self.resolve(part)) for part in arg)
+                return self.document["Mappings"][name][top][second]
+            if key == "Fn::If":
+                name, when_true, when_false = arg
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if key.startswith("Fn::"):
+                raise UnresolvableError(f"{key} is not evaluated here")
+        resolved = ((k, self.resolve(v)) for k, v in value.items())
+        return {k: v for k, v in resolved if v is not _NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        return self._truth(self.document["Conditions"][name])
+
+    def _truth(self, value: Any) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Condition":
+            return self.condition(arg)
+        if key == "Fn::Equals":
+            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._truth(arg[0])
+        if key == "Fn::And":
+            return all(self._truth(v) for v in arg)
+        if key == "Fn::Or":
+            return any(self._truth(v) for v in arg)
+        raise UnresolvableError(f"condition {key} is not evaluated here")
+
+    def _sub(self, arg: Any) -> str:
+        text, extra = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
+
+        def replace(match: re.Match[str]) -> str:
+            name = match[1]
+            if name in extra:
+                return str(extra[name])
+            if "." in name and not name.startswith("AWS::"):
+                logical_id, attr = name.split(".", 1)
+                return str(self.attribute(logical_id, attr))
+            return str(self.ref(name))
+
+        return _SUB.sub(replace, str(text)).replace("${!", "${")
+
+    # ------------------------------------------------------------- resources
+    def ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return _NO_VALUE
+        if name in self.parameters:
+            return self.parameters[name]
+        if name not in self.resources:
+            raise UnresolvableError(f"Ref {name!r}: no such parameter or resource")
+        if name not in self.names:
+            self.names[name] = self._sample_name(name)
+        return self.names[name]
+
+    def _type(self, logical_id: str) -> str:
+        return str(self.resources[logical_id]["Type"])
+
+    def _sample_name(self, logical_id: str) -> str:
+        resource_type = self._type(logical_id)
+        properties = self.resources[logical_id].get("Properties") or {}
+        prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}"
+        if resource_type == "AWS::S3::Bucket":
+            if "BucketName" in properties:
+                return str(self.resolve(properties["BucketName"]))
+            return f"{STACK_NAME}-{logical_id.lower()}-sample"
+        if resource_type == "AWS::SQS::Queue":
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{STACK_NAME}-{logical_id}-SAMPLE"
+        if resource_type == "AWS::KMS::Key":
+            return "1234abcd-12ab-4cde-8f01-1234567890ab"
+        if resource_type == "AWS::Logs::LogGroup":
+            return str(self.resolve(properties["LogGroupName"]))
+        if resource_type == "AWS::Lambda::Function":
+            return f"{STACK_NAME}-{logical_id}-SAMPLE"
+        if resource_type == "AWS::Lambda::Alias":
+            function = self.resolve(properties["FunctionName"])
+            return f"{prefix.format('lambda')}:function:{function}:{properties['Name']}"
+        if resource_type == "AWS::SNS::Topic":
+            return f"{prefix.format('sns')}:{STACK_NAME}-{logical_id}-SAMPLE"
+        if resource_type == "AWS::IAM::Role":
+            return f"{STACK_NAME}-{logical_id}-SAMPLE"
+        return f"{STACK_NAME}-{logical_id}-sample"
+
+    def attribute(self, logical_id: str, attr: str) -> str:
+        resource_type = self._type(logical_id)
+        name = str(self.ref(logical_id))
+        prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}"
+        if resource_type == "AWS::S3::Bucket" and attr == "Arn":
+            return f"arn:aws:s3:::{name}"
+        if resource_type == "AWS::SQS::Queue":
+            queue = name.rsplit("/", 1)[-1]
+            return {"Arn": f"{prefix.format('sqs')}:{queue}", "QueueName": queue}[attr]
+        if resource_type == "AWS::KMS::Key" and attr == "Arn":
+            return f"{prefix.format('kms')}:key/{name}"
+        if resource_type == "AWS::Logs::LogGroup" and attr == "Arn":
+            return f"{prefix.format('logs')}:log-group:{name}:*"
+        if resource_type == "AWS::Lambda::Function" and attr == "Arn":
+            return f"{prefix.format('lambda')}:function:{name}"
+        if resource_type == "AWS::Lambda::Version" and attr == "Version":
+            return "1"
+        if resource_type == "AWS::IAM::Role" and attr == "Arn":
+            return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        raise UnresolvableError(f"GetAtt {logical_id}.{attr} ({resource_type}) is not known here")
