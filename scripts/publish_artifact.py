@@ -91,11 +91,24 @@ def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
     return key
 
 
+def find_manifest(path: Path) -> Path:
+    """The manifest itself, or the only one in a folder (a downloaded pipeline artifact)."""
+    if path.is_dir():
+        found = sorted(path.glob("*.manifest.json"))
+        if len(found) != 1:
+            raise SystemExit(f"expected exactly one *.manifest.json in {path}, found {len(found)}")
+        return found[0]
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument(
+        "--manifest", type=Path, required=True, help="a *.manifest.json, or the folder holding one"
+    )
     parser.add_argument("--bucket", required=True)
     args = parser.parse_args(argv)
+    args.manifest = find_manifest(args.manifest)
     key = publish(args.manifest, args.bucket)
     if os.environ.get("TF_BUILD"):  # Azure Pipelines: hand the key to later steps
         print(f"##vso[task.setvariable variable=codeKey;isOutput=true]{key}")

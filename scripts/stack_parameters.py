@@ -51,15 +51,28 @@ def build_parameters(
     return params
 
 
+def find_manifest(path: Path) -> Path:
+    """The manifest itself, or the only one in a folder (a downloaded pipeline artifact)."""
+    if path.is_dir():
+        found = sorted(path.glob("*.manifest.json"))
+        if len(found) != 1:
+            raise SystemExit(f"expected exactly one *.manifest.json in {path}, found {len(found)}")
+        return found[0]
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--manifest", type=Path, required=True)
+    parser.add_argument(
+        "--manifest", type=Path, required=True, help="a *.manifest.json, or the folder holding one"
+    )
     parser.add_argument(
         "--parameters", type=Path, required=True, help="infra/parameters/<env>.json"
     )
     parser.add_argument("--code-bucket", required=True, help="the artifact bucket")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
+    args.manifest = find_manifest(args.manifest)
 
     manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
     params = build_parameters(manifest, load_parameters(args.parameters), args.code_bucket)
