@@ -423,4 +423,3 @@ def demo(
 def main() -> None:
     """Console-script entry point."""
     app()
-
