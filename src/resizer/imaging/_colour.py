@@ -1,0 +1,115 @@
+"""Colour modes: bring any decoded image into a mode that resamples correctly.
+
+Working modes are ``L``, ``RGB``, ``La`` and ``RGBa``: 8 bits per sample, and alpha
+*premultiplied*, so LANCZOS never drags the colour of fully transparent pixels
+(often black) into the visible edge - the "black halo" of naive RGBA resizing.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms
+
+from resizer.errors import UnsupportedFormatError
+
+# Pillow quirk: resize()/reduce() on RGBA or LA premultiply and un-premultiply on
+# *every* call. Cascading three renditions would round-trip the alpha three times
+# (losing precision at low alpha), so we premultiply once and stay premultiplied.
+_PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+_STRAIGHT = {"RGBa": "RGBA", "La": "LA"}
+
+_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@dataclass(frozen=True)
+class Working:
+    image: Image.Image
+    icc_profile: bytes | None  # to embed in outputs; None means sRGB (untagged)
+
+
+def has_alpha(mode: str) -> bool:
+    return mode in _STRAIGHT
+
+
+def straight(image: Image.Image) -> Image.Image:
+    """Premultiplied working image -> a mode encoders accept (RGBA, LA, RGB, L)."""
+    mode = _STRAIGHT.get(image.mode)
+    return image.convert(mode) if mode else image
+
+
+def drop_alpha(image: Image.Image) -> Image.Image:
+    """An alpha channel that is fully opaque carries nothing: drop it (for JPEG)."""
+    if image.mode in ("RGBa", "RGBA"):
+        return image.convert("RGB")
+    if image.mode in ("La", "LA"):
+        return image.convert("L")
+    return image
+
+
+def is_opaque(image: Image.Image) -> bool:
+    if not has_alpha(image.mode):
+        return True
+    low, _ = image.getchannel(image.getbands()[-1]).getextrema()
+    return bool(low == 255)
+
+
+def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    # Browsers render CMYK JPEGs inconsistently (some invert them); convert to sRGB.
+    # Pillow already un-inverts Adobe CMYK JPEGs while decoding. With the file's own
+    # CMYK profile the result matches print-preview colours; Pillow's built-in
+    # conversion (no profile) is a naive formula, the best we can do without one.
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            converted = ImageCms.profileToProfile(
+                image, source, _SRGB, outputMode="RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+            )
+        except (ImageCms.PyCMSError, OSError, ValueError):
+            pass  # a broken or non-CMYK profile: fall back to the naive conversion
+        else:
+            if converted is not None:
+                return converted
+    return image.convert("RGB")
+
+
+def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
+    # Pillow quirk: convert("L") from I;16 / I *clips* at 255 instead of scaling, so
+    # a 16-bit greyscale PNG comes out almost white. Scale 0..65535 to 0..255 first.
+    wide = image if image.mode == "I" else image.convert("I")
+    return wide.point(lambda value: value / 257).convert("L")
+
+
+def working(image: Image.Image, icc: bytes | None) -> Working:  # noqa: PLR0911 - one per mode
+    """Decoded image -> (working-mode image, ICC profile to embed)."""
+    mode = image.mode
+    if mode in ("L", "RGB"):
+        return Working(image, icc)
+    if mode in _PREMULTIPLIED:
+        return Working(image.convert(_PREMULTIPLIED[mode]), icc)
+    if mode == "CMYK":
+        # The profile described CMYK; the pixels are now sRGB.
+        return Working(_cmyk_to_rgb(image, icc), None)
+    if mode == "1":
+        # Pillow quirk: resize() of "1" (and "P") silently falls back to NEAREST.
+        return Working(image.convert("L"), icc)
+    if mode in ("P", "PA"):
+        # Palette images must be expanded before resampling (NEAREST otherwise), and
+        # with their transparency (tRNS / GIF transparent index) as a real alpha.
+        rgba = image.convert("RGBA")
+        if rgba.getchannel("A").getextrema()[0] == 255:
+            return Working(rgba.convert("RGB"), icc)
+        return Working(rgba.convert("RGBa"), icc)
+    if mode.startswith("I;16") or mode == "I":
+        return Working(_sixteen_bit_to_l(image), icc)
+    if mode == "F":
+        return Working(image.convert("L"), icc)
+    if mode in ("RGBX", "YCbCr", "HSV", "LAB"):
+        # LAB (TIFF) and HSV carry no sRGB meaning for a browser; their profile, if
+        # any, no longer describes the pixels.
+        return Working(image.convert("RGB"), icc if mode in ("RGBX", "YCbCr") else None)
+    raise UnsupportedFormatError(
+        f"the image uses the colour mode {mode!r}, which resizer cannot render; "
+        "save it as 8-bit RGB or greyscale"
+    )

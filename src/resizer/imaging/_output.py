@@ -1,0 +1,106 @@
+"""Output formats and encoding: what each source becomes, and the encoder settings."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from resizer.imaging import _colour
+
+
+@dataclass(frozen=True)
+class Output:
+    format: str  # Pillow's encoder name
+    content_type: str
+    extension: str
+
+
+JPEG = Output("JPEG", "image/jpeg", ".jpg")
+PNG = Output("PNG", "image/png", ".png")
+WEBP = Output("WEBP", "image/webp", ".webp")
+GIF = Output("GIF", "image/gif", ".gif")
+
+# Formats browsers show: the output keeps the family. MPO is a JPEG with extras.
+_KEPT = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP, "GIF": GIF}
+
+# Everything else (TIFF, BMP, HEIF, AVIF) is converted: JPEG, or PNG to keep alpha.
+# AVIF is converted too, although browsers show it: Pillow's AVIF encoder is one to
+# two orders of magnitude slower than its JPEG encoder (it would dominate the
+# function's time and cost), and every rendition stays one of four content types
+# every browser, CDN and image tool knows.
+
+
+def choose(source_format: str, opaque: bool) -> tuple[Output, bool]:
+    """(output, converted) for a source format and whether its pixels are opaque."""
+    kept = _KEPT.get(source_format)
+    if kept is not None:
+        return kept, False
+    return (JPEG if opaque else PNG), True
+
+
+@dataclass(frozen=True)
+class Encoding:
+    jpeg_quality: int
+    webp_quality: int
+    icc_profile: bytes | None
+
+
+def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
+    # Metadata is never copied from the source: no "exif" or "xmp" option is passed,
+    # and the images handed to save() carry an empty .info (see encode()), because
+    # some encoders fall back to image.info (PNG reads icc_profile from it, GIF the
+    # comment and extensions). Only the ICC profile is written back, on purpose.
+    options: dict[str, Any] = {}
+    if encoding.icc_profile:
+        options["icc_profile"] = encoding.icc_profile
+    if output is JPEG:
+        # progressive: smaller files and a useful preview while loading; optimize:
+        # optimal Huffman tables (a few % smaller, cheap at rendition sizes).
+        options.update(quality=encoding.jpeg_quality, optimize=True, progressive=True)
+    elif output is WEBP:
+        options.update(quality=encoding.webp_quality, method=4)
+    elif output is PNG:
+        # zlib level 6 (Pillow's default); optimize=True would try level 9, slow.
+        options.update(compress_level=6)
+    return options
+
+
+def _prepared(image: Image.Image, output: Output) -> Image.Image:
+    image = _colour.straight(image)
+    if output is JPEG:
+        image = _colour.drop_alpha(image)
+    # Pillow quirk: resize() and convert() copy .info (EXIF, XMP, comments, GIF
+    # extensions, transparency index) from the source; clear it so nothing leaks.
+    image.info = {}
+    return image
+
+
+def encode(image: Image.Image, output: Output, encoding: Encoding) -> bytes:
+    buffer = io.BytesIO()
+    _prepared(image, output).save(buffer, output.format, **_options(output, encoding))
+    return buffer.getvalue()
+
+
+def encode_animation(
+    frames: Sequence[Image.Image],
+    durations: Sequence[int],
+    loop: int | None,
+    output: Output,
+    encoding: Encoding,
+) -> bytes:
+    prepared = [_prepared(frame, output) for frame in frames]
+    options = _options(output, encoding)
+    options.update(save_all=True, append_images=prepared[1:], duration=list(durations))
+    if loop is not None:
+        options["loop"] = loop
+    if output is GIF:
+        # Frames are whole, composited pictures; disposal 2 clears each before the
+        # next, so transparent areas never show the previous frame through.
+        options["disposal"] = 2
+    buffer = io.BytesIO()
+    prepared[0].save(buffer, output.format, **options)
+    return buffer.getvalue()

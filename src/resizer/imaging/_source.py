@@ -1,0 +1,211 @@
+"""Untrusted bytes -> an opened (not yet decoded) Pillow image, or a readable error.
+
+Everything here happens before a single pixel is decoded: sniff the bytes, let
+Pillow parse the header, check the pixel budget. Decoding errors are classified by
+:func:`decoding`, the one boundary where Pillow's many exception types (OSError,
+SyntaxError, ValueError, struct.error, EOFError, ...) become resizer errors.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from resizer.errors import (
+    CorruptImageError,
+    ImageTooLargeError,
+    InvalidImageError,
+    ResizerError,
+    UnsupportedFormatError,
+)
+
+# Pillow quirk: Image.open() warns (DecompressionBombWarning) above MAX_IMAGE_PIXELS
+# (~89 MP) and raises DecompressionBombError above twice that. Our own, configurable
+# limit (MAX_INPUT_PIXELS, 100 MP by default, frames counted) is checked against the
+# header before any decoding, so Pillow's guard is redundant - and its warning would
+# surface as an exception under `-W error`, while warnings.catch_warnings() is not
+# thread-safe. resizer renders in threads, so the guard is switched off process-wide.
+Image.MAX_IMAGE_PIXELS = None
+
+# Pillow plugin names tried, in this order, by Image.open (never every plugin Pillow
+# has: fewer parsers exposed to untrusted bytes). "JPEG" also yields "MPO" images
+# (phone JPEGs with a multi-picture index); "HEIF" exists once pillow-heif registered.
+# AVIF comes before HEIF: Pillow's AVIF plugin accepts the shared "mif1" brand and
+# hands the file on (SyntaxError) when it is not AVIF.
+_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
+_HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+SUPPORTED_NAMES = "JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC"
+
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+@dataclass(frozen=True)
+class Opened:
+    image: ImageFile.ImageFile
+    format: str  # Pillow's name: "JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", ...
+    frames: int  # > 1 only for animations resizer keeps (GIF, WebP, APNG)
+
+
+def _register_heif() -> None:
+    """Teach Pillow HEIC/HEIF, once, and only when a HEIF file shows up (import cost)."""
+    global _heif_registered  # noqa: PLW0603 - a once-only, lock-guarded switch
+    with _heif_lock:
+        if not _heif_registered:
+            from pillow_heif import register_heif_opener  # noqa: PLC0415 - lazy, costly
+
+            # Thumbnails, depth maps and auxiliary images are never rendered: skip them.
+            register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+            _heif_registered = True
+
+
+# Magic numbers at offset 0, supported formats first, then ones resizer names in its
+# refusal so the uploader learns what they sent.
+_PREFIXES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),
+    (b"MM\x00+", "TIFF"),
+    (b"%PDF", "PDF"),
+    (b"%!PS", "PostScript/EPS"),
+    (b"\xc5\xd0\xd3\xc6", "PostScript/EPS"),
+    (b"8BPS", "Photoshop PSD"),
+    (b"\x00\x00\x01\x00", "ICO"),
+    (b"\x00\x00\x02\x00", "CUR"),
+    (b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (b"\xff\x0a", "JPEG XL"),
+    (b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+)
+# "BM" alone is too weak (a text file may start with it): the DIB header size must fit.
+_BMP_HEADER_SIZES = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+
+
+def _brand(brand: bytes) -> str:
+    if brand in (b"avif", b"avis"):
+        return "AVIF"
+    if brand in _HEIF_BRANDS:
+        return "HEIF"
+    return f"ISO media with brand {brand.decode('latin-1')!r} (a video, or not an image)"
+
+
+def _sniff(data: bytes) -> str | None:
+    """Name a format from its magic bytes (supported or not), or None."""
+    head = data[:64]
+    for prefix, name in _PREFIXES:
+        if head.startswith(prefix):
+            return name
+    found = None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        found = "WebP"
+    elif head[4:8] == b"ftyp":
+        found = _brand(head[8:12])
+    elif (
+        head.startswith(b"BM")
+        and len(head) >= 18
+        and struct.unpack_from("<I", head, 14)[0] in _BMP_HEADER_SIZES
+    ):
+        found = "BMP"
+    else:
+        text = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+        if text.startswith(b"<svg") or (text.startswith((b"<?xml", b"<!--")) and b"<svg" in text):
+            found = "SVG"
+    return found
+
+
+_SUPPORTED_SNIFFED = frozenset({"JPEG", "PNG", "GIF", "WebP", "TIFF", "BMP", "AVIF", "HEIF"})
+
+
+@contextmanager
+def decoding(what: str) -> Iterator[None]:
+    """Turn whatever Pillow raises on bad data into CorruptImageError, with a sentence."""
+    try:
+        yield
+    except ResizerError:
+        raise
+    except MemoryError:
+        raise ImageTooLargeError(
+            f"the {what} needs more memory than is available; lower MAX_INPUT_PIXELS "
+            "or give the function more memory"
+        ) from None
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ZeroDivisionError,
+        struct.error,
+        zlib.error,
+        Image.DecompressionBombError,
+    ) as error:
+        raise CorruptImageError(
+            f"the {what} is damaged or truncated and cannot be decoded ({error}); "
+            "upload the file again"
+        ) from None
+
+
+def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
+    """Identify ``data`` by its bytes and check its size, without decoding pixels."""
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(
+            f"the file is {len(data)} bytes, over the limit of {max_bytes} bytes (MAX_INPUT_BYTES)"
+        )
+    if not data:
+        raise InvalidImageError("the file is empty (0 bytes), so it is not an image")
+    sniffed = _sniff(data)
+    if sniffed is not None and sniffed not in _SUPPORTED_SNIFFED:
+        raise UnsupportedFormatError(
+            f"the file is {sniffed}, which resizer does not render; "
+            f"upload {SUPPORTED_NAMES} instead"
+        )
+    formats: tuple[str, ...] = _FORMATS
+    if sniffed == "HEIF":
+        _register_heif()
+        formats = (*_FORMATS, "HEIF")
+    with decoding(f"{sniffed or 'image'} header"):
+        try:
+            image = Image.open(io.BytesIO(data), formats=formats)
+        except UnidentifiedImageError:
+            raise _unidentified(sniffed) from None
+    fmt = image.format or sniffed or "unknown"
+    with decoding(f"{fmt} image"):
+        # MPO is a JPEG with extra pictures (depth, previews): only the first counts.
+        frames = 1 if fmt == "MPO" else int(getattr(image, "n_frames", 1))
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
+    pixels = width * height * frames
+    if pixels > max_pixels:
+        what = f"{frames} frames of {width}x{height}" if frames > 1 else f"{width}x{height}"
+        raise ImageTooLargeError(
+            f"the {fmt} image is {what} = {pixels:,} pixels, over the limit of "
+            f"{max_pixels:,} (MAX_INPUT_PIXELS); upload a smaller image"
+        )
+    return Opened(image, fmt, frames)
+
+
+def _unidentified(sniffed: str | None) -> InvalidImageError:
+    if sniffed is None:
+        return InvalidImageError(
+            f"the file is not an image resizer can read (expected {SUPPORTED_NAMES})"
+        )
+    return CorruptImageError(
+        f"the file starts like {sniffed} but its header is damaged or truncated; "
+        "upload the file again"
+    )
