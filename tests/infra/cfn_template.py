@@ -9,6 +9,7 @@ raises, so a new intrinsic in the template fails a test instead of being skipped
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,7 @@ class Resolver:
         if resource_type == "AWS::SQS::Queue":
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{STACK_NAME}-{logical_id}-SAMPLE"
         if resource_type == "AWS::KMS::Key":
-            return "1234abcd-12ab-4cde-8f01-1234567890ab"
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, logical_id))  # a key id per key
         if resource_type == "AWS::Logs::LogGroup":
             return str(self.resolve(properties["LogGroupName"]))
         if resource_type == "AWS::Lambda::Function":

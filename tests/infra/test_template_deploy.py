@@ -1,0 +1,219 @@
+"""infra/template.yaml deploys through the emulator's CloudFormation API, wired right.
+
+moto's server (127.0.0.1, a free port) plays AWS. Its CloudFormation creates most
+resources but skips some (DESIGN.md): ``AWS::Lambda::Alias`` (and so the event
+source mapping that targets it), ``AWS::SQS::QueuePolicy``, ``AWS::S3::BucketPolicy``,
+``AWS::SNS::TopicPolicy``/``Subscription``, ``AWS::CloudWatch::Alarm``, and a
+bucket's notification, public access block and versioning. The local stack's
+deploy (``resizer.local.deploy``, the one ``resizer local up`` uses) creates the
+first ones from the same template after the stack; what stays unemulated is
+checked statically in test_template_static.py. Each check below says which is which.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import hashlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from cfn_template import TEMPLATE
+from moto.server import ThreadedMotoServer
+from role_policy import RolePolicy
+
+from resizer.local.aws import Aws
+from resizer.local.deploy import Deployment, deploy
+from resizer.local.template import Template
+
+STACK = "resizer-infratest"
+
+
+@dataclass
+class Deployed:
+    aws: Aws
+    deployment: Deployment
+    seconds: float
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.deployment.outputs
+
+    def queue_attributes(self, url: str) -> dict[str, str]:
+        return self.aws.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+
+
+@pytest.fixture(scope="module")
+def deployed() -> Iterator[Deployed]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        aws = Aws(endpoint_url=f"http://{host}:{port}")
+        started = time.perf_counter()
+        # The deploy uploads a small placeholder zip to CodeBucket/CodeKey first.
+        deployment = deploy(
+            aws,
+            Template.load(TEMPLATE),
+            STACK,
+            {"Environment": "infratest", "CodeBucket": "infratest-code", "CodeKey": "b/1.zip"},
+        )
+        yield Deployed(aws, deployment, time.perf_counter() - started)
+    finally:
+        server.stop()
+
+
+def test_stack_is_created_with_the_contract_outputs(deployed: Deployed) -> None:
+    stack = deployed.aws.cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert deployed.seconds < 60, f"deploy took {deployed.seconds:.1f}s"
+    # FunctionAliasArn refers to the alias moto cannot create: the local deploy drops it.
+    assert {
+        "SourceBucketName",
+        "DestinationBucketName",
+        "QueueUrl",
+        "DeadLetterQueueUrl",
+        "FunctionName",
+        "AlarmTopicArn",
+    } <= set(deployed.outputs)
+    assert deployed.outputs["SourceBucketName"].startswith("resizer-infratest-source-")
+
+
+def test_queue_redrives_to_the_dead_letter_queue(deployed: Deployed) -> None:
+    queue = deployed.queue_attributes(deployed.outputs["QueueUrl"])
+    dlq = deployed.queue_attributes(deployed.outputs["DeadLetterQueueUrl"])
+    assert json.loads(queue["RedrivePolicy"]) == {
+        "deadLetterTargetArn": dlq["QueueArn"],
+        "maxReceiveCount": 5,
+    }
+    assert queue["VisibilityTimeout"] == "360"  # 6 x the default 60 s function timeout
+    assert dlq["MessageRetentionPeriod"] == "1209600"
+    assert queue["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] != ""
+
+
+def test_queue_policy_lets_the_source_bucket_send(deployed: Deployed) -> None:
+    # Skipped by moto's CloudFormation; applied by the local deploy from the template.
+    assert "QueuePolicy (AWS::SQS::QueuePolicy)" in deployed.deployment.applied
+    queue = deployed.queue_attributes(deployed.outputs["QueueUrl"])
+    (statement,) = json.loads(queue["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Resource"] == queue["QueueArn"]
+    source_arn = f"arn:aws:s3:::{deployed.outputs['SourceBucketName']}"
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": source_arn}
+
+
+def test_source_bucket_notifies_the_queue(deployed: Deployed) -> None:
+    # Ignored by moto's CloudFormation; applied by the local deploy from the template.
+    assert "SourceBucket.NotificationConfiguration" in deployed.deployment.applied
+    notification = deployed.aws.s3.get_bucket_notification_configuration(
+        Bucket=deployed.outputs["SourceBucketName"]
+    )
+    queue_arn = deployed.queue_attributes(deployed.outputs["QueueUrl"])["QueueArn"]
+    configs = notification["QueueConfigurations"]
+    assert {event for c in configs for event in c["Events"]} == {
+        "s3:ObjectCreated:*",
+        "s3:ObjectRemoved:*",
+    }
+    assert {c["QueueArn"] for c in configs} == {queue_arn}
+    destination = deployed.aws.s3.get_bucket_notification_configuration(
+        Bucket=deployed.outputs["DestinationBucketName"]
+    )
+    assert "QueueConfigurations" not in destination
+
+
+def test_function_configuration(deployed: Deployed) -> None:
+    function = deployed.aws.lambda_.get_function(FunctionName=deployed.outputs["FunctionName"])
+    config = function["Configuration"]
+    assert config["Handler"] == "resizer.handler.lambda_handler"
+    assert config["Runtime"] == "python3.13"
+    # moto's CloudFormation drops Architectures and LoggingConfig (it reports
+    # x86_64 and the default log group): test_template_static.py checks them.
+    assert (config["MemorySize"], config["Timeout"]) == (1024, 60)
+    variables = config["Environment"]["Variables"]
+    assert variables["DESTINATION_BUCKET"] == deployed.outputs["DestinationBucketName"]
+    assert variables["DEAD_LETTER_QUEUE_URL"] == deployed.outputs["DeadLetterQueueUrl"]
+    assert variables["RENDITIONS"] == "thumbnails=150x150,medium=800x800,large=1600x1600"
+    # The code is the zip in the code bucket.
+    code = deployed.aws.s3.get_object(Bucket="infratest-code", Key="b/1.zip")["Body"].read()
+    assert config["CodeSha256"] in (
+        hashlib.sha256(code).hexdigest(),
+        base64.b64encode(hashlib.sha256(code).digest()).decode(),
+    )
+
+
+def test_mapping_targets_the_live_alias_with_partial_batch_responses(deployed: Deployed) -> None:
+    # moto has no AWS::Lambda::Alias: the local deploy creates the alias and the
+    # mapping from the template (the mapping disabled: the local poller plays it).
+    assert "LiveAlias (AWS::Lambda::Alias)" in deployed.deployment.applied
+    name = deployed.outputs["FunctionName"]
+    alias = deployed.aws.lambda_.get_alias(FunctionName=name, Name="live")
+    versions = deployed.aws.lambda_.list_versions_by_function(FunctionName=name)["Versions"]
+    assert alias["FunctionVersion"] in {v["Version"] for v in versions} - {"$LATEST"}
+    queue_arn = deployed.queue_attributes(deployed.outputs["QueueUrl"])["QueueArn"]
+    (mapping,) = deployed.aws.lambda_.list_event_source_mappings(EventSourceArn=queue_arn)[
+        "EventSourceMappings"
+    ]
+    # moto reports the version the alias resolves to; AWS reports the alias ARN.
+    assert mapping["FunctionArn"] in (
+        alias["AliasArn"],
+        alias["AliasArn"].rsplit(":", 1)[0] + ":" + alias["FunctionVersion"],
+    )
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 10}
+
+
+def test_role_has_exactly_the_template_policies(deployed: Deployed) -> None:
+    name = deployed.outputs["FunctionName"]
+    role_arn = deployed.aws.lambda_.get_function(FunctionName=name)["Configuration"]["Role"]
+    iam = deployed.aws.session.client(
+        "iam", endpoint_url=deployed.aws.endpoint_url, region_name="us-east-1"
+    )
+    role_name = role_arn.rsplit("/", 1)[-1]
+    names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    assert sorted(names) == ["consume-queue", "read-source", "write-logs", "write-renditions"]
+    assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
+    deployed_grants: set[tuple[str, str]] = set()
+    for policy_name in names:
+        document: Any = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)[
+            "PolicyDocument"
+        ]
+        if isinstance(document, str):
+            # moto hands back the Python repr of a policy that came from a template.
+            document = ast.literal_eval(document)
+        for statement in document["Statement"]:
+            actions = statement["Action"]
+            resources = statement["Resource"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                for resource in [resources] if isinstance(resources, str) else resources:
+                    deployed_grants.add((action, resource))
+    # The same policy, resolved for the deployed names, grants the same pairs.
+    queue_arn = deployed.queue_attributes(deployed.outputs["QueueUrl"])["QueueArn"]
+    region, account = queue_arn.split(":")[3:5]
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in deployed.aws.cloudformation.list_stack_resources(StackName=STACK)[
+            "StackResourceSummaries"
+        ]
+    }
+    expected = {
+        (action, resource.replace(":eu-west-1:", f":{region}:").replace("123456789012", account))
+        for action, resource in RolePolicy.from_template(
+            names={
+                k: resources[k]
+                for k in (
+                    "SourceBucket",
+                    "DestinationBucket",
+                    "Queue",
+                    "DeadLetterQueue",
+                    "QueueKey",
+                )
+            }
+            | {"LogGroup": f"/aws/lambda/{STACK}"},
+        ).grants()
+    }
+    assert deployed_grants == expected

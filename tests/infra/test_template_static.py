@@ -1,0 +1,301 @@
+"""What the template promises, read from the template itself.
+
+Some of it the emulator cannot show (moto ignores or skips it: alarms, the
+queue's KMS key policy, public access blocks, TLS-only bucket policies); the
+rest is a rule CloudFormation cannot enforce by itself (arithmetic).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfn_template import BOOTSTRAP, TEMPLATE, Resolver, load
+
+DOCUMENT = load(TEMPLATE)
+RESOURCES: dict[str, Any] = DOCUMENT["Resources"]
+PARAMETERS: dict[str, Any] = DOCUMENT["Parameters"]
+
+
+def of_type(resource_type: str, document: dict[str, Any] = DOCUMENT) -> dict[str, Any]:
+    return {k: v for k, v in document["Resources"].items() if v["Type"] == resource_type}
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    return RESOURCES[logical_id]["Properties"]  # type: ignore[no-any-return]
+
+
+# ------------------------------------------------------------------ contract names
+def test_outputs_are_the_contract() -> None:
+    assert set(DOCUMENT["Outputs"]) == {
+        "SourceBucketName",
+        "DestinationBucketName",
+        "QueueUrl",
+        "DeadLetterQueueUrl",
+        "FunctionName",
+        "FunctionAliasArn",
+        "AlarmTopicArn",
+    }
+
+
+def test_parameters_include_the_contract() -> None:
+    required = [
+        "Environment",
+        "CodeBucket",
+        "CodeKey",
+        "Runtime",
+        "Architecture",
+        "MemorySize",
+        "Timeout",
+        "Renditions",
+        "JpegQuality",
+        "MaxInputPixels",
+        "MaxInputBytes",
+        "BatchSize",
+        "MaximumBatchingWindowInSeconds",
+        "MaximumConcurrency",
+        "MaxReceiveCount",
+        "LogRetentionInDays",
+        "AlarmEmail",
+        "SourceVersioning",
+    ]
+    assert set(required) <= set(PARAMETERS)
+    assert PARAMETERS["Runtime"]["AllowedValues"] == ["python3.12", "python3.13"]
+    assert PARAMETERS["Architecture"]["AllowedValues"] == ["arm64", "x86_64"]
+    assert PARAMETERS["Architecture"]["Default"] == "arm64"
+
+
+def test_every_parameter_is_documented() -> None:
+    docs = (TEMPLATE.parents[1] / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+    for document in (DOCUMENT, load(BOOTSTRAP)):
+        for name in document["Parameters"]:
+            assert f"`{name}`" in docs, f"docs/infrastructure.md does not describe {name}"
+
+
+def test_function_settings() -> None:
+    function = Resolver(DOCUMENT).resolve(props("Function"))
+    assert function["Handler"] == "resizer.handler.lambda_handler"
+    assert function["Code"] == {
+        "S3Bucket": "resizer-artifacts-sample",
+        "S3Key": "resizer/0.1.0/r.zip",
+    }
+    variables = function["Environment"]["Variables"]
+    assert variables["DESTINATION_BUCKET"].startswith("resizer-dev-renditions-")
+    assert variables["DEAD_LETTER_QUEUE_URL"].endswith("DeadLetterQueue-SAMPLE")
+    assert variables["RENDITIONS"] == "thumbnails=150x150,medium=800x800,large=1600x1600"
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "resizer"
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == "Resizer"
+    assert {"JPEG_QUALITY", "MAX_INPUT_PIXELS", "MAX_INPUT_BYTES", "POWERTOOLS_LOG_LEVEL"} <= set(
+        variables
+    )
+    assert function["LoggingConfig"] == {"LogGroup": "/aws/lambda/resizer-dev"}
+    assert function["Architectures"] == ["arm64"]
+    assert function["Runtime"] == "python3.13"
+
+
+def test_renditions_parameter_accepts_what_the_function_parses() -> None:
+    from resizer.config import parse_renditions
+
+    pattern = re.compile(PARAMETERS["Renditions"]["AllowedPattern"])
+    default = PARAMETERS["Renditions"]["Default"]
+    assert pattern.fullmatch(default)
+    assert len(parse_renditions(default)) == 3
+    assert not pattern.fullmatch("thumbnails=150")
+
+
+# ------------------------------------------------------------- timeouts and queues
+def test_visibility_timeout_is_six_times_the_function_timeout() -> None:
+    mapping = DOCUMENT["Mappings"]["VisibilityTimeout"]
+    allowed = PARAMETERS["Timeout"]["AllowedValues"]
+    assert set(mapping) == set(allowed)
+    for timeout in allowed:
+        seconds = mapping[timeout]["Seconds"]
+        assert seconds >= 6 * int(timeout), timeout
+        assert seconds <= 43200, "SQS's maximum visibility timeout"
+        assert int(timeout) <= 900, "Lambda's maximum timeout"
+    assert props("Queue")["VisibilityTimeout"] == {
+        "Fn::FindInMap": ["VisibilityTimeout", {"Ref": "Timeout"}, "Seconds"]
+    }
+    assert props("Function")["Timeout"] == {"Ref": "Timeout"}
+
+
+def test_dead_letter_queue_and_redrive() -> None:
+    assert props("DeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
+    redrive = props("Queue")["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert redrive["maxReceiveCount"] == {"Ref": "MaxReceiveCount"}
+
+
+def test_queues_use_the_customer_managed_key_that_s3_may_use() -> None:
+    # moto accepts any KmsMasterKeyId; S3 cannot send to alias/aws/sqs queues.
+    for queue in ("Queue", "DeadLetterQueue"):
+        assert props(queue)["KmsMasterKeyId"] == {"Ref": "QueueKey"}
+    statements = props("QueueKey")["KeyPolicy"]["Statement"]
+    s3 = [s for s in statements if s["Principal"] == {"Service": "s3.amazonaws.com"}]
+    assert len(s3) == 1
+    assert sorted(s3[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert props("QueueKey")["EnableKeyRotation"] is True
+
+
+def test_queue_policy_lets_only_the_source_bucket_send() -> None:
+    # moto has no AWS::SQS::QueuePolicy: checked here.
+    resolver = Resolver(DOCUMENT)
+    policy = resolver.resolve(props("QueuePolicy"))
+    assert policy["Queues"] == [resolver.ref("Queue")]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == resolver.attribute("Queue", "Arn")
+    # The !Sub-built name (which breaks the dependency cycle) is the bucket's name.
+    source_arn = resolver.attribute("SourceBucket", "Arn")
+    assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": source_arn}
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    assert "QueuePolicy" in RESOURCES["SourceBucket"]["DependsOn"]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "suffix", "rules"),
+    [
+        ("", "", None),
+        ("uploads/", "", [{"Name": "prefix", "Value": "uploads/"}]),
+        ("", ".jpg", [{"Name": "suffix", "Value": ".jpg"}]),
+        ("a/", ".png", [{"Name": "prefix", "Value": "a/"}, {"Name": "suffix", "Value": ".png"}]),
+    ],
+)
+def test_notifications_created_and_removed_to_the_queue(
+    prefix: str, suffix: str, rules: list[dict[str, str]] | None
+) -> None:
+    resolver = Resolver(DOCUMENT, {"SourcePrefix": prefix, "SourceSuffix": suffix})
+    notification = resolver.resolve(props("SourceBucket")["NotificationConfiguration"])
+    configs = notification["QueueConfigurations"]
+    assert sorted(c["Event"] for c in configs) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    for config in configs:
+        assert config["Queue"] == resolver.attribute("Queue", "Arn")
+        assert config.get("Filter", {}).get("S3Key", {}).get("Rules") == rules
+
+
+def test_event_source_mapping_targets_the_live_alias() -> None:
+    mapping = props("EventSourceMapping")
+    assert mapping["FunctionName"] == {"Ref": "LiveAlias"}
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["Queue", "Arn"]}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "MaximumConcurrency"}}
+    assert mapping["BatchSize"] == {"Ref": "BatchSize"}
+    assert mapping["MaximumBatchingWindowInSeconds"] == {"Ref": "MaximumBatchingWindowInSeconds"}
+    alias = props("LiveAlias")
+    assert alias["Name"] == "live"
+    assert alias["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
+    assert RESOURCES["Version"]["UpdateReplacePolicy"] == "Retain"
+
+
+def test_a_new_version_is_published_for_any_code_or_configuration_change() -> None:
+    """The version's description names every input of the function; it must fit 256."""
+    description = props("Version")["Description"]["Fn::Sub"]
+    function = props("Function")
+    inputs = {
+        v["Ref"] for v in function["Environment"]["Variables"].values() if isinstance(v, dict)
+    }
+    inputs |= {"CodeKey", "Runtime", "Architecture", "MemorySize", "Timeout"}
+    inputs -= {"DestinationBucket", "DeadLetterQueue"}  # fixed for the stack's life
+    assert {f"${{{name}}}" for name in inputs} <= set(re.findall(r"\$\{[^}]+\}", description))
+    longest = {
+        "CodeKey": "k" * 76 + ".zip",
+        "Renditions": "r" * PARAMETERS["Renditions"]["MaxLength"],
+        "MaxInputPixels": str(PARAMETERS["MaxInputPixels"]["MaxValue"]),
+        "MaxInputBytes": str(PARAMETERS["MaxInputBytes"]["MaxValue"]),
+        "MemorySize": str(PARAMETERS["MemorySize"]["MaxValue"]),
+        "LogLevel": "WARNING",
+        "Architecture": "x86_64",
+    }
+    resolved = Resolver(DOCUMENT, longest).resolve(props("Version")["Description"])
+    assert len(resolved) <= 256, resolved
+
+
+# ------------------------------------------------------------------------ buckets
+BUCKETS = [(TEMPLATE, name) for name in of_type("AWS::S3::Bucket")] + [
+    (BOOTSTRAP, name) for name in of_type("AWS::S3::Bucket", load(BOOTSTRAP))
+]
+
+
+@pytest.mark.parametrize(("path", "bucket"), BUCKETS, ids=lambda v: getattr(v, "name", v))
+def test_bucket_is_private_encrypted_and_tls_only(path: Path, bucket: str) -> None:
+    # moto ignores PublicAccessBlockConfiguration and bucket policies: checked here.
+    document = load(path)
+    bucket_props = document["Resources"][bucket]["Properties"]
+    assert bucket_props["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"),
+        True,
+    )
+    assert bucket_props["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    }
+    (encryption,) = bucket_props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms")
+    rules = bucket_props["LifecycleConfiguration"]["Rules"]
+    assert any("AbortIncompleteMultipartUpload" in r for r in rules)
+    if "VersioningConfiguration" in bucket_props:
+        assert any("NoncurrentVersionExpiration" in r for r in rules)
+    policies = [
+        r["Properties"]
+        for r in of_type("AWS::S3::BucketPolicy", document).values()
+        if r["Properties"]["Bucket"] == {"Ref": bucket}
+    ]
+    assert len(policies) == 1
+    deny = [s for s in policies[0]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+    assert deny == [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [
+                {"Fn::GetAtt": [bucket, "Arn"]},
+                {"Fn::Sub": f"${{{bucket}.Arn}}/*"},
+            ],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+
+
+def test_source_versioning_is_a_parameter_on_by_default() -> None:
+    assert PARAMETERS["SourceVersioning"]["Default"] == "true"
+    for value, status in (("true", "Enabled"), ("false", "Suspended")):
+        resolver = Resolver(DOCUMENT, {"SourceVersioning": value})
+        assert resolver.resolve(props("SourceBucket")["VersioningConfiguration"]) == {
+            "Status": status
+        }
+    artifacts = load(BOOTSTRAP)["Resources"]["ArtifactBucket"]["Properties"]
+    assert artifacts["VersioningConfiguration"] == {"Status": "Enabled"}
+
+
+def test_renditions_cannot_retrigger_the_function() -> None:
+    assert "NotificationConfiguration" not in props("DestinationBucket")
+    assert "NotificationConfiguration" not in props("AccessLogBucket")
+
+
+# ------------------------------------------------------------------------- alarms
+def test_alarms_notify_the_encrypted_topic() -> None:
+    # moto has no AWS::CloudWatch::Alarm: checked here.
+    alarms = of_type("AWS::CloudWatch::Alarm")
+    watched = {
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"]): a["Properties"]
+        for a in alarms.values()
+    }
+    assert set(watched) == {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+    }
+    dlq = watched["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
+    assert dlq["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}
+    for alarm in watched.values():
+        assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert props("AlarmTopic")["KmsMasterKeyId"] == {"Fn::GetAtt": ["OperationsKey", "Arn"]}
+    subscription = RESOURCES["AlarmEmailSubscription"]
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert Resolver(DOCUMENT).condition("HasAlarmEmail") is False
+    assert Resolver(DOCUMENT, {"AlarmEmail": "ops@example.com"}).condition("HasAlarmEmail")
