@@ -305,10 +305,10 @@ def wheel_files(whl: Path) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------- build
 
 
-def source_files() -> dict[str, bytes]:
+def source_files(source: Path = SOURCE) -> dict[str, bytes]:
     files = {}
-    for path in sorted((SOURCE / "resizer").rglob("*")):
-        rel = path.relative_to(SOURCE).as_posix()
+    for path in sorted((source / "resizer").rglob("*")):
+        rel = path.relative_to(source).as_posix()
         if path.is_dir() or "__pycache__" in rel or path.suffix in (".pyc", ".pyo"):
             continue
         if any(rel == ex or rel.startswith(ex) for ex in SOURCE_EXCLUDES if ex.endswith("/")):
@@ -348,6 +348,7 @@ def build(
     build_id: str = "0",
     sha: str | None = None,
     max_zipped: int = MAX_ZIPPED_BYTES,
+    source: Path = SOURCE,
 ) -> dict[str, object]:
     started = time.monotonic()
     wheels = download_wheels(target, lock, wheelhouse)
@@ -357,10 +358,11 @@ def build(
             if path in files and files[path] != data:
                 raise PackagingError(f"{path} comes from two wheels with different content")
             files[path] = data
-    clash = sorted(p for p in source_files() if p in files)
+    ours = source_files(source)
+    clash = sorted(p for p in ours if p in files)
     if clash:
         raise PackagingError(f"a wheel ships files of the resizer package itself: {clash}")
-    files.update(source_files())
+    files.update(ours)
 
     unzipped = sum(len(d) for d in files.values())
     if unzipped > MAX_UNZIPPED_BYTES:
@@ -410,7 +412,7 @@ def build(
         "file_count": len(files),
         "lock": {"path": lock.relative_to(ROOT).as_posix(), "sha256": sha256_file(lock)},
         "wheels": [asdict(wheel_record(w)) for w in wheels],
-        "source_files": sorted(source_files()),
+        "source_files": sorted(ours),
         "build_seconds": round(time.monotonic() - started, 1),
     }
     # What a deploy needs besides the zip travels with it: the template and the
