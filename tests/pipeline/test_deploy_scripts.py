@@ -1,0 +1,244 @@
+"""The scripts the deploy stages run: stack parameters, artifact upload, smoke test.
+
+In-memory fakes where the behaviour is ours (the smoke test's polling and clean-up),
+moto where S3's own behaviour matters (checksums on upload).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_script(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        f"scripts_{name}", ROOT / "scripts" / f"{name}.py"
+    )
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+stack_parameters = load_script("stack_parameters")
+publish_artifact = load_script("publish_artifact")
+smoke_test = load_script("smoke_test")
+
+
+@pytest.fixture
+def packaged(tmp_path: Path) -> Path:
+    """A tiny stand-in for `make package` output: zip + manifest."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("resizer/handler.py", "def lambda_handler(event, context): ...\n")
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    (tmp_path / "resizer.zip").write_bytes(data)
+    manifest = {
+        "zip": "resizer.zip",
+        "sha256": digest,
+        "code_key": f"resizer/{digest}.zip",
+        "version": "0.1.0+b7.g0123456789ab",
+        "build_id": "7",
+        "git_sha": "0123456789ab",
+        "runtime": "python3.13",
+        "arch": "arm64",
+        "host_build": False,
+    }
+    path = tmp_path / "resizer.manifest.json"
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+# ---------------------------------------------------------------------------- parameters
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        [{"ParameterKey": "Environment", "ParameterValue": "dev"}],
+        {"Environment": "dev"},
+        {"Parameters": {"Environment": "dev"}},
+    ],
+)
+def test_stack_parameters_add_the_builds_code_and_target(
+    packaged: Path, tmp_path: Path, content: Any
+) -> None:
+    env_file = tmp_path / "dev.json"
+    env_file.write_text(json.dumps(content))
+    out = tmp_path / "out.json"
+    args = ["--manifest", str(tmp_path), "--parameters", str(env_file)]
+    assert stack_parameters.main([*args, "--code-bucket", "artifacts", "--out", str(out)]) == 0
+    written = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(out.read_text())}
+    manifest = json.loads(packaged.read_text())
+    assert written == {
+        "Environment": "dev",
+        "CodeBucket": "artifacts",
+        "CodeKey": manifest["code_key"],
+        "Runtime": "python3.13",
+        "Architecture": "arm64",
+    }
+
+
+def test_stack_parameters_override_a_runtime_the_zip_was_not_built_for(packaged: Path) -> None:
+    manifest = json.loads(packaged.read_text())
+    base = {"Runtime": "python3.12", "Architecture": "x86_64", "MemorySize": "1024"}
+    params = stack_parameters.build_parameters(manifest, base, "artifacts")
+    assert params["Runtime"] == "python3.13"
+    assert params["Architecture"] == "arm64"
+    assert params["MemorySize"] == "1024"
+
+
+def test_host_builds_are_never_deployed(packaged: Path) -> None:
+    manifest = json.loads(packaged.read_text()) | {"host_build": True}
+    with pytest.raises(SystemExit, match="--host"):
+        stack_parameters.build_parameters(manifest, {}, "artifacts")
+
+
+def test_the_repos_parameter_files_are_readable() -> None:
+    for path in sorted((ROOT / "infra" / "parameters").glob("*.json")):
+        params = stack_parameters.load_parameters(path)
+        assert "CodeKey" not in params, f"{path.name}: the code key belongs to the build"
+
+
+# ---------------------------------------------------------------------------- publish
+
+
+@pytest.fixture
+def s3() -> Any:
+    with mock_aws():
+        client = boto3.client(
+            "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+        )
+        client.create_bucket(Bucket="artifacts")
+        yield client
+
+
+def test_publish_uploads_under_the_content_hash_once(packaged: Path, s3: Any) -> None:
+    key = publish_artifact.publish(packaged, "artifacts", s3=s3)
+    manifest = json.loads(packaged.read_text())
+    assert key == f"resizer/{manifest['sha256']}.zip"
+    body = s3.get_object(Bucket="artifacts", Key=key)["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == manifest["sha256"]
+    head = s3.head_object(Bucket="artifacts", Key=key)
+    assert head["Metadata"]["git-sha"] == "0123456789ab"
+    assert s3.head_object(Bucket="artifacts", Key=key.replace(".zip", ".manifest.json"))
+    first = s3.head_object(Bucket="artifacts", Key=key)["LastModified"]
+    assert publish_artifact.publish(packaged, "artifacts", s3=s3) == key  # idempotent
+    assert s3.head_object(Bucket="artifacts", Key=key)["LastModified"] == first
+
+
+def test_publish_refuses_a_key_holding_other_bytes(packaged: Path, s3: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    s3.put_object(Bucket="artifacts", Key=manifest["code_key"], Body=b"something else")
+    with pytest.raises(SystemExit, match="other content"):
+        publish_artifact.publish(packaged, "artifacts", s3=s3)
+
+
+def test_publish_refuses_a_zip_that_does_not_match_its_manifest(packaged: Path, s3: Any) -> None:
+    (packaged.parent / "resizer.zip").write_bytes(b"tampered")
+    with pytest.raises(SystemExit, match="does not match"):
+        publish_artifact.publish(packaged, "artifacts", s3=s3)
+
+
+# ---------------------------------------------------------------------------- smoke test
+
+
+class FakeS3:
+    """The few S3 calls the smoke test makes; `on_upload` plays the deployed function."""
+
+    def __init__(self, on_upload: Any = None) -> None:
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.on_upload = on_upload
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **kw: Any) -> None:
+        self.objects[(Bucket, Key)] = {"Body": Body, "Metadata": {}, **kw}
+        if self.on_upload and Bucket == "src":
+            self.on_upload(self, Key)
+
+    def head_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        if (Bucket, Key) not in self.objects:
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+        return {k: v for k, v in self.objects[(Bucket, Key)].items() if k != "Body"}
+
+    def delete_object(self, Bucket: str, Key: str) -> None:
+        self.objects.pop((Bucket, Key), None)
+
+
+TARGET = smoke_test.Target(
+    "src", "dst", smoke_test.parse_renditions("thumbnails=150x150,large=1600x1600")
+)
+IMAGE = ROOT / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
+
+
+def resizer(sizes: dict[str, tuple[int, int]], content_type: str = "image/jpeg") -> Any:
+    def on_upload(s3: FakeS3, key: str) -> None:
+        for name, (width, height) in sizes.items():
+            meta = {"width": str(width), "height": str(height)}
+            s3.objects[("dst", f"{name}/{key}")] = {"ContentType": content_type, "Metadata": meta}
+
+    return on_upload
+
+
+def test_smoke_passes_when_every_rendition_arrives_and_cleans_up() -> None:
+    s3 = FakeS3(resizer({"thumbnails": (150, 100), "large": (1600, 1067)}))
+    assert smoke_test.run(s3, TARGET, IMAGE, timeout=1, poll=0.01) == []
+    assert s3.objects == {}
+
+
+def test_smoke_fails_on_a_missing_rendition_and_still_cleans_up() -> None:
+    s3 = FakeS3(resizer({"thumbnails": (150, 100)}))
+    problems = smoke_test.run(s3, TARGET, IMAGE, timeout=0.05, poll=0.01)
+    assert len(problems) == 1
+    assert problems[0].startswith("large:")
+    assert "did not appear" in problems[0]
+    assert s3.objects == {}
+
+
+def test_smoke_fails_on_a_rendition_larger_than_its_box() -> None:
+    s3 = FakeS3(resizer({"thumbnails": (300, 200), "large": (1600, 1067)}))
+    problems = smoke_test.run(s3, TARGET, IMAGE, timeout=1, poll=0.01)
+    assert problems == ["thumbnails: 300x200 does not fit 150x150"]
+
+
+def test_smoke_fails_when_nothing_is_deployed() -> None:
+    problems = smoke_test.run(FakeS3(), TARGET, IMAGE, timeout=0.05, poll=0.01)
+    assert len(problems) == 2
+
+
+def test_smoke_reads_buckets_and_renditions_from_the_stack() -> None:
+    class Fake:
+        def describe_stacks(self, StackName: str) -> dict[str, Any]:
+            outputs = {"SourceBucketName": "s", "DestinationBucketName": "d", "FunctionName": "f"}
+            items = [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]
+            return {"Stacks": [{"StackName": StackName, "Outputs": items}]}
+
+        def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
+            return {"Environment": {"Variables": {"RENDITIONS": "small=64x64"}}}
+
+    args = smoke_test.argparse.Namespace(
+        stack_name="resizer-dev",
+        source_bucket=None,
+        destination_bucket=None,
+        function_name=None,
+        renditions=None,
+        dead_letter_queue_url=None,
+    )
+    target = smoke_test.resolve_target(args, lambda _service: Fake())
+    assert target == smoke_test.Target("s", "d", (smoke_test.Box("small", 64, 64),), None)
