@@ -1,0 +1,151 @@
+"""The handler on emulated AWS: a mixed batch gives exactly the expected outcome."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from emulated_aws import Stack
+from PIL import Image
+
+from resizer import handler
+from resizer.events import created_record, notification_body
+
+PHOTO = Path(__file__).parents[2] / "examples" / "photos" / "Picture_1A_by_freespace.jpg"
+BOXES = {"large": 1600, "medium": 800, "thumbnails": 150}
+
+
+def fit(width: int, height: int, box: int) -> tuple[int, int]:
+    """Expected size: inside a box x box square, aspect kept (to a pixel), never upscaled."""
+    scale = min(1.0, box / width, box / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def png_with_alpha(width: int, height: int) -> bytes:
+    image = Image.new("RGBA", (width, height), (0, 128, 255, 0))
+    image.paste((255, 0, 0, 200), (width // 4, height // 4, width // 2, height // 2))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def assert_renditions(stack: Stack, key: str, size: tuple[int, int], content_type: str) -> None:
+    for name, box in BOXES.items():
+        obj = stack.s3.get_object(Bucket=stack.destination, Key=f"{name}/{key}")
+        body = obj["Body"].read()
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.size == fit(*size, box), (name, key)
+        assert obj["ContentType"] == content_type
+        assert obj["CacheControl"] == "public, max-age=31536000"
+        assert obj["Metadata"]["width"] == str(fit(*size, box)[0])
+
+
+def dlq_messages(stack: Stack) -> dict[str, dict[str, str]]:
+    """SourceKey -> {attribute: value} for everything in the DLQ."""
+    return {
+        m["MessageAttributes"]["SourceKey"]["StringValue"]: {
+            name: value["StringValue"] for name, value in m["MessageAttributes"].items()
+        }
+        | {"body": m["Body"]}
+        for m in stack.receive(stack.dlq_url)
+    }
+
+
+def test_mixed_batch(stack: Stack, fail_s3_keys: Callable[[str], None]) -> None:
+    photo = PHOTO.read_bytes()
+    stack.put("holiday/Café at night 1+1%.jpg", photo)
+    stack.put("logos/with alpha.png", png_with_alpha(2400, 1200))
+    stack.put("broken/truncated.jpg", photo[: len(photo) // 3])
+    stack.put("broken/notes.jpg", b"these are my notes, not a photo")
+    stack.put("flaky/photo.jpg", photo)
+    fail_s3_keys("flaky")
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody="garbage")
+
+    response, messages = stack.invoke()
+
+    # 5 uploads + the s3:TestEvent moto sends when the notification is set + garbage.
+    assert len(messages) == 7
+    by_key = {
+        json.loads(m["Body"])["Records"][0]["s3"]["object"]["key"]: m["MessageId"]
+        for m in messages
+        if "Records" in m["Body"]
+    }
+    assert response["batchItemFailures"] == [{"itemIdentifier": by_key["flaky%2Fphoto.jpg"]}]
+
+    assert_renditions(stack, "holiday/Café at night 1+1%.jpg", (1365, 1074), "image/jpeg")
+    assert_renditions(stack, "logos/with alpha.png", (2400, 1200), "image/png")
+    listed = stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]
+    assert len(listed) == 6  # nothing for the broken and flaky ones
+
+    dead = dlq_messages(stack)
+    assert set(dead) == {"broken/truncated.jpg", "broken/notes.jpg", "-"}
+    assert dead["broken/truncated.jpg"]["ErrorType"] == "CorruptImageError"
+    assert dead["broken/notes.jpg"]["ErrorType"] == "InvalidImageError"
+    assert dead["-"]["ErrorType"] == "MalformedMessageError"
+    assert dead["-"]["body"] == "garbage"
+    for attributes in dead.values():
+        assert len(attributes["ErrorReason"]) > 20  # a sentence, not a code
+    # A dead-lettered record is a notification again: `dlq redrive` can replay it.
+    body = json.loads(dead["broken/notes.jpg"]["body"])
+    assert body["Records"][0]["s3"]["object"]["key"] == "broken%2Fnotes.jpg"
+
+    # The flaky record is still on the queue, and succeeds once S3 behaves (a new
+    # runtime has a new client, without the fault).
+    handler.runtime.cache_clear()
+    retried, again = stack.invoke(remaining_ms=60_000)
+    assert [m["MessageId"] for m in again] == [by_key["flaky%2Fphoto.jpg"]]
+    assert retried["batchItemFailures"] == []
+    assert_renditions(stack, "flaky/photo.jpg", (1365, 1074), "image/jpeg")
+
+
+def test_duplicate_delivery_writes_nothing_new(stack: Stack) -> None:
+    etag = stack.put("a.jpg", PHOTO.read_bytes())
+    stack.invoke()
+    first = stack.s3.head_object(Bucket=stack.destination, Key="large/a.jpg")
+    assert first["Metadata"]["source-etag"] == etag
+    record = created_record(stack.source, "a.jpg", etag=etag)
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    again = stack.s3.head_object(Bucket=stack.destination, Key="large/a.jpg")
+    assert again["LastModified"] == first["LastModified"]
+    assert again["ETag"] == first["ETag"]
+
+
+def test_removal_deletes_renditions_unless_the_source_is_back(stack: Stack) -> None:
+    stack.put("gone.png", png_with_alpha(300, 200))
+    stack.put("back.png", png_with_alpha(300, 200))
+    stack.invoke()
+    stack.s3.delete_object(Bucket=stack.source, Key="gone.png")
+    stack.s3.delete_object(Bucket=stack.source, Key="back.png")
+    # back.png is re-uploaded before the removal events are processed.
+    etag = stack.put("back.png", png_with_alpha(500, 100))
+    stack.invoke()
+    keys = {o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]}
+    assert keys == {f"{name}/back.png" for name in BOXES}
+    head = stack.s3.head_object(Bucket=stack.destination, Key="medium/back.png")
+    assert head["Metadata"]["source-etag"] == etag
+    assert (head["Metadata"]["width"], head["Metadata"]["height"]) == ("500", "100")
+
+
+def test_created_event_for_a_deleted_source_is_dead_lettered(stack: Stack) -> None:
+    etag = stack.put("short-lived.jpg", PHOTO.read_bytes())
+    stack.s3.delete_object(Bucket=stack.source, Key="short-lived.jpg")
+    stack.receive()  # drop the real events; replay only the creation
+    stack.sqs.purge_queue(QueueUrl=stack.queue_url)
+    record = created_record(stack.source, "short-lived.jpg", etag=etag)
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    assert dlq_messages(stack)["short-lived.jpg"]["ErrorType"] == "SourceGoneError"
+
+
+def test_out_of_time_is_retried_and_writes_nothing(stack: Stack) -> None:
+    stack.put("late.jpg", PHOTO.read_bytes())
+    response, messages = stack.invoke(remaining_ms=5_000)  # under DEADLINE_MARGIN_MS
+    late = [m["MessageId"] for m in messages if "late.jpg" in m["Body"]]
+    assert response["batchItemFailures"] == [{"itemIdentifier": late[0]}]
+    assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.destination)
+    assert stack.receive(stack.dlq_url, wait=0) == []
