@@ -78,7 +78,7 @@ def _sixteen_bit_to_l(image: Image.Image) -> Image.Image:
     # Pillow quirk: convert("L") from I;16 / I *clips* at 255 instead of scaling, so
     # a 16-bit greyscale PNG comes out almost white. Scale 0..65535 to 0..255 first.
     wide = image if image.mode == "I" else image.convert("I")
-    return wide.point(lambda value: value / 257).convert("L")
+    return wide.point(lambda value: value / 257 + 0.5).convert("L")  # + 0.5: round
 
 
 def working(image: Image.Image, icc: bytes | None) -> Working:  # noqa: PLR0911 - one per mode

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from PIL import Image
 
 # EXIF Orientation (tag 0x0112) -> the transpose that makes the pixels upright.
@@ -32,8 +34,9 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     scale = min(box_width / width, box_height / height)
     if scale >= 1:
         return width, height
-    # round() cannot overshoot the box: the limiting side computes to exactly the
-    # box, and the other side is at most the box before rounding.
-    return max(1, min(box_width, round(width * scale))), max(
-        1, min(box_height, round(height * scale))
+    # Half up (112.5 -> 113; Python's round() would give 112). min() guards against
+    # float noise; max() against 0 px.
+    return (
+        max(1, min(box_width, math.floor(width * scale + 0.5))),
+        max(1, min(box_height, math.floor(height * scale + 0.5))),
     )
