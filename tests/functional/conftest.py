@@ -8,7 +8,7 @@ from typing import Any
 
 import boto3
 import pytest
-from emulated_aws import REGION, Stack, StreamedBody
+from emulated_aws import REGION, Stack, StreamedBody, record_calls
 from moto.server import ThreadedMotoServer
 
 from resizer import handler
@@ -69,6 +69,7 @@ def stack(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     monkeypatch.setenv("DESTINATION_BUCKET", destination)
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
     handler.runtime.cache_clear()
+    record_calls(handler.runtime())
     built = Stack(s3, sqs, source, destination, queue_url, dlq_url, queue_arn)
     yield built
     handler.runtime.cache_clear()

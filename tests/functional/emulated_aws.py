@@ -100,3 +100,26 @@ class StreamedBody:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._data
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call the handler made: service, operation and its parameters."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+#: Every call the handler's clients made during this test session.
+CALLS: list[Call] = []
+
+
+def record_calls(runtime: handler.Runtime) -> None:
+    """Record every API call of the handler's own boto3 clients (botocore event hooks)."""
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        CALLS.append(Call(model.service_model.service_name, model.name, dict(params)))
+
+    for client in (runtime.pipeline.storage.s3, runtime.sqs):
+        client.meta.events.register("before-parameter-build", record)
