@@ -46,7 +46,10 @@ def test_multipart_upload_keeps_its_etag() -> None:
 def test_several_records_in_one_message() -> None:
     (record,) = load("sqs_s3_two_records.json")
     events = parse_record(record)
-    assert [(e.action, e.key) for e in events] == [(Action.RENDER, "a.jpg"), (Action.RENDER, "b.png")]
+    assert [(e.action, e.key) for e in events] == [
+        (Action.RENDER, "a.jpg"),
+        (Action.RENDER, "b.png"),
+    ]
 
 
 def test_test_event_yields_nothing() -> None:
