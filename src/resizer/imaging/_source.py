@@ -152,7 +152,11 @@ def decoding(what: str) -> Iterator[None]:
         ZeroDivisionError,
         struct.error,
         zlib.error,
-        Image.DecompressionBombError,
+        # Codec failures (libavif raises RuntimeError: "Failed to decode frame 0").
+        RuntimeError,
+        # Pillow *warns* about some damage ("Corrupt EXIF data", "Truncated File
+        # Read"); where warnings are errors (pytest -W error) they arrive here.
+        Warning,
     ) as error:
         raise CorruptImageError(
             f"the {what} is damaged or truncated and cannot be decoded ({error}); "
@@ -178,11 +182,19 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
     if sniffed == "HEIF":
         _register_heif()
         formats = (*_FORMATS, "HEIF")
-    with decoding(f"{sniffed or 'image'} header"):
+    if sniffed is None:
+        # No magic number we know: whatever a lenient plugin (BMP accepts any "BM")
+        # raises about these bytes, the answer is "not an image".
         try:
             image = Image.open(io.BytesIO(data), formats=formats)
-        except UnidentifiedImageError:
-            raise _unidentified(sniffed) from None
+        except Exception:
+            raise _unidentified(None) from None
+    else:
+        with decoding(f"{sniffed} header"):
+            try:
+                image = Image.open(io.BytesIO(data), formats=formats)
+            except UnidentifiedImageError:
+                raise _unidentified(sniffed) from None
     fmt = image.format or sniffed or "unknown"
     with decoding(f"{fmt} image"):
         # MPO is a JPEG with extra pictures (depth, previews): only the first counts.
