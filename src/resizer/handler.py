@@ -162,6 +162,7 @@ def _record_handler(
                 bytes_out=result.bytes_out,
                 renditions=result.renditions,
                 ms=result.ms,
+                steps_ms=result.steps,
             )
             name = f"Objects{result.result.value.title()}"
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from resizer import imaging
@@ -42,6 +42,21 @@ class Outcome:
     bytes_out: int = 0
     renditions: int = 0
     ms: float = 0.0
+    #: Where the time went: milliseconds per step (fetch, render, store).
+    steps: dict[str, float] = field(default_factory=dict)
+
+
+class _Stopwatch:
+    """Milliseconds per named step, for the one log line per object."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step] = round((now - self._last) * 1000, 1)
+        self._last = now
 
 
 def _never() -> None:
@@ -70,20 +85,26 @@ class Pipeline:
         check_deadline()
         if self._current(event.key, event.etag):
             return Outcome(Result.UNCHANGED, event.key)
+        watch = _Stopwatch()
         source = self.storage.fetch(event.bucket, event.key)
         if source.etag != event.etag and self._current(event.key, source.etag):
             return Outcome(Result.UNCHANGED, event.key, bytes_in=len(source.data))
+        watch.lap("fetch")
         images = imaging.render(source.data, self.settings)
+        watch.lap("render")
         # The last moment to give up cleanly: nothing written yet.
         check_deadline()
         written = self.storage.store(event.key, source.etag, images)
+        watch.lap("store")
         now = self.storage.source_etag(event.bucket, event.key)
         if now != source.etag:
             raise TransientError(
                 f"s3://{event.bucket}/{event.key} changed while it was being rendered; "
                 "retrying renders the newest version"
             )
-        return Outcome(Result.RENDERED, event.key, len(source.data), written, len(images))
+        return Outcome(
+            Result.RENDERED, event.key, len(source.data), written, len(images), steps=watch.steps
+        )
 
     def _remove(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
         check_deadline()
