@@ -299,3 +299,37 @@ def test_alarms_notify_the_encrypted_topic() -> None:
     assert subscription["Condition"] == "HasAlarmEmail"
     assert Resolver(DOCUMENT).condition("HasAlarmEmail") is False
     assert Resolver(DOCUMENT, {"AlarmEmail": "ops@example.com"}).condition("HasAlarmEmail")
+
+
+def test_access_logs_come_only_from_the_logged_buckets() -> None:
+    # The names are spelt out with !Sub (the buckets depend on this policy): the
+    # spelling must stay the buckets' real names.
+    resolver = Resolver(DOCUMENT)
+    policy = resolver.resolve(props("AccessLogBucketPolicy"))["PolicyDocument"]
+    (allow,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    logged = [
+        name for name, r in RESOURCES.items() if "LoggingConfiguration" in r.get("Properties", {})
+    ]
+    assert sorted(allow["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
+        resolver.attribute(name, "Arn") for name in logged
+    )
+    for name in logged:
+        assert "AccessLogBucketPolicy" in RESOURCES[name]["DependsOn"]
+    bootstrap = load(BOOTSTRAP)
+    resolver = Resolver(bootstrap)
+    policy = resolver.resolve(bootstrap["Resources"]["AccessLogBucketPolicy"]["Properties"])
+    (allow,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Condition"]["ArnLike"]["aws:SourceArn"] == resolver.attribute(
+        "ArtifactBucket", "Arn"
+    )
+
+
+def test_only_this_accounts_alarms_publish_to_the_topic() -> None:
+    policy = Resolver(DOCUMENT).resolve(props("AlarmTopicPolicy"))["PolicyDocument"]
+    (statement,) = policy["Statement"]
+    assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert statement["Action"] == "sns:Publish"
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == (
+        "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*"
+    )
