@@ -66,19 +66,23 @@ class Resolver:
         document: Mapping[str, Any],
         parameters: Mapping[str, str] | None = None,
         names: Mapping[str, str] | None = None,
+        *,
+        region: str = REGION,
+        account: str = ACCOUNT,
     ) -> None:
         self.document = document
+        self.region, self.account = region, account
         self.resources: Mapping[str, Any] = document.get("Resources") or {}
         self.parameters = {
             **parameter_defaults(document),
             **SAMPLE_PARAMETERS,
             **(parameters or {}),
-            "AWS::AccountId": ACCOUNT,
-            "AWS::Region": REGION,
+            "AWS::AccountId": account,
+            "AWS::Region": region,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": STACK_NAME,
-            "AWS::StackId": STACK_ID,
+            "AWS::StackId": STACK_ID.replace(REGION, region).replace(ACCOUNT, account),
         }
         self.names = dict(names or {})
 
@@ -164,13 +168,14 @@ class Resolver:
     def _sample_name(self, logical_id: str) -> str:
         resource_type = self._type(logical_id)
         properties = self.resources[logical_id].get("Properties") or {}
-        prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}"
+        prefix = f"arn:aws:{{}}:{self.region}:{self.account}"
         if resource_type == "AWS::S3::Bucket":
             if "BucketName" in properties:
                 return str(self.resolve(properties["BucketName"]))
             return f"{STACK_NAME}-{logical_id.lower()}-sample"
         if resource_type == "AWS::SQS::Queue":
-            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{STACK_NAME}-{logical_id}-SAMPLE"
+            queue = f"{STACK_NAME}-{logical_id}-SAMPLE"
+            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
         if resource_type == "AWS::KMS::Key":
             return str(uuid.uuid5(uuid.NAMESPACE_URL, logical_id))  # a key id per key
         if resource_type == "AWS::Logs::LogGroup":
@@ -189,7 +194,7 @@ class Resolver:
     def attribute(self, logical_id: str, attr: str) -> str:
         resource_type = self._type(logical_id)
         name = str(self.ref(logical_id))
-        prefix = f"arn:aws:{{}}:{REGION}:{ACCOUNT}"
+        prefix = f"arn:aws:{{}}:{self.region}:{self.account}"
         if resource_type == "AWS::S3::Bucket" and attr == "Arn":
             return f"arn:aws:s3:::{name}"
         if resource_type == "AWS::SQS::Queue":
@@ -204,5 +209,5 @@ class Resolver:
         if resource_type == "AWS::Lambda::Version" and attr == "Version":
             return "1"
         if resource_type == "AWS::IAM::Role" and attr == "Arn":
-            return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+            return f"arn:aws:iam::{self.account}:role/{name}"
         raise UnresolvableError(f"GetAtt {logical_id}.{attr} ({resource_type}) is not known here")

@@ -9,7 +9,9 @@ handler really makes::
 
     sys.path.insert(0, str(REPO / "tests" / "infra"))
     from role_policy import RolePolicy
-    policy = RolePolicy.from_template(names={"SourceBucket": "my-src", "Queue": queue_url})
+    policy = RolePolicy.from_template(
+        names={"SourceBucket": "my-src", "Queue": queue_url}, region="us-east-1"
+    )
     assert policy.allowed("s3:GetObject", "arn:aws:s3:::my-src/photo.jpg")
 
 ``names`` maps logical ids to what ``Ref`` returns (bucket names, queue URLs, the
@@ -25,7 +27,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
-from cfn_template import TEMPLATE, Resolver, load
+from cfn_template import ACCOUNT, REGION, TEMPLATE, Resolver, load
 
 ROLE = "FunctionRole"
 
@@ -60,8 +62,11 @@ class RolePolicy:
         path: Path = TEMPLATE,
         names: Mapping[str, str] | None = None,
         parameters: Mapping[str, str] | None = None,
+        *,
+        region: str = REGION,
+        account: str = ACCOUNT,
     ) -> RolePolicy:
-        resolver = Resolver(load(path), parameters, names)
+        resolver = Resolver(load(path), parameters, names, region=region, account=account)
         role = resolver.resources[ROLE]["Properties"]
         documents = {
             str(policy["PolicyName"]): resolver.resolve(policy["PolicyDocument"])

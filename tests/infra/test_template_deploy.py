@@ -8,6 +8,9 @@ bucket's notification, public access block and versioning. The local stack's
 deploy (``resizer.local.deploy``, the one ``resizer local up`` uses) creates the
 first ones from the same template after the stack; what stays unemulated is
 checked statically in test_template_static.py. Each check below says which is which.
+
+The stack is deployed three times, into one emulator: with the template's
+defaults and with each parameter file (infra/parameters/*.json).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from cfn_template import TEMPLATE
+from cfn_template import INFRA, TEMPLATE, load, parameter_defaults
 from moto.server import ThreadedMotoServer
 from role_policy import RolePolicy
 
@@ -30,14 +33,19 @@ from resizer.local.aws import Aws
 from resizer.local.deploy import Deployment, deploy
 from resizer.local.template import Template
 
-STACK = "resizer-infratest"
+VARIANTS = ["defaults", *sorted(p.stem for p in (INFRA / "parameters").glob("*.json"))]
 
 
 @dataclass
 class Deployed:
     aws: Aws
+    stack: str
+    parameters: dict[str, str]  # as deployed: the template's defaults, the file, the build
     deployment: Deployment
     seconds: float
+
+    def int(self, name: str) -> int:
+        return int(self.parameters[name])
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -48,27 +56,35 @@ class Deployed:
 
 
 @pytest.fixture(scope="module")
-def deployed() -> Iterator[Deployed]:
+def emulator() -> Iterator[Aws]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
         host, port = server.get_host_and_port()
-        aws = Aws(endpoint_url=f"http://{host}:{port}")
-        started = time.perf_counter()
-        # The deploy uploads a small placeholder zip to CodeBucket/CodeKey first.
-        deployment = deploy(
-            aws,
-            Template.load(TEMPLATE),
-            STACK,
-            {"Environment": "infratest", "CodeBucket": "infratest-code", "CodeKey": "b/1.zip"},
-        )
-        yield Deployed(aws, deployment, time.perf_counter() - started)
+        yield Aws(endpoint_url=f"http://{host}:{port}")
     finally:
         server.stop()
 
 
+@pytest.fixture(scope="module", params=VARIANTS)
+def deployed(request: pytest.FixtureRequest, emulator: Aws) -> Deployed:
+    variant = str(request.param)
+    given = {"Environment": "infratest"}
+    if variant != "defaults":
+        entries = json.loads((INFRA / "parameters" / f"{variant}.json").read_text("utf-8"))
+        given = {e["ParameterKey"]: e["ParameterValue"] for e in entries}
+    # What the build adds; the deploy uploads a small placeholder zip there first.
+    given |= {"CodeBucket": f"{variant}-code", "CodeKey": "b/1.zip"}
+    stack = f"resizer-infratest-{variant}"
+    started = time.perf_counter()
+    deployment = deploy(emulator, Template.load(TEMPLATE), stack, given)
+    seconds = time.perf_counter() - started
+    parameters = {**parameter_defaults(load(TEMPLATE)), **given}
+    return Deployed(emulator, stack, parameters, deployment, seconds)
+
+
 def test_stack_is_created_with_the_contract_outputs(deployed: Deployed) -> None:
-    stack = deployed.aws.cloudformation.describe_stacks(StackName=STACK)["Stacks"][0]
+    stack = deployed.aws.cloudformation.describe_stacks(StackName=deployed.stack)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     assert deployed.seconds < 60, f"deploy took {deployed.seconds:.1f}s"
     # FunctionAliasArn refers to the alias moto cannot create: the local deploy drops it.
@@ -80,7 +96,8 @@ def test_stack_is_created_with_the_contract_outputs(deployed: Deployed) -> None:
         "FunctionName",
         "AlarmTopicArn",
     } <= set(deployed.outputs)
-    assert deployed.outputs["SourceBucketName"].startswith("resizer-infratest-source-")
+    environment = deployed.parameters["Environment"]
+    assert deployed.outputs["SourceBucketName"].startswith(f"resizer-{environment}-source-")
 
 
 def test_queue_redrives_to_the_dead_letter_queue(deployed: Deployed) -> None:
@@ -88,9 +105,9 @@ def test_queue_redrives_to_the_dead_letter_queue(deployed: Deployed) -> None:
     dlq = deployed.queue_attributes(deployed.outputs["DeadLetterQueueUrl"])
     assert json.loads(queue["RedrivePolicy"]) == {
         "deadLetterTargetArn": dlq["QueueArn"],
-        "maxReceiveCount": 5,
+        "maxReceiveCount": deployed.int("MaxReceiveCount"),
     }
-    assert queue["VisibilityTimeout"] == "360"  # 6 x the default 60 s function timeout
+    assert int(queue["VisibilityTimeout"]) == 6 * deployed.int("Timeout")
     assert dlq["MessageRetentionPeriod"] == "1209600"
     assert queue["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] != ""
 
@@ -129,16 +146,19 @@ def test_function_configuration(deployed: Deployed) -> None:
     function = deployed.aws.lambda_.get_function(FunctionName=deployed.outputs["FunctionName"])
     config = function["Configuration"]
     assert config["Handler"] == "resizer.handler.lambda_handler"
-    assert config["Runtime"] == "python3.13"
+    assert config["Runtime"] == deployed.parameters["Runtime"]
     # moto's CloudFormation drops Architectures and LoggingConfig (it reports
     # x86_64 and the default log group): test_template_static.py checks them.
-    assert (config["MemorySize"], config["Timeout"]) == (1024, 60)
+    assert config["MemorySize"] == deployed.int("MemorySize")
+    assert config["Timeout"] == deployed.int("Timeout")
     variables = config["Environment"]["Variables"]
     assert variables["DESTINATION_BUCKET"] == deployed.outputs["DestinationBucketName"]
     assert variables["DEAD_LETTER_QUEUE_URL"] == deployed.outputs["DeadLetterQueueUrl"]
-    assert variables["RENDITIONS"] == "thumbnails=150x150,medium=800x800,large=1600x1600"
+    assert variables["RENDITIONS"] == deployed.parameters["Renditions"]
+    assert variables["POWERTOOLS_LOG_LEVEL"] == deployed.parameters["LogLevel"]
     # The code is the zip in the code bucket.
-    code = deployed.aws.s3.get_object(Bucket="infratest-code", Key="b/1.zip")["Body"].read()
+    code_bucket = deployed.parameters["CodeBucket"]
+    code = deployed.aws.s3.get_object(Bucket=code_bucket, Key="b/1.zip")["Body"].read()
     assert config["CodeSha256"] in (
         hashlib.sha256(code).hexdigest(),
         base64.b64encode(hashlib.sha256(code).digest()).decode(),
@@ -163,8 +183,8 @@ def test_mapping_targets_the_live_alias_with_partial_batch_responses(deployed: D
         alias["AliasArn"].rsplit(":", 1)[0] + ":" + alias["FunctionVersion"],
     )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["BatchSize"] == 10
-    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 10}
+    assert mapping["BatchSize"] == deployed.int("BatchSize")
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": deployed.int("MaximumConcurrency")}
 
 
 def test_role_has_exactly_the_template_policies(deployed: Deployed) -> None:
@@ -196,24 +216,13 @@ def test_role_has_exactly_the_template_policies(deployed: Deployed) -> None:
     region, account = queue_arn.split(":")[3:5]
     resources = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for r in deployed.aws.cloudformation.list_stack_resources(StackName=STACK)[
+        for r in deployed.aws.cloudformation.list_stack_resources(StackName=deployed.stack)[
             "StackResourceSummaries"
         ]
     }
-    expected = {
-        (action, resource.replace(":eu-west-1:", f":{region}:").replace("123456789012", account))
-        for action, resource in RolePolicy.from_template(
-            names={
-                k: resources[k]
-                for k in (
-                    "SourceBucket",
-                    "DestinationBucket",
-                    "Queue",
-                    "DeadLetterQueue",
-                    "QueueKey",
-                )
-            }
-            | {"LogGroup": f"/aws/lambda/{STACK}"},
-        ).grants()
-    }
+    logical_ids = ("SourceBucket", "DestinationBucket", "Queue", "DeadLetterQueue", "QueueKey")
+    names = {logical_id: resources[logical_id] for logical_id in logical_ids}
+    names["LogGroup"] = f"/aws/lambda/{deployed.stack}"
+    template = RolePolicy.from_template(names=names, region=region, account=account)
+    expected = template.grants()
     assert deployed_grants == expected
