@@ -197,6 +197,9 @@ def download_wheels(target: Target, lock: Path, wheelhouse: Path) -> list[Path]:
     """
     wheelhouse.mkdir(parents=True, exist_ok=True)
     pins = read_lock(lock)
+    cached = cached_wheels(target, pins, wheelhouse)
+    if cached is not None:
+        return cached
     with tempfile.TemporaryDirectory() as tmp:
         req = Path(tmp) / "requirements.txt"
         if target.host:
@@ -216,6 +219,23 @@ def download_wheels(target: Target, lock: Path, wheelhouse: Path) -> list[Path]:
                 f"{lock.relative_to(ROOT)} (`--update-lock` re-resolves)."
             )
     return select_wheels(target, pins, wheelhouse)
+
+
+def cached_wheels(target: Target, pins: list[str], wheelhouse: Path) -> list[Path] | None:
+    """The wheels already in the wheelhouse, if all are there (and match the lock's hashes).
+
+    Saves pip's round trip to the index on every build; works offline once cached.
+    """
+    try:
+        wheels = select_wheels(target, pins, wheelhouse)
+    except PackagingError:
+        return None
+    if target.host:
+        return wheels
+    allowed = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", " ".join(pins)))
+    if all(sha256_file(w) in allowed for w in wheels):
+        return wheels
+    return None
 
 
 def select_wheels(target: Target, pins: list[str], wheelhouse: Path) -> list[Path]:
@@ -327,8 +347,11 @@ def write_zip(files: dict[str, bytes], dest: Path) -> None:
             info = zipfile.ZipInfo(path, date_time=FIXED_DATE)
             info.create_system = 3  # unix, so external_attr carries the mode
             info.external_attr = FILE_MODE << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, files[path], compresslevel=9)
+            # botocore's service models are .json.gz already: deflating them again costs
+            # half the build time and saves 0.1 %. Level 9 over 6 saved 0.2 % for 40 %.
+            already = path.endswith(".gz")
+            info.compress_type = zipfile.ZIP_STORED if already else zipfile.ZIP_DEFLATED
+            zf.writestr(info, files[path], compresslevel=None if already else 6)
 
 
 def sha256_file(path: Path) -> str:
