@@ -119,3 +119,56 @@ def allowed(action: str, resource_arn: str) -> bool:
     if _SAMPLE is None:
         _SAMPLE = RolePolicy.from_template()
     return _SAMPLE.allowed(action, resource_arn)
+
+
+# The IAM action each API operation is authorized as, and on which resource.
+# DeleteObjects is authorized per key as s3:DeleteObject; HeadObject as s3:GetObject;
+# ListObjects(V2) as s3:ListBucket on the bucket.
+_S3_OBJECT = {
+    "GetObject": "s3:GetObject",
+    "HeadObject": "s3:GetObject",
+    "PutObject": "s3:PutObject",
+    "DeleteObject": "s3:DeleteObject",
+}
+_S3_BUCKET = {"ListObjects": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket"}
+_SQS = {
+    "SendMessage": "sqs:SendMessage",
+    "SendMessageBatch": "sqs:SendMessage",
+    "ReceiveMessage": "sqs:ReceiveMessage",
+    "DeleteMessage": "sqs:DeleteMessage",
+    "DeleteMessageBatch": "sqs:DeleteMessage",
+    "GetQueueAttributes": "sqs:GetQueueAttributes",
+    "ChangeMessageVisibility": "sqs:ChangeMessageVisibility",
+    "GetQueueUrl": "sqs:GetQueueUrl",
+}
+
+
+def required(
+    service: str,
+    operation: str,
+    params: Mapping[str, Any],
+    *,
+    region: str = REGION,
+    account: str = ACCOUNT,
+) -> list[tuple[str, str]]:
+    """The (IAM action, resource ARN) pairs one API call needs.
+
+    ``service``/``operation``/``params`` are what a botocore ``before-call`` (or
+    ``provide-client-params``) hook sees, e.g. ``("s3", "HeadObject", {"Bucket": ..,
+    "Key": ..})``. Unknown operations raise ``KeyError``: add them here when the
+    handler starts making a new call (and to docs/CONTRACTS.md and the role).
+    """
+    if service == "s3":
+        bucket = params["Bucket"]
+        if operation in _S3_OBJECT:
+            return [(_S3_OBJECT[operation], f"arn:aws:s3:::{bucket}/{params['Key']}")]
+        if operation == "DeleteObjects":
+            return [
+                ("s3:DeleteObject", f"arn:aws:s3:::{bucket}/{item['Key']}")
+                for item in params["Delete"]["Objects"]
+            ]
+        return [(_S3_BUCKET[operation], f"arn:aws:s3:::{bucket}")]
+    if service == "sqs":
+        queue = str(params.get("QueueUrl") or params["QueueName"]).rstrip("/").rsplit("/", 1)[-1]
+        return [(_SQS[operation], f"arn:aws:sqs:{region}:{account}:{queue}")]
+    raise KeyError(f"{service}:{operation} is not mapped to an IAM action here")

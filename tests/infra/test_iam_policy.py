@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cfn_template import load
-from role_policy import ROLE, RolePolicy, allowed
+from role_policy import ROLE, RolePolicy, allowed, required
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "docs" / "CONTRACTS.md"
 
@@ -153,3 +153,37 @@ def test_parliament_would_find_a_mistake() -> None:
         "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b"}],
     }
     assert _parliament_findings(bad) != []
+
+
+def test_the_handlers_calls_are_allowed_on_the_stacks_resources() -> None:
+    """What storage.py and handler.py call, as the lead's recording will see it."""
+    policy = RolePolicy.from_template()
+    source = policy.resolver.ref("SourceBucket")
+    destination = policy.resolver.ref("DestinationBucket")
+    dlq_url = policy.resolver.ref("DeadLetterQueue")
+    calls = [
+        ("s3", "HeadObject", {"Bucket": source, "Key": "a b/photo.jpg"}),
+        ("s3", "GetObject", {"Bucket": source, "Key": "a b/photo.jpg"}),
+        ("s3", "HeadObject", {"Bucket": destination, "Key": "medium/a b/photo.jpg"}),
+        ("s3", "PutObject", {"Bucket": destination, "Key": "medium/a b/photo.jpg"}),
+        (
+            "s3",
+            "DeleteObjects",
+            {"Bucket": destination, "Delete": {"Objects": [{"Key": "large/x.jpg"}]}},
+        ),
+        ("s3", "ListObjectsV2", {"Bucket": source}),
+        ("sqs", "SendMessage", {"QueueUrl": dlq_url, "MessageBody": "{}"}),
+    ]
+    for service, operation, params in calls:
+        for action, resource in required(service, operation, params):
+            assert policy.allowed(action, resource), (service, operation, params)
+    # ... and what it must not do.
+    for service, operation, params in [
+        ("s3", "PutObject", {"Bucket": source, "Key": "x.jpg"}),
+        ("s3", "DeleteObjects", {"Bucket": source, "Delete": {"Objects": [{"Key": "x"}]}}),
+        ("sqs", "GetQueueUrl", {"QueueName": "anything"}),
+        ("sqs", "SendMessage", {"QueueUrl": policy.resolver.ref("Queue")}),
+    ]:
+        assert not all(policy.allowed(a, r) for a, r in required(service, operation, params))
+    with pytest.raises(KeyError):
+        required("s3", "PutBucketPolicy", {"Bucket": source})
