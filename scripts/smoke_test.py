@@ -67,7 +67,8 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 def deployed_renditions(lambda_client: Any, function_name: str) -> str | None:
     config = lambda_client.get_function_configuration(FunctionName=function_name)
-    return config.get("Environment", {}).get("Variables", {}).get("RENDITIONS")
+    value = config.get("Environment", {}).get("Variables", {}).get("RENDITIONS")
+    return str(value) if value else None
 
 
 def resolve_target(args: argparse.Namespace, client: Callable[[str], Any]) -> Target:
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     session = boto3.session.Session()
-    target = resolve_target(args, session.client)
+    target = resolve_target(args, session.client)  # type: ignore[arg-type]
     print(
         f"source {target.source_bucket}, destination {target.destination_bucket}, renditions "
         + ", ".join(f"{b.name}={b.width}x{b.height}" for b in target.boxes)
