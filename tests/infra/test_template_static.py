@@ -333,3 +333,17 @@ def test_only_this_accounts_alarms_publish_to_the_topic() -> None:
     assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == (
         "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*"
     )
+
+
+@pytest.mark.parametrize("path", [TEMPLATE, BOOTSTRAP], ids=lambda p: p.name)
+def test_template_fits_a_template_body(path: Path) -> None:
+    """Deployable with --template-body, without uploading the template to S3 first."""
+    assert path.stat().st_size < 51_200
+
+
+def test_batch_size_above_ten_needs_a_batching_window() -> None:
+    rule = DOCUMENT["Rules"]["BatchSizeNeedsWindow"]
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "MaximumBatchingWindowInSeconds"}, "0"]}
+    ((allowed, value),) = [a["Assert"]["Fn::Contains"] for a in rule["Assertions"]]
+    assert value == {"Ref": "BatchSize"}
+    assert allowed == [str(n) for n in range(1, 11)]
