@@ -51,6 +51,8 @@ def test_parameter_file_is_valid_for_the_template(path: Path) -> None:
     assert set(keys) <= set(PARAMETERS), f"unknown: {set(keys) - set(PARAMETERS)}"
     assert not set(keys) & PER_BUILD, "CodeBucket/CodeKey are per build, not per environment"
     assert all(isinstance(e["ParameterValue"], str) for e in entries)
+    # docs/infrastructure.md turns the files into `deploy --parameter-overrides K=V ...`.
+    assert not [e for e in entries if " " in e["ParameterValue"]]
     problems = [p for e in entries for p in _violations(e["ParameterKey"], e["ParameterValue"])]
     assert problems == []
     without_default = {n for n, spec in PARAMETERS.items() if "Default" not in spec}

@@ -9,8 +9,9 @@ deploy (``resizer.local.deploy``, the one ``resizer local up`` uses) creates the
 first ones from the same template after the stack; what stays unemulated is
 checked statically in test_template_static.py. Each check below says which is which.
 
-The stack is deployed three times, into one emulator: with the template's
-defaults and with each parameter file (infra/parameters/*.json).
+The stack is deployed several times into one emulator: with the template's
+defaults, with each parameter file (infra/parameters/*.json), and with the
+optional features switched the other way (filters, versioning off, alarm e-mail).
 """
 
 from __future__ import annotations
@@ -30,10 +31,22 @@ from moto.server import ThreadedMotoServer
 from role_policy import RolePolicy
 
 from resizer.local.aws import Aws
-from resizer.local.deploy import Deployment, deploy
+from resizer.local.deploy import LOCAL_PARAMETERS, Deployment, deploy
 from resizer.local.template import Template
 
-VARIANTS = ["defaults", *sorted(p.stem for p in (INFRA / "parameters").glob("*.json"))]
+VARIANTS = ["defaults", *sorted(p.stem for p in (INFRA / "parameters").glob("*.json")), "options"]
+OPTIONS = {
+    "Environment": "options",
+    "SourcePrefix": "uploads/",
+    "SourceSuffix": ".jpg",
+    "SourceVersioning": "false",
+    "AlarmEmail": "ops@example.com",
+    "Runtime": "python3.12",
+    "Architecture": "x86_64",
+    "Timeout": "900",
+    "BatchSize": "100",
+    "MaximumBatchingWindowInSeconds": "5",
+}
 
 
 @dataclass
@@ -69,8 +82,13 @@ def emulator() -> Iterator[Aws]:
 @pytest.fixture(scope="module", params=VARIANTS)
 def deployed(request: pytest.FixtureRequest, emulator: Aws) -> Deployed:
     variant = str(request.param)
-    given = {"Environment": "infratest"}
-    if variant != "defaults":
+    defaults = parameter_defaults(load(TEMPLATE))
+    # The local stack switches source versioning off unless told (LOCAL_PARAMETERS);
+    # here the template's own default is deployed.
+    given = {"Environment": "infratest", "SourceVersioning": defaults["SourceVersioning"]}
+    if variant == "options":
+        given = dict(OPTIONS)
+    elif variant != "defaults":
         entries = json.loads((INFRA / "parameters" / f"{variant}.json").read_text("utf-8"))
         given = {e["ParameterKey"]: e["ParameterValue"] for e in entries}
     # What the build adds; the deploy uploads a small placeholder zip there first.
@@ -79,7 +97,7 @@ def deployed(request: pytest.FixtureRequest, emulator: Aws) -> Deployed:
     started = time.perf_counter()
     deployment = deploy(emulator, Template.load(TEMPLATE), stack, given)
     seconds = time.perf_counter() - started
-    parameters = {**parameter_defaults(load(TEMPLATE)), **given}
+    parameters = {**defaults, **LOCAL_PARAMETERS, **given}
     return Deployed(emulator, stack, parameters, deployment, seconds)
 
 
@@ -226,3 +244,22 @@ def test_role_has_exactly_the_template_policies(deployed: Deployed) -> None:
     template = RolePolicy.from_template(names=names, region=region, account=account)
     expected = template.grants()
     assert deployed_grants == expected
+
+
+def test_notification_filter_and_versioning_follow_the_parameters(deployed: Deployed) -> None:
+    # Both ignored by moto's CloudFormation; applied by the local deploy from the template.
+    bucket = deployed.outputs["SourceBucketName"]
+    configs = deployed.aws.s3.get_bucket_notification_configuration(Bucket=bucket)[
+        "QueueConfigurations"
+    ]
+    expected = [
+        {"Name": name, "Value": deployed.parameters[parameter]}
+        for name, parameter in (("prefix", "SourcePrefix"), ("suffix", "SourceSuffix"))
+        if deployed.parameters[parameter]
+    ]
+    for config in configs:
+        rules = config.get("Filter", {}).get("Key", {}).get("FilterRules", [])
+        assert [{"Name": r["Name"].lower(), "Value": r["Value"]} for r in rules] == expected
+    versioning = deployed.aws.s3.get_bucket_versioning(Bucket=bucket)
+    wanted = "Enabled" if deployed.parameters["SourceVersioning"] == "true" else "Suspended"
+    assert versioning.get("Status") == wanted
