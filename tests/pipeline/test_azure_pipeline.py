@@ -11,6 +11,7 @@ installed extensions (ci/azure-schema/SOURCE.md).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 import subprocess
@@ -404,3 +405,11 @@ def test_every_script_and_file_the_pipeline_names_exists() -> None:
     assert (ROOT / "infra" / "template.yaml").is_file()
     for lock in re.findall(r"\b(requirements/[\w.-]+\.lock)", text):
         assert (ROOT / lock).is_file(), lock
+
+
+def test_vendored_files_are_unmodified_copies() -> None:
+    """SOURCE.md lists the sha256 of every vendored file; edits must go through it."""
+    listed = re.findall(r"^([0-9a-f]{64})  (\S+)$", (SCHEMA_DIR / "SOURCE.md").read_text(), re.M)
+    assert len(listed) == 1 + len(manifests())
+    for digest, name in listed:
+        assert hashlib.sha256((SCHEMA_DIR / name).read_bytes()).hexdigest() == digest, name

@@ -236,3 +236,18 @@ def test_wheel_tag_predicate_rejects_wrong_targets() -> None:
     assert not accept("cp313-cp313-manylinux_2_28_aarch64")
     assert not accept("cp312-cp312-musllinux_1_2_aarch64")
     assert not accept("cp312-cp312-manylinux_2_39_aarch64")  # newer glibc than AL2023
+
+
+def test_default_target_is_the_templates() -> None:
+    """package.py reads two defaults with a regex; cfn-lint's parser must agree."""
+    from cfnlint.decode import decode
+
+    document, matches = decode(str(ROOT / "infra" / "template.yaml"))
+    assert not matches
+    assert document is not None
+    runtime = document["Parameters"]["Runtime"]["Default"]
+    arch = document["Parameters"]["Architecture"]["Default"]
+    assert package.template_defaults() == (runtime.removeprefix("python"), arch)
+    assert set(document["Parameters"]["Runtime"]["AllowedValues"]) <= {
+        f"python{p}" for p in package.PYTHONS
+    }
