@@ -490,6 +490,13 @@ def _cases() -> list[Case]:
             size=(10_000, 10_000),
             content_type=P,
         ),
+        Case(
+            "bomb-at-limit",
+            "bomb/jpeg-at-limit-10000x10000.jpg",
+            lambda: encode(Image.new("RGB", (10_000, 10_000), (90, 20, 30)), "JPEG", quality=40),
+            size=(10_000, 10_000),
+            content_type=J,
+        ),
         # Extreme shapes.
         Case(
             "strip", "strip/1x10000.png", lambda: png(1, 10_000), size=(1, 10_000), content_type=P
