@@ -413,3 +413,13 @@ def test_vendored_files_are_unmodified_copies() -> None:
     assert len(listed) == 1 + len(manifests())
     for digest, name in listed:
         assert hashlib.sha256((SCHEMA_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_inline_aws_shell_scripts_run_from_the_checkout() -> None:
+    """AWSShellScript starts in the script's folder, the agent's temp dir for inline ones;
+    the scripts call .venv/bin/python and make, which live in the checkout."""
+    shells = [s for _, s in toolkit_steps(load_pipeline()) if s["task"] == "AWSShellScript@1"]
+    assert shells
+    for step in shells:
+        assert step["inputs"]["disableAutoCwd"] == "true"
+        assert step["inputs"]["workingDirectory"] == "$(System.DefaultWorkingDirectory)"
