@@ -349,13 +349,13 @@ def test_smoke_stage_reads_the_outputs_the_deploy_publishes() -> None:
     stages = {s["stage"]: s for s in pipeline["stages"]}
     deploy = stages["DeployDev"]["jobs"][0]
     hook_steps = deploy["strategy"]["runOnce"]["deploy"]["steps"]
-    publisher = next(s for s in hook_steps if s.get("name") == "outputs")
+    publisher = next(s for s in hook_steps if s.get("name") == "stack")
     smoke_vars = stages["SmokeDev"]["jobs"][0]["variables"]
     for value in smoke_vars.values():
         ref = re.search(r"stageDependencies\.(\w+)\.(\w+)\.outputs\['(\w+)\.(\w+)\.(\w+)'\]", value)
         assert ref, value
         stage, job, job_again, step, var = ref.groups()
-        assert (stage, job, job_again, step) == ("DeployDev", deploy["deployment"], job, "outputs")
+        assert (stage, job, job_again, step) == ("DeployDev", deploy["deployment"], job, "stack")
         assert var in publisher["bash"]
 
 
