@@ -251,3 +251,18 @@ def test_default_target_is_the_templates() -> None:
     assert set(document["Parameters"]["Runtime"]["AllowedValues"]) <= {
         f"python{p}" for p in package.PYTHONS
     }
+
+
+def test_lambda_lock_pins_what_the_tests_run() -> None:
+    """Same versions in the zip as in the dev environment the test suite runs in."""
+    dev = {}
+    for line in (ROOT / "requirements" / "dev.lock").read_text().splitlines():
+        name, _, version = line.partition("==")
+        dev[package.normalise(name)] = version.strip()
+    pins = package.read_lock(package.LOCK)
+    assert all("--hash=sha256:" in pin for pin in pins)
+    for pin in pins:
+        name, _, version = pin.split(" ")[0].partition("==")
+        assert dev.get(package.normalise(name)) == version, (
+            f"{name}: lambda.lock and dev.lock differ"
+        )
