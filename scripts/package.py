@@ -31,6 +31,7 @@ import tempfile
 import time
 import tomllib
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -436,6 +437,9 @@ def build(
         "lock": {"path": lock.relative_to(ROOT).as_posix(), "sha256": sha256_file(lock)},
         "wheels": [asdict(wheel_record(w)) for w in wheels],
         "source_files": sorted(ours),
+        # Deflate output can differ between zlib versions: the same bytes are promised
+        # for the same inputs *and* the same zlib.
+        "builder": {"python": platform.python_version(), "zlib": zlib.ZLIB_RUNTIME_VERSION},
         "build_seconds": round(time.monotonic() - started, 1),
     }
     # What a deploy needs besides the zip travels with it: the template and the
