@@ -52,7 +52,13 @@ __all__ = ["LOCAL_PARAMETERS", "Deployment", "deploy"]
 log = logging.getLogger(__name__)
 
 # Parameters for the local stack; everything else keeps the template's defaults.
-LOCAL_PARAMETERS: Mapping[str, str] = {"Environment": "local"}
+LOCAL_PARAMETERS: Mapping[str, str] = {
+    "Environment": "local",
+    # moto sends no ObjectRemoved:DeleteMarkerCreated when an object of a versioned
+    # bucket is deleted (it does send ObjectRemoved:Delete when unversioned): with
+    # versioning on, deleting a source would never remove its renditions locally.
+    "SourceVersioning": "false",
+}
 _PLACEHOLDER_README = (
     "Placeholder code for the local stack: there the local poller calls "
     "resizer.handler.lambda_handler in-process; the emulator never runs this package.\n"

@@ -224,11 +224,19 @@ def _key_from_body(body: str) -> str:
 def redrive(aws: Aws, stack: StackResources, limit: int | None = None) -> int:
     """Move messages from the DLQ back to the main queue (the body only; reasons dropped).
 
-    Each message is deleted from the DLQ only after the main queue accepted it.
+    Each message is deleted from the DLQ only after the main queue accepted it. Moves
+    at most the messages there when it starts: one that fails again and comes back
+    meanwhile is not moved a second time (no ping-pong).
     """
+    waiting = int(
+        aws.sqs.get_queue_attributes(
+            QueueUrl=stack.dead_letter_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+        )["Attributes"]["ApproximateNumberOfMessages"]
+    )
+    limit = waiting if limit is None else min(limit, waiting)
     moved = 0
-    while limit is None or moved < limit:
-        count = _BATCH if limit is None else min(_BATCH, limit - moved)
+    while moved < limit:
+        count = min(_BATCH, limit - moved)
         messages = aws.sqs.receive_message(
             QueueUrl=stack.dead_letter_queue_url,
             MaxNumberOfMessages=count,
