@@ -53,6 +53,8 @@ def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     if manifest.get("host_build"):
         raise SystemExit("refusing to publish a --host build: it is for tests only")
+    if manifest.get("dirty"):
+        raise SystemExit("refusing to publish a build of uncommitted sources: commit, rebuild")
     zip_path = manifest_path.parent / manifest["zip"]
     data = zip_path.read_bytes()
     if hashlib.sha256(data).hexdigest() != manifest["sha256"]:

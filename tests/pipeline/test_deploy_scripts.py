@@ -242,3 +242,10 @@ def test_smoke_reads_buckets_and_renditions_from_the_stack() -> None:
     )
     target = smoke_test.resolve_target(args, lambda _service: Fake())
     assert target == smoke_test.Target("s", "d", (smoke_test.Box("small", 64, 64),), None)
+
+
+@pytest.mark.parametrize("flag", ["host_build", "dirty"])
+def test_publish_refuses_host_and_dirty_builds(packaged: Path, s3: Any, flag: str) -> None:
+    packaged.write_text(json.dumps(json.loads(packaged.read_text()) | {flag: True}))
+    with pytest.raises(SystemExit, match="refusing"):
+        publish_artifact.publish(packaged, "artifacts", s3=s3)
