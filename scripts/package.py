@@ -217,9 +217,17 @@ def download_wheels(target: Target, lock: Path, wheelhouse: Path) -> list[Path]:
             raise PackagingError(
                 f"pip download failed for {target.tag}:\n{result.stderr.strip()}\n"
                 "If a pin has no wheel for this Python/CPU, pick another version in "
-                f"{lock.relative_to(ROOT)} (`--update-lock` re-resolves)."
+                f"{lock} (`--update-lock` re-resolves)."
             )
-    return select_wheels(target, pins, wheelhouse)
+    wheels = select_wheels(target, pins, wheelhouse)
+    if not target.host and not hashes_match(wheels, pins):
+        raise PackagingError(f"a wheel in {wheelhouse} does not match the hashes in {lock}")
+    return wheels
+
+
+def hashes_match(wheels: list[Path], pins: list[str]) -> bool:
+    allowed = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", " ".join(pins)))
+    return all(sha256_file(w) in allowed for w in wheels)
 
 
 def cached_wheels(target: Target, pins: list[str], wheelhouse: Path) -> list[Path] | None:
@@ -231,10 +239,7 @@ def cached_wheels(target: Target, pins: list[str], wheelhouse: Path) -> list[Pat
         wheels = select_wheels(target, pins, wheelhouse)
     except PackagingError:
         return None
-    if target.host:
-        return wheels
-    allowed = set(re.findall(r"--hash=sha256:([0-9a-f]{64})", " ".join(pins)))
-    if all(sha256_file(w) in allowed for w in wheels):
+    if target.host or hashes_match(wheels, pins):
         return wheels
     return None
 
@@ -434,7 +439,7 @@ def build(
         "zipped_bytes": zipped,
         "unzipped_bytes": unzipped,
         "file_count": len(files),
-        "lock": {"path": lock.relative_to(ROOT).as_posix(), "sha256": sha256_file(lock)},
+        "lock": {"path": lock.name, "sha256": sha256_file(lock)},
         "wheels": [asdict(wheel_record(w)) for w in wheels],
         "source_files": sorted(ours),
         # Deflate output can differ between zlib versions: the same bytes are promised

@@ -266,3 +266,16 @@ def test_lambda_lock_pins_what_the_tests_run() -> None:
         assert dev.get(package.normalise(name)) == version, (
             f"{name}: lambda.lock and dev.lock differ"
         )
+
+
+def test_a_tampered_wheel_in_the_wheelhouse_is_not_used(
+    lambda_builds: dict[tuple[str, str], Any], tmp_path: Path
+) -> None:
+    target = package.Target("3.12", "arm64")
+    pins = package.read_lock(package.LOCK)
+    for wheel in package.select_wheels(target, pins, WHEELHOUSE):
+        shutil.copy(wheel, tmp_path / wheel.name)
+    assert package.cached_wheels(target, pins, tmp_path) is not None
+    victim = next(tmp_path.glob("six-*.whl"))
+    victim.write_bytes(victim.read_bytes() + b"\0")
+    assert package.cached_wheels(target, pins, tmp_path) is None
