@@ -31,8 +31,8 @@ install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -75,7 +75,7 @@ cfn-lint: install
 	$(VENV)/bin/cfn-lint infra/template.yaml infra/bootstrap.yaml
 
 checkov: tools
-	$(CHECKOV) -f infra/template.yaml -f infra/bootstrap.yaml --framework cloudformation --quiet --compact
+	$(CHECKOV) -f infra/template.yaml -f infra/bootstrap.yaml --framework cloudformation --skip-download --quiet --compact
 
 # Upload a photo to a deployed stack and wait for every rendition, e.g.
 #   make smoke SMOKE_ARGS="--stack-name resizer-dev"   (honours AWS_ENDPOINT_URL)
