@@ -20,7 +20,7 @@ Approaches:
 up to 6 vCPUs). With --jobs 1 libvips is also held to one thread (per-core figures);
 otherwise it keeps its own thread pool on top.
 Peak RSS of a generated 100-megapixel JPEG goes through each approach in a fresh
-subprocess (resource.getrusage ru_maxrss); --no-rss skips it.
+subprocess (VmHWM, see _RSS_TAIL); --no-rss skips it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import argparse
 import io
 import math
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -289,23 +288,54 @@ def make_big_jpeg(path: Path, megapixels: int, progressive: bool) -> None:
     )
 
 
-def rss_child(approach: str, path: Path) -> None:
-    """Run in a fresh interpreter: render one file, print peak RSS in MB."""
-    settings = Settings(renditions=parse_renditions(os.environ["BENCH_RENDITIONS"]))
-    source = Source(path.stem, path.read_bytes(), "jpeg", 0)
-    if approach == "textbook":
-        textbook(source, settings)
-    elif approach == "pyvips-cascade":
-        pyvips.cache_set_max(0)
-        vips_cascade(source, settings)
-    elif approach == "resizer":
-        resizer(source, settings)
-    # "idle": interpreter + imports + the input bytes, for comparison.
+# Each child imports only what its approach needs (not numpy, skimage or this file),
+# so "idle" is the interpreter + Pillow + the input bytes, and the rest is the work.
+_RSS_CHILD = {
+    "idle": "from PIL import Image\ndata = open(path, 'rb').read()",
+    "textbook": """
+import io
+from PIL import Image
+data = open(path, 'rb').read()
+for size in sizes:
+    image = Image.open(io.BytesIO(data))
+    image.thumbnail(size)
+    image.save(io.BytesIO(), 'JPEG', quality=85)
+""",
+    "resizer": """
+from resizer.config import Settings, parse_renditions
+from resizer.imaging import render
+data = open(path, 'rb').read()
+render(data, Settings(renditions=parse_renditions(spec)))
+""",
+    "pyvips-cascade": """
+import pyvips
+pyvips.cache_set_max(0)
+data = open(path, 'rb').read()
+(w, h), *rest = sizes
+image = pyvips.Image.thumbnail_buffer(data, w, height=h, size='down').copy_memory()
+image.write_to_buffer('.jpg', Q=85, optimize_coding=True, interlace=True, keep='none')
+for w, h in rest:
+    image = image.thumbnail_image(w, height=h, size='down')
+    image.write_to_buffer('.jpg', Q=85, optimize_coding=True, interlace=True, keep='none')
+""",
+}
+# Linux quirk: ru_maxrss survives execve (the kernel folds the old address space's
+# high-water mark into the process's), so a child forked from this 100+ MB process
+# would report at least that. /proc/self/status VmHWM is the peak of the child's own
+# address space; ru_maxrss is only the fallback where /proc is missing.
+_RSS_TAIL = """
+import re, resource
+try:
+    status = open('/proc/self/status').read()
+    print(int(re.search(r'VmHWM:\\s+(\\d+) kB', status).group(1)) / 1024)
+except OSError:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # Linux: KiB
+"""
 
 
 def bench_rss(settings: Settings, megapixels: int) -> list[tuple[str, str, float]]:
-    env = {**os.environ, "BENCH_RENDITIONS": ",".join(str(r) for r in settings.renditions)}
+    spec = ",".join(str(r) for r in settings.renditions)
+    sizes = [(r.width, r.height) for r in settings.renditions]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for progressive in (False, True):
@@ -328,17 +358,16 @@ def bench_rss(settings: Settings, megapixels: int) -> list[tuple[str, str, float
             if pyvips is not None:
                 approaches.append("pyvips-cascade")
             for approach in approaches:
+                prelude = f"path = {str(path)!r}\nspec = {spec!r}\nsizes = {sizes!r}\n"
                 out = subprocess.run(
-                    [sys.executable, __file__, "--rss-child", approach, str(path)],
+                    [sys.executable, "-c", prelude + _RSS_CHILD[approach] + _RSS_TAIL],
                     check=True,
                     capture_output=True,
                     text=True,
-                    env=env,
                 )
-                size = Image.open(path).size
-                rows.append(
-                    (f"{size[0]}x{size[1]} {kind}", approach, float(out.stdout.split()[-1]))
-                )
+                image = Image.open(path)
+                label = f"{image.width}x{image.height} {kind}, {path.stat().st_size / 1e6:.0f} MB"
+                rows.append((label, approach, float(out.stdout.split()[-1])))
     return rows
 
 
@@ -400,14 +429,10 @@ def main() -> None:
     parser.add_argument("--megapixels", type=int, default=100)
     parser.add_argument("--make-big", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--progressive", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--rss-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.make_big:
         make_big_jpeg(args.make_big, args.megapixels, args.progressive)
-        return
-    if args.rss_child:
-        rss_child(args.rss_child[0], Path(args.rss_child[1]))
         return
 
     settings = Settings(renditions=parse_renditions(args.renditions))
@@ -434,7 +459,7 @@ def main() -> None:
     if not args.no_rss:
         print(f"\npeak RSS, one {args.megapixels} MP JPEG in a fresh process (MB)")
         for label, approach, megabytes in bench_rss(settings, args.megapixels):
-            print(f"{label:<28}{approach:<16}{megabytes:8.1f}")
+            print(f"{label:<36}{approach:<16}{megabytes:8.1f}")
 
 
 if __name__ == "__main__":
