@@ -405,7 +405,9 @@ def local_worker(
 # -------------------------------------------------------------------- demo
 @app.command()
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for the HTML gallery.")] = Path("resizer-demo"),
+    out: Annotated[Path, typer.Option(help="Folder for the HTML gallery (replaced).")] = Path(
+        "build/demo"
+    ),
     template: TemplateOption = Path("infra/template.yaml"),
     photos: Annotated[
         list[Path] | None,
