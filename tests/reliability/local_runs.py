@@ -1,0 +1,134 @@
+"""Bursts through the local stack: generate, upload at once, wait for the drain, verify.
+
+Sizes: ``make test`` runs small bursts; ``RESIZER_SOAK=1`` runs the full ones (see
+docs/reliability.md). Figures go to ``$RESIZER_REPORT_DIR/<name>.json`` when set.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from PIL import Image
+
+from resizer.local.aws import Aws, StackResources
+
+SOAK = os.environ.get("RESIZER_SOAK") == "1"
+BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
+
+
+@dataclass(frozen=True)
+class Upload:
+    key: str
+    data: bytes
+    size: tuple[int, int]
+
+
+def photos(count: int, prefix: str) -> list[Upload]:
+    """``count`` distinct JPEGs: each size is unique to its index, so a rendition made
+    from the wrong source has the wrong dimensions as well as the wrong ETag."""
+    uploads = []
+    for n in range(count):
+        size = (600 + (n * 37) % 1400, 400 + (n * 53) % 1300)
+        image = Image.linear_gradient("L").resize(size).convert("RGB")
+        image.paste((n % 256, 90, 200), (0, 0, size[0] // 3, size[1] // 3))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=80)
+        uploads.append(Upload(f"{prefix}/{n:05d} photo.jpg", buffer.getvalue(), size))
+    return uploads
+
+
+def upload_all(aws: Aws, bucket: str, uploads: list[Upload]) -> dict[str, str]:
+    """Everything at once (8 client threads); key -> ETag."""
+
+    def put(upload: Upload) -> tuple[str, str]:
+        response = aws.s3.put_object(Bucket=bucket, Key=upload.key, Body=upload.data)
+        return upload.key, response["ETag"].strip('"')
+
+    with ThreadPoolExecutor(8) as pool:
+        return dict(pool.map(put, uploads))
+
+
+def count_keys(aws: Aws, bucket: str, prefix: str) -> int:
+    total = 0
+    for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        total += page.get("KeyCount", 0)
+    return total
+
+
+def queue_depth(aws: Aws, url: str) -> int:
+    attributes = aws.sqs.get_queue_attributes(
+        QueueUrl=url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def wait_drained(aws: Aws, stack: StackResources, prefix: str, count: int, timeout: float) -> float:
+    """Seconds until every rendition exists and the queue is empty (bounded)."""
+    started = time.monotonic()
+    wanted = count * len(BOXES)
+    while True:
+        done = sum(count_keys(aws, stack.destination_bucket, f"{name}/{prefix}/") for name in BOXES)
+        if done >= wanted and queue_depth(aws, stack.queue_url) == 0:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(
+                f"not drained after {timeout} s: {done}/{wanted} renditions, "
+                f"{queue_depth(aws, stack.queue_url)} message(s) on the queue"
+            )
+        time.sleep(0.25)
+
+
+def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    scale = min(1.0, box[0] / size[0], box[1] / size[1])
+    return max(1, int(size[0] * scale + 0.5)), max(1, int(size[1] * scale + 0.5))
+
+
+def wrong_renditions(
+    aws: Aws, stack: StackResources, uploads: list[Upload], etags: dict[str, str]
+) -> list[str]:
+    """Every rendition checked against its own source: key, ETag and size."""
+
+    def check(upload: Upload) -> list[str]:
+        problems = []
+        for name, box in BOXES.items():
+            head = aws.s3.head_object(Bucket=stack.destination_bucket, Key=f"{name}/{upload.key}")
+            metadata = head["Metadata"]
+            expected = fit(upload.size, box)
+            if unquote(metadata.get("source-key", "")) != upload.key:
+                problems.append(f"{name}/{upload.key}: source-key {metadata.get('source-key')}")
+            if metadata.get("source-etag") != etags[upload.key]:
+                problems.append(f"{name}/{upload.key}: source-etag {metadata.get('source-etag')}")
+            if (int(metadata["width"]), int(metadata["height"])) != expected:
+                problems.append(f"{name}/{upload.key}: {metadata['width']}x{metadata['height']}")
+            if head["ContentType"] != "image/jpeg":
+                problems.append(f"{name}/{upload.key}: {head['ContentType']}")
+        return problems
+
+    with ThreadPoolExecutor(8) as pool:
+        return [p for problems in pool.map(check, uploads) for p in problems]
+
+
+def dead_letter_count(aws: Aws, stack: StackResources) -> int:
+    return queue_depth(aws, stack.dead_letter_queue_url)
+
+
+def report(name: str, figures: dict[str, Any]) -> None:
+    print(f"\n{name}: {json.dumps(figures)}")
+    folder = os.environ.get("RESIZER_REPORT_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder, f"{name}.json").write_text(json.dumps(figures, indent=1))
+
+
+__all__ = ["SOAK", "Upload", "asdict"]

@@ -1,0 +1,83 @@
+"""A burst of uploads at once into the local stack (the real template, MaximumConcurrency
+4, the in-process poller calling the real handler): every image gets every rendition,
+the DLQ stays empty, nothing is written from the wrong source.
+
+200 images in ``make test``; 2,000 with ``RESIZER_SOAK=1`` (``RESIZER_BURST=N`` to pick).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from local_runs import (
+    SOAK,
+    count_keys,
+    dead_letter_count,
+    photos,
+    report,
+    upload_all,
+    wait_drained,
+    wrong_renditions,
+)
+
+from resizer.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = __import__("pathlib").Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+BURST = int(os.environ.get("RESIZER_BURST") or (2000 if SOAK else 200))
+CONCURRENCY = 4
+
+
+@pytest.fixture(scope="module")
+def local_stack() -> Iterator[LocalStack]:
+    stack = LocalStack(
+        TEMPLATE,
+        stack_name=f"rel-burst-{uuid.uuid4().hex[:6]}",
+        parameters={"MaximumConcurrency": str(CONCURRENCY)},
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_a_burst_is_drained_with_nothing_lost(local_stack: LocalStack) -> None:
+    aws, resources, poller = local_stack.aws, local_stack.resources, local_stack.poller
+    assert aws is not None
+    assert resources is not None
+    assert poller is not None
+    assert poller.config.concurrency == CONCURRENCY
+    uploads = photos(BURST, "burst")
+    started = time.monotonic()
+    etags = upload_all(aws, resources.source_bucket, uploads)
+    uploaded = time.monotonic() - started
+    drain = wait_drained(aws, resources, "burst", BURST, timeout=120 + BURST * 0.5) + uploaded
+    assert dead_letter_count(aws, resources) == 0
+    assert count_keys(aws, resources.source_bucket, "burst/") == BURST
+    assert wrong_renditions(aws, resources, uploads, etags) == []
+    stats = poller.stats
+    assert stats.errors == 0
+    report(
+        "burst",
+        {
+            "images": BURST,
+            "renditions": BURST * 3,
+            "concurrency": CONCURRENCY,
+            "batch_size": poller.config.batch_size,
+            "workers_per_invocation": int(os.environ.get("WORKERS", "4")),
+            "upload_s": round(uploaded, 1),
+            "drain_s": round(drain, 1),
+            "images_per_s": round(BURST / drain, 1),
+            "invocations": stats.invocations,
+            "records": stats.records,
+            "retried_records": stats.failed,
+            "dead_letters": 0,
+            "mean_input_kb": round(sum(len(u.data) for u in uploads) / BURST / 1024, 1),
+        },
+    )
