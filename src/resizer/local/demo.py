@@ -164,6 +164,8 @@ def _collect(
         shutil.copyfile(path, original)
         with Image.open(original) as image:
             width, height = image.size
+            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # stored sideways
+                width, height = height, width
         items = []
         for item in sorted(
             (s for s in seen.values() if s.source == path.name),

@@ -64,8 +64,9 @@ def write_gallery(folder: Path, rows: Sequence[GalleryRow], title: str) -> Path:
         "<!doctype html>\n<html lang=en><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style>\n"
         f"<h1>{html.escape(title)}</h1>\n"
-        "<p>Originals (left, scaled by the browser) beside the renditions the handler "
-        "wrote to the destination bucket, shown at their real size.</p>\n"
+        "<p>Each original (left) beside the renditions the handler wrote to the "
+        "destination bucket; large images are scaled down on screen, click one for its "
+        "real size. Sizes are as displayed (EXIF orientation applied).</p>\n"
         f"{body}\n</html>\n"
     )
     index = folder / "index.html"
