@@ -1,0 +1,193 @@
+"""Transient S3 faults and crashed workers: after recovery every image has every
+rendition, the DLQ holds nothing that should have succeeded.
+
+The local stack (real template) runs without its in-process poller; the poller runs
+as ``resizer local worker`` in a subprocess whose handler reaches S3 through
+:class:`FaultProxy` (``AWS_ENDPOINT_URL_S3``), so a share of its S3 requests meet
+503 SlowDown, reset connections, lost responses, truncated bodies and delays. The
+worker is SIGKILLed mid-batch several times and restarted. The queue's visibility
+timeout is shortened from the template's 360 s to 6 s so that the messages a killed
+worker held come back within the test (on AWS they come back after 360 s).
+
+60 images in ``make test``; 600 with ``RESIZER_SOAK=1`` (``RESIZER_FAULT_IMAGES=N``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fault_proxy import FaultProxy
+from local_runs import (
+    SOAK,
+    dead_letter_count,
+    photos,
+    queue_depth,
+    report,
+    upload_all,
+    wait_drained,
+    wrong_renditions,
+)
+
+from resizer.local.stack import LocalStack
+
+pytestmark = pytest.mark.integration
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+IMAGES = int(os.environ.get("RESIZER_FAULT_IMAGES") or (600 if SOAK else 60))
+KILLS = 4
+FAULT_RATE = 0.2
+VISIBILITY_S = 6
+
+
+@pytest.fixture(scope="module")
+def emulated() -> Iterator[LocalStack]:
+    stack = LocalStack(
+        TEMPLATE,
+        stack_name=f"rel-faults-{uuid.uuid4().hex[:6]}",
+        parameters={"MaximumConcurrency": "4"},
+        poller=False,
+    )
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+class Worker:
+    """``resizer local worker`` in a subprocess (its own process group), S3 via the proxy."""
+
+    def __init__(self, endpoint: str, stack_name: str, s3_endpoint: str, log: Path) -> None:
+        self.log = log
+        environment = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))
+        }
+        environment.update(
+            AWS_ENDPOINT_URL_S3=s3_endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+            PYTHONUNBUFFERED="1",
+            COLUMNS="200",
+        )
+        self._out = log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from resizer.cli import main; main()",
+                "local",
+                "worker",
+                "--endpoint",
+                endpoint,
+                "--stack-name",
+                stack_name,
+            ],
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+
+    def batches(self) -> int:
+        return self.log.read_text(errors="replace").count("record(s):")
+
+    def kill(self) -> None:
+        self.process.kill()  # SIGKILL: no clean-up, messages stay in flight
+        self.process.wait(10)
+        self._out.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._out.close()
+
+
+def wait_for_batches(worker: Worker, at_least: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while worker.batches() < at_least:
+        if worker.process.poll() is not None:
+            raise AssertionError(f"worker exited: {worker.log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no batch in {timeout} s: {worker.log.read_text()[-3000:]}")
+        time.sleep(0.05)
+
+
+def test_faults_and_crashes_lose_nothing(emulated: LocalStack, tmp_path: Path) -> None:
+    aws, resources = emulated.aws, emulated.resources
+    assert aws is not None
+    assert resources is not None
+    aws.sqs.set_queue_attributes(
+        QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY_S)}
+    )
+    proxy = FaultProxy(emulated.endpoint_url, rate=FAULT_RATE).start()
+    rng = random.Random(6)
+    uploads = photos(IMAGES, "faults")
+    kills_in_flight = 0
+    workers: list[Worker] = []
+    try:
+        started = time.monotonic()
+        etags = upload_all(aws, resources.source_bucket, uploads)
+        for number in range(KILLS):
+            log = tmp_path / f"worker-{number}.log"
+            worker = Worker(emulated.endpoint_url, resources.stack_name, proxy.url, log)
+            workers.append(worker)
+            wait_for_batches(worker, 1, timeout=60)
+            time.sleep(rng.uniform(0.2, 1.2))
+            in_flight = int(
+                aws.sqs.get_queue_attributes(
+                    QueueUrl=resources.queue_url,
+                    AttributeNames=["ApproximateNumberOfMessagesNotVisible"],
+                )["Attributes"]["ApproximateNumberOfMessagesNotVisible"]
+            )
+            worker.kill()
+            kills_in_flight += in_flight > 0
+        final = Worker(
+            emulated.endpoint_url, resources.stack_name, proxy.url, tmp_path / "final.log"
+        )
+        workers.append(final)
+        wait_drained(aws, resources, "faults", IMAGES, timeout=120 + IMAGES)
+        drain = time.monotonic() - started
+        assert queue_depth(aws, resources.queue_url) == 0
+        assert dead_letter_count(aws, resources) == 0, (
+            "the DLQ holds images that should have worked"
+        )
+        assert wrong_renditions(aws, resources, uploads, etags) == []
+    finally:
+        for worker in workers:
+            worker.stop()
+        proxy.stop()
+    faults = {k: v for k, v in proxy.counts.items() if k != "requests"}
+    logs = "".join(w.log.read_text(errors="replace") for w in workers)
+    assert sum(faults.values()) > 0
+    assert kills_in_flight >= KILLS - 1, "the kills should land mid-batch"
+    report(
+        "faults",
+        {
+            "images": IMAGES,
+            "s3_requests_through_proxy": proxy.counts["requests"],
+            "faults_injected": faults,
+            "fault_rate": FAULT_RATE,
+            "worker_kills": KILLS,
+            "kills_with_messages_in_flight": kills_in_flight,
+            "visibility_timeout_s": VISIBILITY_S,
+            "drain_s": round(drain, 1),
+            "batches_completed": logs.count("record(s):"),
+            "batches_with_records_left_for_retry": logs.count("left for retry"),
+            "dead_letters": 0,
+        },
+    )
