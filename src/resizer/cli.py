@@ -284,8 +284,12 @@ def dlq_redrive(
 
 
 # ------------------------------------------------------------------- local
-def _wait_for_interrupt() -> None:
-    """Block until Ctrl-C or SIGTERM."""
+@contextmanager
+def _until_interrupted() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set the event instead of raising, from entry on.
+
+    Entered before ``ready`` is printed, so a signal sent on seeing it is never lost.
+    """
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -293,11 +297,15 @@ def _wait_for_interrupt() -> None:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        pass
 
 
 def _print_batch(result: Any) -> None:
@@ -328,8 +336,9 @@ def local_up(
     with _errors():
         stack.start()
     try:
-        _print_ready(stack)
-        _wait_for_interrupt()
+        with _until_interrupted() as stop:
+            _print_ready(stack)
+            _wait(stop)
     finally:
         console.print("stopping: finishing the invocations in flight...")
         stack.stop()
@@ -390,13 +399,14 @@ def local_worker(
         poller = Poller(aws, MappingConfig.discover(aws, stack), on_batch=_print_batch)
         poller.start()
     config = poller.config
-    console.print(
-        f"polling {config.queue_url} for {config.function_name} "
-        f"(batch {config.batch_size}, {config.concurrency} concurrent); Ctrl-C stops",
-        highlight=False,
-    )
     try:
-        _wait_for_interrupt()
+        with _until_interrupted() as stop:
+            console.print(
+                f"polling {config.queue_url} for {config.function_name} "
+                f"(batch {config.batch_size}, {config.concurrency} concurrent); Ctrl-C stops",
+                highlight=False,
+            )
+            _wait(stop)
     finally:
         poller.stop()
         console.print("stopped")

@@ -246,3 +246,29 @@ def test_a_burst_of_uploads_all_get_renditions(aws: Aws, resources: StackResourc
     large = aws.s3.get_object(Bucket=resources.destination_bucket, Key=f"large/{burst[0]}")
     with Image.open(io.BytesIO(large["Body"].read())) as image:
         assert image.size == (600, 400)  # never upscaled
+
+
+def test_cli_upload_and_offline_resize(
+    local_stack: LocalStack, aws: Aws, resources: StackResources, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from resizer.cli import app
+
+    folder = tmp_path / "photos"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "deep.jpg").write_bytes(jpeg(640, 480))
+    runner = CliRunner()
+    endpoint = ["--endpoint", local_stack.endpoint_url, "--stack-name", resources.stack_name]
+    result = runner.invoke(app, ["upload", str(folder), "--prefix", "it/cli-upload/", *endpoint])
+    assert result.exit_code == 0, result.output
+    _expect_renditions(aws, resources, "it/cli-upload/sub/deep.jpg")
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["resize", str(folder / "sub" / "deep.jpg"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with Image.open(out / "thumbnails" / "deep.jpg") as image:
+        assert image.width == 150
+        assert image.height in {112, 113}  # 480 * 150 / 640 = 112.5
+    result = runner.invoke(app, ["resize", str(tmp_path / "missing.jpg"), "--out", str(out)])
+    assert result.exit_code == 1

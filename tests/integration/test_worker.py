@@ -147,3 +147,47 @@ def test_worker_without_a_stack_fails_clearly(emulator_only: LocalStack, tmp_pat
     )
     assert completed.returncode == 2
     assert "no-such-stack" in completed.stderr
+
+
+def test_local_up_prints_ready_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from resizer.cli import main; main()",
+            "local",
+            "up",
+            "--port",
+            "0",
+            "--stack-name",
+            "resizer-it-up",
+            "--template",
+            str(TEMPLATE),
+        ],
+        env={**environment, "HOME": str(tmp_path), "COLUMNS": "200"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if line.strip() == "ready":
+                break
+        text = "".join(lines)
+        assert lines
+        assert lines[-1].strip() == "ready", text
+    finally:
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=30)
+        process.stdout.close()
+    output = "".join(lines) + rest
+    assert process.returncode == 0, output
+    assert "127.0.0.1:" in output
+    assert "source bucket" in output
+    assert "aws --endpoint-url http://127.0.0.1:" in output
+    assert "boto3" in output
+    assert output.rstrip().endswith("stopped")
