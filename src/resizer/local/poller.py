@@ -369,6 +369,13 @@ def _cold_start(handler_path: str) -> Handler:
     module_name, _, function_name = handler_path.rpartition(".")
     if not module_name:
         raise ConfigurationError(f"function handler {handler_path!r} is not 'module.function'")
+    if module_name != "resizer" and not module_name.startswith("resizer."):
+        # The handler name comes from the endpoint's function configuration: import
+        # nothing but this package's own code on its say-so.
+        raise ConfigurationError(
+            f"function handler {handler_path!r} is not in the resizer package; "
+            "the local poller only runs resizer's handlers"
+        )
     try:
         if module_name in sys.modules:
             module = importlib.reload(sys.modules[module_name])
