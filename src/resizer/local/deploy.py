@@ -32,7 +32,6 @@ import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -112,6 +111,11 @@ def deploy(
     for logical_id, resource in template.of_type("AWS::S3::Bucket"):
         if logical_id not in deferred and _wanted(resolver, resource):
             _configure_bucket(aws, resolver, logical_id, resource, deployment)
+    # Outputs that name a resource created here (FunctionAliasArn) are not in the
+    # emulator's stack outputs; they are resolved here instead.
+    for name, output in (template.document.get("Outputs") or {}).items():
+        if name not in deployment.outputs and _wanted(resolver, output):
+            deployment.outputs[name] = str(resolver.resolve(output.get("Value")))
     deployment.seconds = time.monotonic() - started
     return deployment
 
@@ -424,9 +428,3 @@ def _notification(cfn: Mapping[str, Any]) -> Any:
 
 def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
-
-
-def template_path(root: Path | None = None) -> Path:
-    """``infra/template.yaml`` of the checkout this package runs from, or of ``root``."""
-    base = root or Path.cwd()
-    return base / "infra" / "template.yaml"
