@@ -60,3 +60,35 @@ def test_peak_memory_per_input_class_is_bounded(tmp_path: Path) -> None:
                 indent=1,
             )
         )
+
+
+# The handler renders WORKERS (4) records of a batch at once in one function of
+# MemorySize (1,024 MB by default): each may use about a quarter of it.
+WORKER_SHARE = 1024 * MB / 4
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: MAX_INPUT_PIXELS bounds pixels, not decoded bytes: a 418 KB RGBA PNG at "
+    "the limit needs ~840 MB (decoded RGBA + its premultiplied copy), and four in one "
+    "batch exceed the function's 1,024 MB (OOM: the whole batch retried, then DLQ'd "
+    "without a reason)",
+)
+def test_an_rgba_png_at_the_pixel_limit_fits_a_workers_share_of_memory(tmp_path: Path) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "rgba"
+    folder.mkdir()
+    Image.new("RGBA", (10_000, 10_000), (10, 20, 30, 128)).save(folder / "at-limit.png")
+    assert (folder / "at-limit.png").stat().st_size < 1_000_000  # a tiny upload
+    completed = subprocess.run(
+        [sys.executable, str(PROBE), str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    (line,) = [json.loads(text) for text in completed.stdout.splitlines()]
+    assert line["outcome"].startswith("rendered")
+    assert line["peak_mb"] < WORKER_SHARE, line
