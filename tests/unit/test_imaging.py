@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageCms
@@ -364,3 +365,50 @@ def test_threads_render_the_same_bytes(make_oriented_jpeg: Callable[..., bytes])
     with ThreadPoolExecutor(4) as pool:
         actual = list(pool.map(lambda d: [r.data for r in render(d, settings())], data * 3))
     assert actual == expected * 3
+
+
+# --- multi-picture files --------------------------------------------------------
+
+
+def test_mpo_renders_its_first_picture_as_jpeg(encode: Callable[..., bytes]) -> None:
+    # Phone JPEGs with an MPF index (previews, depth) open as "MPO" in Pillow.
+    first = Image.new("RGB", (300, 200), (200, 0, 0))
+    second = Image.new("RGB", (300, 200), (0, 0, 200))
+    data = encode(first, "MPO", save_all=True, append_images=[second])
+    [rendered] = render(data, settings("a=30x30"))
+    assert (rendered.format, rendered.converted, rendered.width, rendered.height) == (
+        "JPEG",
+        False,
+        30,
+        20,
+    )
+    assert close(opened(rendered).getpixel((15, 10)), (200, 0, 0))  # type: ignore[arg-type]
+
+
+def test_multipage_tiff_renders_page_one_and_only_it_counts(tmp_path: Path) -> None:
+    pages = [Image.new("RGB", (300, 200), c) for c in ((0, 160, 0), (0, 0, 200), (9, 9, 9))]
+    path = tmp_path / "pages.tif"  # Pillow's multi-page TIFF writer needs a real file
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    limit = Settings(renditions=parse_renditions("a=30x30"), max_input_pixels=300 * 200)
+    [rendered] = render(path.read_bytes(), limit)
+    assert (rendered.format, rendered.width, rendered.height) == ("JPEG", 30, 20)
+    assert close(opened(rendered).getpixel((15, 10)), (0, 160, 0))  # type: ignore[arg-type]
+
+
+def test_apng_keeps_its_animation(encode: Callable[..., bytes]) -> None:
+    frames = [Image.new("RGB", (300, 200), c) for c in ((200, 0, 0), (0, 0, 200))]
+    data = encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=[50, 70])
+    [rendered] = render(data, settings("a=30x30"))
+    image = opened(rendered)
+    assert getattr(image, "n_frames", 1) == 2
+    image.seek(1)
+    image.load()
+    assert image.info["duration"] == 70
+    assert close(image.convert("RGB").getpixel((15, 10)), (0, 0, 200))  # type: ignore[arg-type]
+
+
+def test_lab_tiff_is_refused_with_its_colour_mode(encode: Callable[..., bytes]) -> None:
+    from resizer.errors import UnsupportedFormatError
+
+    with pytest.raises(UnsupportedFormatError, match="colour mode 'LAB'"):
+        render(encode(Image.new("LAB", (20, 20)), "TIFF"), settings("a=10x10"))

@@ -105,10 +105,8 @@ def working(image: Image.Image, icc: bytes | None) -> Working:  # noqa: PLR0911 
         return Working(_sixteen_bit_to_l(image), icc)
     if mode == "F":
         return Working(image.convert("L"), icc)
-    if mode in ("RGBX", "YCbCr", "HSV", "LAB"):
-        # LAB (TIFF) and HSV carry no sRGB meaning for a browser; their profile, if
-        # any, no longer describes the pixels.
-        return Working(image.convert("RGB"), icc if mode in ("RGBX", "YCbCr") else None)
+    if mode in ("RGBX", "YCbCr"):
+        return Working(image.convert("RGB"), icc)
     raise UnsupportedFormatError(
         f"the image uses the colour mode {mode!r}, which resizer cannot render; "
         "save it as 8-bit RGB or greyscale"

@@ -129,7 +129,7 @@ def render(data: bytes, settings: Settings) -> list[RenderedImage]:
     or ImageTooLargeError, each with a readable reason; nothing else for bad input.
     """
     opened, orientation, targets = _plan(data, settings)
-    if opened.frames > 1 and opened.format in ("GIF", "WEBP", "PNG"):
+    if opened.frames > 1:
         icc = opened.image.info.get("icc_profile") or None
         encoding = _output.Encoding(settings.jpeg_quality, settings.webp_quality, icc)
         return _render_animation(opened, orientation, targets, settings, encoding)

@@ -43,6 +43,7 @@ _FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "TIFF", "BMP", "AVIF")
 _HEIF_BRANDS = frozenset(
     {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 )
+ANIMATED = frozenset({"GIF", "WEBP", "PNG"})
 SUPPORTED_NAMES = "JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF or HEIC"
 
 _heif_lock = threading.Lock()
@@ -197,8 +198,10 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
                 raise _unidentified(sniffed) from None
     fmt = image.format or sniffed or "unknown"
     with decoding(f"{fmt} image"):
-        # MPO is a JPEG with extra pictures (depth, previews): only the first counts.
-        frames = 1 if fmt == "MPO" else int(getattr(image, "n_frames", 1))
+        # Only animations (GIF, WebP, APNG) are rendered frame by frame, so only their
+        # frames count. Other multi-image files (MPO depth maps and previews, TIFF
+        # pages, HEIF bursts, AVIF sequences) render their first picture only.
+        frames = int(getattr(image, "n_frames", 1)) if fmt in ANIMATED else 1
     width, height = image.size
     if width < 1 or height < 1:
         raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
