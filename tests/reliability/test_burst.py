@@ -11,6 +11,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from local_runs import (
@@ -26,9 +27,9 @@ from local_runs import (
 
 from resizer.local.stack import LocalStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TEMPLATE = __import__("pathlib").Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
 BURST = int(os.environ.get("RESIZER_BURST") or (2000 if SOAK else 200))
 CONCURRENCY = 4
 
