@@ -40,22 +40,22 @@ class Worker:
     """``resizer local worker`` in a child process; its output collected by a thread."""
 
     def __init__(self, endpoint: str, home: Path) -> None:
+        self._start(["local", "worker", "--endpoint", endpoint, "--stack-name", STACK], home)
+
+    @classmethod
+    def run(cls, arguments: list[str], home: Path) -> Worker:
+        """Any ``resizer`` command, in a child process."""
+        command = cls.__new__(cls)
+        command._start(arguments, home)
+        return command
+
+    def _start(self, arguments: list[str], home: Path) -> None:
         environment = {
             key: value for key, value in os.environ.items() if not key.startswith("AWS_")
         }
-        environment["HOME"] = str(home)
+        environment.update(HOME=str(home), COLUMNS="200")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from resizer.cli import main; main()",
-                "local",
-                "worker",
-                "--endpoint",
-                endpoint,
-                "--stack-name",
-                STACK,
-            ],
+            [sys.executable, "-c", "from resizer.cli import main; main()", *arguments],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -150,12 +150,8 @@ def test_worker_without_a_stack_fails_clearly(emulator_only: LocalStack, tmp_pat
 
 
 def test_local_up_prints_ready_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-    process = subprocess.Popen(
+    up = Worker.run(
         [
-            sys.executable,
-            "-c",
-            "from resizer.cli import main; main()",
             "local",
             "up",
             "--port",
@@ -165,27 +161,18 @@ def test_local_up_prints_ready_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> No
             "--template",
             str(TEMPLATE),
         ],
-        env={**environment, "HOME": str(tmp_path), "COLUMNS": "200"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        home=tmp_path,
     )
-    assert process.stdout is not None
-    lines: list[str] = []
     try:
-        for line in process.stdout:
-            lines.append(line)
-            if line.strip() == "ready":
-                break
-        text = "".join(lines)
-        assert lines
-        assert lines[-1].strip() == "ready", text
+        wait_for(
+            lambda: any(line.strip() == "ready" for line in up.output),
+            timeout=60,
+            what="`resizer local up` to print ready",
+        )
     finally:
-        process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=30)
-        process.stdout.close()
-    output = "".join(lines) + rest
-    assert process.returncode == 0, output
+        code = up.finish(signal.SIGINT)
+    output = up.text()
+    assert code == 0, output
     assert "127.0.0.1:" in output
     assert "source bucket" in output
     assert "aws --endpoint-url http://127.0.0.1:" in output
