@@ -168,7 +168,11 @@ class Assumptions:
 
 # ------------------------------------------------------------------ arithmetic
 def vcpus(memory_mb: int) -> float:
-    """The CPU share Lambda gives a function of this size (1,769 MB = 1 vCPU, at most 6)."""
+    """The CPU share Lambda gives a function of this size (1,769 MB = 1 vCPU).
+
+    Linear all the way: at 10,240 MB Lambda gives 6 vCPUs, the rule 5.79, so the
+    estimate errs on the slow side at the top (a Timeout a little too generous).
+    """
     return min(memory_mb / MB_PER_VCPU, MAX_VCPUS)
 
 
