@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 # PyYAML comes with moto[server]; see the report on adding it and its stubs explicitly.
-import yaml  # type: ignore[import-untyped,unused-ignore]
+import yaml
 
 from resizer.errors import ConfigurationError
 
@@ -26,7 +26,7 @@ class UnresolvableError(ConfigurationError):
     """An intrinsic function the local stack does not evaluate."""
 
 
-class _Loader(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]
+class _Loader(yaml.SafeLoader):
     """YAML with CloudFormation's short-form tags (``!Ref``, ``!GetAtt``, ``!Sub`` ...)."""
 
 
@@ -36,8 +36,10 @@ def _construct(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
         value = loader.construct_scalar(node)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise UnresolvableError(f"!{tag_suffix} on a YAML {type(node).__name__} is not understood")
     if tag_suffix in ("Ref", "Condition"):
         return {tag_suffix: value}
     if tag_suffix == "GetAtt" and isinstance(value, str):
