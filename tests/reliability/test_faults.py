@@ -169,7 +169,7 @@ def test_faults_and_crashes_lose_nothing(emulated: LocalStack, tmp_path: Path) -
             emulated.endpoint_url, resources.stack_name, proxy.url, tmp_path / "final.log"
         )
         workers.append(final)
-        wait_drained(aws, resources, "faults", IMAGES, timeout=120 + IMAGES)
+        wait_drained(aws, resources, "faults", IMAGES, timeout=300 + IMAGES * 2)
         drain = time.monotonic() - started
         assert queue_depth(aws, resources.queue_url) == 0
         assert dead_letter_count(aws, resources) == 0, (
