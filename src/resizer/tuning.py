@@ -400,10 +400,13 @@ baseline, source = peak_mb()
 path, at_once, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 with open(path, 'rb') as fh:
     data = fh.read()
-cpu, wall, out = [], [], []
+cpu, wall, out, errors = [], [], [], []
 
 def one():
-    out.append(sum(len(image.data) for image in render(data, settings)))
+    try:
+        out.append(sum(len(image.data) for image in render(data, settings)))
+    except Exception as error:  # reported to the parent, one line
+        errors.append(f"{type(error).__name__}: {getattr(error, 'reason', error)}")
 
 for _ in range(repeats):
     c0, w0 = time.process_time(), time.perf_counter()
@@ -414,16 +417,18 @@ for _ in range(repeats):
         thread.join()
     cpu.append(time.process_time() - c0)
     wall.append(time.perf_counter() - w0)
+    if errors:
+        print(json.dumps({'error': errors[0]}))
+        sys.exit(0)
 from PIL import Image
 import io
 with Image.open(io.BytesIO(data)) as image:
     megapixels = image.width * image.height / 1e6
 peak, source = peak_mb()
 print(json.dumps({
-    'bytes_in': len(data), 'bytes_out': out[0] if out else 0, 'megapixels': megapixels,
+    'bytes_in': len(data), 'bytes_out': out[0], 'megapixels': megapixels,
     'baseline_mb': baseline, 'peak_mb': peak, 'source': source,
     'cpu_s': statistics.median(cpu) / at_once, 'wall_s': statistics.median(wall),
-    'ok': len(out) == at_once * repeats,
 }))
 """
 
@@ -438,7 +443,7 @@ _DUMMY_ENVIRONMENT = {
 
 
 class MeasurementError(Exception):
-    """A child could not render an image; the message carries its last error line."""
+    """A child could not render an image; the message is the reason (one line)."""
 
 
 def _run_child(path: Path, at_once: int, repeats: int, env: Mapping[str, str]) -> dict[str, Any]:
@@ -453,8 +458,10 @@ def _run_child(path: Path, at_once: int, repeats: int, env: Mapping[str, str]) -
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0 or not lines:
         errors = result.stderr.strip().splitlines()
-        raise MeasurementError(f"{path.name}: {errors[-1] if errors else 'no output'}")
+        raise MeasurementError(errors[-1] if errors else f"exit {result.returncode}, no output")
     data: dict[str, Any] = json.loads(lines[-1])
+    if "error" in data:
+        raise MeasurementError(str(data["error"]))
     return data
 
 
@@ -503,14 +510,17 @@ def measure_folder(
     repeats: int = 3,
     on_image: Callable[[Path, ImageMeasurement | str], None] | None = None,
 ) -> tuple[list[ImageMeasurement], list[str]]:
-    """Every image in its own child; (measurements, one reason per image that failed)."""
+    """Every image in its own child: (measurements, "name: reason" per image that failed).
+
+    ``on_image`` is called after each image with its measurement or its failure reason.
+    """
     measured: list[ImageMeasurement] = []
     failed: list[str] = []
     for path in paths:
         try:
             measurement = measure_image(path, repeats)
         except MeasurementError as error:
-            failed.append(str(error))
+            failed.append(f"{path.name}: {error}")
             if on_image:
                 on_image(path, str(error))
             continue
@@ -630,8 +640,6 @@ def render_report(report: TuningReport) -> RenderableType:
             f"{m.cpu_s:.3f}",
             f"{m.wall_s:.3f}",
         )
-    for reason in report.failed:
-        images.add_row(Text(reason, style="red"))
 
     concurrent = (
         f"; {rec.concurrent_peak_mb:.0f} MB measured with {assume.workers} at once"
@@ -682,4 +690,9 @@ def render_report(report: TuningReport) -> RenderableType:
             f"{option.cost_per_million['x86_64']:,.2f}",
         )
     notes = Text("\n".join(f"- {note}" for note in report.notes))
+    if report.failed:
+        notes.append(
+            "\n- not measured:\n  " + "\n  ".join(report.failed),
+            style="red",
+        )
     return Group(images, summary, options, notes)
