@@ -20,8 +20,6 @@ from resizer.errors import UnsupportedFormatError
 _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 _STRAIGHT = {"RGBa": "RGBA", "La": "LA"}
 
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
 
 @dataclass(frozen=True)
 class Working:
@@ -63,8 +61,11 @@ def _cmyk_to_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
     if icc:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+            # A fresh sRGB profile per call: LittleCMS profile handles are not
+            # meant to be shared between threads, and creating one takes microseconds.
+            srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
             converted = ImageCms.profileToProfile(
-                image, source, _SRGB, outputMode="RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
+                image, source, srgb, outputMode="RGB", renderingIntent=ImageCms.Intent.PERCEPTUAL
             )
         except (ImageCms.PyCMSError, OSError, ValueError):
             pass  # a broken or non-CMYK profile: fall back to the naive conversion
