@@ -412,3 +412,30 @@ def test_lab_tiff_is_refused_with_its_colour_mode(encode: Callable[..., bytes]) 
 
     with pytest.raises(UnsupportedFormatError, match="colour mode 'LAB'"):
         render(encode(Image.new("LAB", (20, 20)), "TIFF"), settings("a=10x10"))
+
+
+@pytest.mark.parametrize("fmt", ["HEIF", "AVIF"])
+def test_heif_and_avif_orientation_is_applied_once(
+    fmt: str,
+    encode: Callable[..., bytes],
+    quadrants: Callable[..., Image.Image],
+    corners: dict[str, tuple[int, int, int]],
+) -> None:
+    # Stored 200x400 with the visual top-left (red) at the stored bottom-left, tagged 6.
+    # pillow-heif lets libheif rotate (and resets the tag); Pillow's AVIF plugin keeps
+    # the tag for us to apply. Either way the output must be upright, never rotated twice.
+    if fmt == "HEIF":
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+    stored = quadrants(
+        (200, 400),
+        {"BL": corners["TL"], "TL": corners["TR"], "BR": corners["BL"], "TR": corners["BR"]},
+    )
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    [rendered] = render(encode(stored, fmt, exif=exif.tobytes(), quality=90), settings("a=100x100"))
+    image = opened(rendered).convert("RGB")
+    assert image.size == (100, 50)
+    assert close(image.getpixel((10, 5)), corners["TL"])  # type: ignore[arg-type]
+    assert close(image.getpixel((90, 45)), corners["BR"])  # type: ignore[arg-type]
