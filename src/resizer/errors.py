@@ -55,6 +55,10 @@ class ImageTooLargeError(PermanentError):
     """Over MAX_INPUT_PIXELS or MAX_INPUT_BYTES."""
 
 
+class KeyTooLongError(PermanentError):
+    """The source key leaves no room for the rendition prefix within S3's 1,024 bytes."""
+
+
 class SourceGoneError(PermanentError):
     """The source object no longer exists (deleted before it was processed)."""
 

@@ -83,6 +83,7 @@ class Pipeline:
 
     def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
         check_deadline()
+        self.storage.check_key(event.key)
         if self._current(event.key, event.etag):
             return Outcome(Result.UNCHANGED, event.key)
         watch = _Stopwatch()

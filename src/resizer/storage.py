@@ -15,7 +15,7 @@ from urllib.parse import quote
 from botocore.exceptions import ClientError
 
 from resizer.config import Rendition, Settings
-from resizer.errors import ImageTooLargeError, SourceGoneError, TransientError
+from resizer.errors import ImageTooLargeError, KeyTooLongError, SourceGoneError, TransientError
 from resizer.imaging import RenderedImage
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ META_SOURCE_ETAG = "source-etag"
 META_SOURCE_KEY = "source-key"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+#: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB.
+MAX_KEY_BYTES = 1024
+_MAX_SOURCE_KEY_META = 1024
 
 
 def _error_code(error: ClientError) -> str:
@@ -49,6 +52,16 @@ class Storage:
     def __init__(self, s3: S3Client, settings: Settings) -> None:
         self.s3 = s3
         self._settings = settings
+
+    def check_key(self, source_key: str) -> None:
+        """Refuse, before any work, a source whose rendition keys S3 would reject."""
+        longest = max(len(output_key(r, source_key).encode()) for r in self._settings.renditions)
+        if longest > MAX_KEY_BYTES:
+            raise KeyTooLongError(
+                f"the rendition key would be {longest:,} bytes, over S3's limit of "
+                f"{MAX_KEY_BYTES:,}; shorten the source key (or the rendition names) "
+                f"by {longest - MAX_KEY_BYTES:,} bytes"
+            )
 
     def source_etag(self, bucket: str, key: str) -> str | None:
         """The source's current ETag, or None when it does not exist."""
@@ -109,19 +122,24 @@ class Storage:
                 extra["ContentDisposition"] = (
                     f"inline; filename*=UTF-8''{quote(stem + image.extension, safe='')}"
                 )
+            metadata = {
+                META_SOURCE_ETAG: source_etag,
+                "width": str(image.width),
+                "height": str(image.height),
+            }
+            # Metadata must be ASCII, so the key is URL-encoded; a long non-ASCII key can
+            # triple in size and break S3's 2 KB metadata limit. The output key names the
+            # source anyway, so the copy is left out then.
+            encoded_key = quote(source_key, safe="/")
+            if len(encoded_key) <= _MAX_SOURCE_KEY_META:
+                metadata[META_SOURCE_KEY] = encoded_key
             self.s3.put_object(
                 Bucket=self._settings.destination_bucket,
                 Key=output_key(image.rendition, source_key),
                 Body=image.data,
                 ContentType=image.content_type,
                 CacheControl=self._settings.cache_control,
-                Metadata={
-                    META_SOURCE_ETAG: source_etag,
-                    # Metadata must be ASCII: keep the key URL-encoded.
-                    META_SOURCE_KEY: quote(source_key, safe="/"),
-                    "width": str(image.width),
-                    "height": str(image.height),
-                },
+                Metadata=metadata,
                 **extra,
             )
             written += len(image.data)

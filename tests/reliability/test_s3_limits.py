@@ -84,11 +84,6 @@ def test_the_hook_lets_ordinary_uploads_through(strict_stack: Stack) -> None:
     assert len(_renditions(strict_stack)) == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: storage.store puts the percent-encoded key in metadata; over S3's 2 KB "
-    "metadata limit the PUT fails with MetadataTooLarge, retried as transient forever",
-)
 def test_a_long_non_ascii_key_still_renders(strict_stack: Stack) -> None:
     # 506 characters, 1,006 bytes: a valid key; percent-encoded it is 3,006 bytes.
     key = "k/" + "\u00e9" * 500 + ".jpg"
@@ -99,11 +94,6 @@ def test_a_long_non_ascii_key_still_renders(strict_stack: Stack) -> None:
     assert _renditions(strict_stack) == {f"{n}/{key}" for n in ("large", "medium", "thumbnails")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a source key of 1,014-1,024 bytes makes rendition keys over 1,024 bytes; "
-    "S3's KeyTooLongError is retried as transient instead of dead-lettered with a reason",
-)
 def test_a_key_too_long_for_its_renditions_is_a_permanent_failure(strict_stack: Stack) -> None:
     key = "k/" + "x" * 1016 + ".jpg"  # 1,022 bytes: valid; "thumbnails/" + key is not
     strict_stack.put(key, _jpeg())
