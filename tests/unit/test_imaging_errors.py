@@ -179,3 +179,16 @@ def test_random_damage_raises_only_resizer_errors(
         else:
             outcomes["ok"] += 1
     assert outcomes["CorruptImageError"] > 0, outcomes
+
+
+def test_gif_frame_larger_than_its_screen_is_counted(encode: Callable[..., bytes]) -> None:
+    # Pillow grows a GIF's canvas when a later frame extends past the logical screen
+    # (and allocates buffers that size); the pixel check must see that canvas first.
+    single = encode(Image.new("P", (10, 10)), "GIF")
+    flags = single[10]
+    start = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    assert single[start] == 0x2C
+    frame = single[start:-1]
+    huge = frame[:5] + struct.pack("<HH", 30000, 30000) + frame[9:]
+    with pytest.raises(ImageTooLargeError, match="30000x30000"):
+        render(single[:start] + frame + huge + b";", SETTINGS)

@@ -203,6 +203,8 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
         # pages, HEIF bursts, AVIF sequences) render their first picture only.
         frames = int(getattr(image, "n_frames", 1)) if fmt in ANIMATED else 1
     width, height = image.size
+    if fmt == "GIF":
+        width, height = _gif_canvas(data, image.size)
     if width < 1 or height < 1:
         raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
     pixels = width * height * frames
@@ -213,6 +215,38 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
             f"{max_pixels:,} (MAX_INPUT_PIXELS); upload a smaller image"
         )
     return Opened(image, fmt, frames)
+
+
+def _gif_canvas(data: bytes, size: tuple[int, int]) -> tuple[int, int]:
+    """The largest canvas any GIF frame asks for, read from the image descriptors.
+
+    Pillow quirk: a GIF frame may extend past the logical screen, and Pillow then
+    grows the whole image (and allocates "dispose" buffers of the frame's size) when
+    it seeks to that frame. With Pillow's own bomb guard off, a 1 KB GIF whose third
+    frame claims 65535 x 65535 would pass the header check and allocate 4 GB later.
+    So walk the blocks (no decoding: a few bytes per frame) and count the real canvas.
+    Damage is left for the decoder to report; the scan just stops.
+    """
+    width, height = size
+    try:
+        flags = data[10]
+        position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+        while position < len(data):
+            block = data[position]
+            if block == 0x21:  # extension: label, then sub-blocks
+                position += 2
+            elif block == 0x2C:  # image descriptor: x, y, w, h, flags
+                x, y, w, h, flags = struct.unpack_from("<HHHHB", data, position + 1)
+                width, height = max(width, x + w), max(height, y + h)
+                position += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
+            else:  # trailer (0x3B) or garbage
+                break
+            while (length := data[position]) != 0:  # sub-blocks, up to the terminator
+                position += length + 1
+            position += 1
+    except (IndexError, struct.error):
+        pass
+    return width, height
 
 
 def _unidentified(sniffed: str | None) -> InvalidImageError:
