@@ -9,13 +9,14 @@ TOOLS := .tools
 CHECKOV := $(TOOLS)/bin/checkov
 AWS := $(TOOLS)/bin/aws
 
-.PHONY: help install tools lint typecheck test test-fast demo package bench soak lock clean
+.PHONY: help install tools lint typecheck test test-fast demo package bench tune soak lock clean
 
 help:
 	@echo "make demo     run the whole pipeline locally on the sample photos"
 	@echo "make test     lint, type-check and run the whole test suite"
 	@echo "make package  build the versioned Lambda deployment zip into dist/"
 	@echo "make bench    rendition throughput and quality against the textbook code and libvips"
+	@echo "make tune     measure memory/CPU per image; recommend MemorySize, Timeout, cost"
 
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +53,9 @@ package: install
 
 bench: install
 	$(PY) bench/renditions.py $(BENCH_ARGS)
+
+tune: install
+	$(VENV)/bin/resizer tune $(TUNE_ARGS)
 
 soak: install tools
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" RESIZER_SOAK=1 $(VENV)/bin/pytest tests/integration -m slow -q
