@@ -439,3 +439,22 @@ def test_heif_and_avif_orientation_is_applied_once(
     assert image.size == (100, 50)
     assert close(image.getpixel((10, 5)), corners["TL"])  # type: ignore[arg-type]
     assert close(image.getpixel((90, 45)), corners["BR"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_tiff_orientation_is_applied_once(
+    orientation: int, make_oriented_jpeg: Callable[..., bytes]
+) -> None:
+    # Pillow's TIFF plugin orients TIFFs itself while loading; resizer must not
+    # rotate them a second time. Same pixels and tag as the JPEG case, as a TIFF.
+    stored = Image.open(io.BytesIO(make_oriented_jpeg(orientation)))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, "TIFF", exif=exif)
+    tiff = render(buffer.getvalue(), settings("a=200x200"))[0]
+    jpeg = render(make_oriented_jpeg(orientation), settings("a=200x200"))[0]
+    tiff_image, jpeg_image = opened(tiff).convert("RGB"), opened(jpeg).convert("RGB")
+    assert tiff_image.size == jpeg_image.size == (200, 100)
+    for point in ((20, 10), (180, 10), (20, 90), (180, 90)):
+        assert close(tiff_image.getpixel(point), jpeg_image.getpixel(point)), point  # type: ignore[arg-type]

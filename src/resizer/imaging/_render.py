@@ -117,6 +117,12 @@ def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, list[tuple[int,
     """Open and check the source; (opened, EXIF orientation, upright target sizes)."""
     opened = open_image(data, settings.max_input_pixels, settings.max_input_bytes)
     with decoding(f"{opened.format} metadata"):
+        if opened.format == "TIFF":
+            # Pillow quirk: its TIFF plugin reports the *oriented* size and applies
+            # the Orientation tag itself while loading (then deletes the tag). Load
+            # first (TIFF has no shrink-on-load to lose), so a tag that survives is
+            # one Pillow did not apply, and nothing is rotated twice.
+            opened.image.load()
         orientation = _orientation(opened.image)
     upright = _stored(opened.image.size, orientation)
     return opened, orientation, [fit(upright, (r.width, r.height)) for r in settings.renditions]
