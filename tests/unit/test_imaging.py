@@ -183,14 +183,6 @@ def test_opaque_alpha_channel_becomes_jpeg(
     assert (rendered.format, rendered.converted) == ("JPEG", True)
 
 
-def test_format_comes_from_the_bytes_not_a_name(
-    photo_like: Image.Image, encode: Callable[..., bytes]
-) -> None:
-    # render() never sees a key; a PNG is a PNG even if uploaded as "photo.jpg".
-    [rendered] = render(encode(photo_like, "PNG"), settings("a=64x64"))
-    assert rendered.format == "PNG"
-
-
 def test_jpeg_output_is_progressive_with_the_configured_quality(
     photo_like: Image.Image, encode: Callable[..., bytes]
 ) -> None:
