@@ -28,10 +28,11 @@ GIF = Output("GIF", "image/gif", ".gif")
 _KEPT = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP, "GIF": GIF}
 
 # Everything else (TIFF, BMP, HEIF, AVIF) is converted: JPEG, or PNG to keep alpha.
-# AVIF is converted too, although browsers show it: Pillow's AVIF encoder is one to
-# two orders of magnitude slower than its JPEG encoder (it would dominate the
-# function's time and cost), and every rendition stays one of four content types
-# every browser, CDN and image tool knows.
+# AVIF is converted too, although current browsers show it: Pillow's AVIF encoder
+# at its default speed took 1.95 s of CPU for a 1600 px rendition that JPEG encodes
+# in 0.065 s (30x; at speed=10, 0.15 s, like WebP, with a lower quality per byte),
+# and this way every rendition is one of four content types every browser, CDN and
+# image tool knows. Keeping AVIF would be a one-line change here (plus speed=).
 
 
 def choose(source_format: str, opaque: bool) -> tuple[Output, bool]:
