@@ -4,11 +4,13 @@ stack and the CLI.
 Ordering rules that keep renditions in step with their source, whatever order
 (or how many times) the events arrive in:
 
-* a rendition records the ETag of the source it was made from; an event whose
-  ETag every rendition already records is a duplicate and costs three HEADs;
+* a rendition records the ETag of the source it was made from; when every
+  rendition records the source's *current* ETag, the event is a duplicate (or
+  stale) and costs four HEADs;
 * the pipeline always renders the source *as it is now*, not as the event saw it;
-* after writing, it checks the source is still the one it rendered; if it changed
-  meanwhile, the record is retried (a transient error), so the newest source wins;
+* after writing, it checks the source is still the one it rendered: if it was
+  replaced meanwhile, it renders again (so a stale write is repaired by its own
+  writer); if it was deleted meanwhile, it removes what it wrote;
 * a removal deletes the renditions only while the source is absent, and renders
   again if the source came back during the deletion.
 """
@@ -22,7 +24,7 @@ from enum import Enum
 
 from resizer import imaging
 from resizer.config import Settings
-from resizer.errors import TransientError
+from resizer.errors import SourceGoneError, TransientError
 from resizer.events import Action, ObjectEvent
 from resizer.storage import Storage
 
@@ -59,6 +61,10 @@ class _Stopwatch:
         self._last = now
 
 
+#: Renders of one event when the source keeps changing under it, before a retry.
+_MAX_ROUNDS = 3
+
+
 def _never() -> None:
     """The default deadline check: no deadline."""
 
@@ -79,32 +85,48 @@ class Pipeline:
 
     def _current(self, key: str, etag: str) -> bool:
         etags = self.storage.rendition_etags(key)
-        return bool(etag) and all(value == etag for value in etags.values())
+        return all(value == etag for value in etags.values())
 
     def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
         check_deadline()
         self.storage.check_key(event.key)
-        if self._current(event.key, event.etag):
-            return Outcome(Result.UNCHANGED, event.key)
-        watch = _Stopwatch()
-        source = self.storage.fetch(event.bucket, event.key)
-        if source.etag != event.etag and self._current(event.key, source.etag):
-            return Outcome(Result.UNCHANGED, event.key, bytes_in=len(source.data))
-        watch.lap("fetch")
-        images = imaging.render(source.data, self.settings)
-        watch.lap("render")
-        # The last moment to give up cleanly: nothing written yet.
-        check_deadline()
-        written = self.storage.store(event.key, source.etag, images)
-        watch.lap("store")
-        now = self.storage.source_etag(event.bucket, event.key)
-        if now != source.etag:
-            raise TransientError(
-                f"s3://{event.bucket}/{event.key} changed while it was being rendered; "
-                "retrying renders the newest version"
+        # Compare with the source as it is now, not with the event's ETag: a stale
+        # render left behind by a crash must not pass for current.
+        etag = self.storage.source_etag(event.bucket, event.key)
+        if etag is None:
+            raise SourceGoneError(
+                f"s3://{event.bucket}/{event.key} no longer exists; "
+                "it was deleted before it was processed"
             )
-        return Outcome(
-            Result.RENDERED, event.key, len(source.data), written, len(images), steps=watch.steps
+        if self._current(event.key, etag):
+            return Outcome(Result.UNCHANGED, event.key)
+        for _ in range(_MAX_ROUNDS):
+            watch = _Stopwatch()
+            source = self.storage.fetch(event.bucket, event.key)
+            watch.lap("fetch")
+            images = imaging.render(source.data, self.settings)
+            watch.lap("render")
+            # The last moment to give up cleanly: nothing written yet.
+            check_deadline()
+            written = self.storage.store(event.key, source.etag, images)
+            watch.lap("store")
+            now = self.storage.source_etag(event.bucket, event.key)
+            if now == source.etag:
+                return Outcome(
+                    Result.RENDERED,
+                    event.key,
+                    len(source.data),
+                    written,
+                    len(images),
+                    steps=watch.steps,
+                )
+            if now is None:
+                # Deleted while we rendered; its removal may already have run: undo ours.
+                return self._remove(event, check_deadline)
+            # Replaced while we rendered: what we wrote is stale, render the newer one.
+        raise TransientError(
+            f"s3://{event.bucket}/{event.key} changed {_MAX_ROUNDS} times while it was being "
+            "rendered; the record will be retried"
         )
 
     def _remove(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:

@@ -121,11 +121,6 @@ def _interfere_after_fetch(action: Any) -> None:
     storage.fetch = fetch  # type: ignore[method-assign]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a render overtaken by a newer version writes stale renditions and is "
-    "retried; the retry finds every rendition recording the event's ETag and skips",
-)
 def test_a_version_replaced_during_rendering_does_not_win(stack: Stack) -> None:
     key = "race/replaced.jpg"
     stack.put(key, jpeg(1200, 900))
@@ -143,11 +138,6 @@ def test_a_version_replaced_during_rendering_does_not_win(stack: Stack) -> None:
     assert_match(stack, key, newest[0], (600, 200))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a render overtaken by the source's deletion (whose removal already ran) "
-    "leaves renditions of a source that no longer exists; the retry skips as a duplicate",
-)
 def test_a_source_deleted_during_rendering_leaves_no_renditions(stack: Stack) -> None:
     key = "race/deleted.jpg"
     stack.put(key, jpeg(1200, 900))
