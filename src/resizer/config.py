@@ -65,6 +65,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+#: What the runtime, the handler and the S3 clients use before any render (measured
+#: about 60 MB; see docs/tuning.md), kept out of the renders' memory budget.
+RUNTIME_BASELINE_MB = 128
+
+
+def _default_budget(env: Mapping[str, str]) -> int:
+    """The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE) less the runtime."""
+    memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
+    return max(memory - RUNTIME_BASELINE_MB, 0) if memory else 0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the function and the CLI need to know; see the README's table."""
@@ -83,6 +94,8 @@ class Settings:
     deadline_margin_ms: int = 10_000
     # Records of one batch rendered at once (Pillow releases the GIL while it works).
     workers: int = 4
+    # Memory the renders of one invocation may use together; 0 = unlimited.
+    memory_budget_mb: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +111,7 @@ class Settings:
             cache_control=env.get("CACHE_CONTROL", "").strip() or DEFAULT_CACHE_CONTROL,
             deadline_margin_ms=_int(env, "DEADLINE_MARGIN_MS", 10_000, 0, 900_000),
             workers=_int(env, "WORKERS", 4, 1, 64),
+            memory_budget_mb=_int(env, "MEMORY_BUDGET_MB", _default_budget(env), 0, 2**20),
         )
 
     def require_aws(self) -> Settings:

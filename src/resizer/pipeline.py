@@ -73,6 +73,8 @@ class Pipeline:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self.settings = settings
         self.storage = storage
+        # Shared by every thread of this pipeline: big renders wait for each other.
+        self.budget = imaging.MemoryBudget(settings.memory_budget_mb * 1024 * 1024)
 
     def handle(self, event: ObjectEvent, check_deadline: Callable[[], None] = _never) -> Outcome:
         """Process one object event. ``check_deadline`` raises when time is running out."""
@@ -104,7 +106,7 @@ class Pipeline:
             watch = _Stopwatch()
             source = self.storage.fetch(event.bucket, event.key)
             watch.lap("fetch")
-            images = imaging.render(source.data, self.settings)
+            images = imaging.render(source.data, self.settings, self.budget)
             watch.lap("render")
             # The last moment to give up cleanly: nothing written yet.
             check_deadline()

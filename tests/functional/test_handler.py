@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from emulated_aws import Stack
 from PIL import Image
 
@@ -18,9 +20,9 @@ BOXES = {"large": 1600, "medium": 800, "thumbnails": 150}
 
 
 def fit(width: int, height: int, box: int) -> tuple[int, int]:
-    """Expected size: inside a box x box square, aspect kept (to a pixel), never upscaled."""
+    """Expected size: inside a box x box square, aspect kept (half up), never upscaled."""
     scale = min(1.0, box / width, box / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
+    return max(1, math.floor(width * scale + 0.5)), max(1, math.floor(height * scale + 0.5))
 
 
 def png_with_alpha(width: int, height: int) -> bytes:
@@ -149,3 +151,19 @@ def test_out_of_time_is_retried_and_writes_nothing(stack: Stack) -> None:
     assert response["batchItemFailures"] == [{"itemIdentifier": late[0]}]
     assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.destination)
     assert stack.receive(stack.dlq_url, wait=0) == []
+
+
+def test_an_image_too_big_for_the_functions_memory_is_dead_lettered(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "192")  # 64 MB for renders
+    handler.runtime.cache_clear()
+    stack.put("huge.png", png_with_alpha(4000, 3000))  # ~108 MB to decode
+    stack.put("small.png", png_with_alpha(400, 300))
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    dead = dlq_messages(stack)
+    assert set(dead) == {"huge.png"}
+    assert dead["huge.png"]["ErrorType"] == "ImageTooLargeError"
+    assert "MemorySize" in dead["huge.png"]["ErrorReason"]
+    assert_renditions(stack, "small.png", (400, 300), "image/png")

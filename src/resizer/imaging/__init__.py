@@ -3,13 +3,15 @@
 The pipeline, visible in the modules: ``_source`` (sniff, identify, check limits,
 classify decoding errors) -> ``_colour`` (working colour mode, ICC, CMYK) ->
 ``_render`` (shrink-on-load, orientation, the cascade) -> ``_output`` (formats and
-encoders). Only :func:`render` and :class:`RenderedImage` are public.
+encoders); ``_memory`` budgets concurrent renders. Only :func:`render`,
+:class:`RenderedImage` and :class:`MemoryBudget` are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration
 of the HEIF opener. Pillow releases the GIL while it decodes, resizes and encodes,
 so several images render in parallel in threads.
 """
 
+from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._render import RenderedImage, render
 
-__all__ = ["RenderedImage", "render"]
+__all__ = ["MemoryBudget", "RenderedImage", "render"]

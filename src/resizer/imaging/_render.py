@@ -11,6 +11,7 @@ from PIL import Image
 from resizer.config import Rendition, Settings
 from resizer.imaging import _colour, _output
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
+from resizer.imaging._memory import MemoryBudget, estimate_bytes
 from resizer.imaging._source import Opened, decoding, open_image
 
 # Speed/quality knobs, each measured by bench/renditions.py on examples/photos and
@@ -128,13 +129,25 @@ def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, list[tuple[int,
     return opened, orientation, [fit(upright, (r.width, r.height)) for r in settings.renditions]
 
 
-def render(data: bytes, settings: Settings) -> list[RenderedImage]:
+def render(
+    data: bytes, settings: Settings, budget: MemoryBudget | None = None
+) -> list[RenderedImage]:
     """Render every rendition of ``settings.renditions`` (same order) from ``data``.
 
     Raises InvalidImageError (not an image), UnsupportedFormatError, CorruptImageError
     or ImageTooLargeError, each with a readable reason; nothing else for bad input.
+    With a ``budget``, the decode waits until the memory it needs is free.
     """
     opened, orientation, targets = _plan(data, settings)
+    if budget is None:
+        return _render_opened(opened, orientation, targets, settings)
+    with budget.reserve(estimate_bytes(opened, len(data))):
+        return _render_opened(opened, orientation, targets, settings)
+
+
+def _render_opened(
+    opened: Opened, orientation: int, targets: Sequence[tuple[int, int]], settings: Settings
+) -> list[RenderedImage]:
     if opened.frames > 1:
         icc = opened.image.info.get("icc_profile") or None
         encoding = _output.Encoding(settings.jpeg_quality, settings.webp_quality, icc)

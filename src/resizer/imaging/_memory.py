@@ -1,0 +1,68 @@
+"""How much memory a render needs, and a budget shared by the renders of a batch.
+
+MAX_INPUT_PIXELS bounds pixels, not bytes: a 418 KB RGBA PNG at 100 MP decodes to
+400 MB, plus its premultiplied working copy. The handler renders several records at
+once, so without a budget four such uploads in one batch exhaust the function's
+memory and the runtime kills the whole batch (retried, then dead-lettered with no
+reason). With it, big renders wait for each other, and one that can never fit is a
+permanent error that says which setting to raise.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from resizer.errors import ImageTooLargeError
+from resizer.imaging._source import Opened
+
+MB = 1024 * 1024
+
+
+def estimate_bytes(opened: Opened, data_size: int) -> int:
+    """A generous estimate of a render's peak memory, from the header alone."""
+    image = opened.image
+    width, height = image.size
+    if opened.format in ("JPEG", "MPO"):
+        # libjpeg holds every DCT coefficient of a progressive JPEG (about 3 bytes a
+        # pixel, measured: 318 MB for 100 MP); baseline files shrink on load, far less.
+        per_pixel = 3
+    else:
+        bands = len(image.getbands())
+        sample = 2 if image.mode.startswith("I;16") else 4 if image.mode in ("I", "F") else 1
+        # Decoded pixels, the working copy (RGBA, premultiplied) made from them, and
+        # about a byte a pixel for the reduce() step (measured: 838 MB for a 100 MP
+        # RGBA PNG, tests/reliability/test_memory.py; this gives 858 MB).
+        per_pixel = max(4, bands * sample) * 2 + 1
+    return width * height * per_pixel + data_size
+
+
+class MemoryBudget:
+    """A counting semaphore in bytes; ``capacity=0`` means unlimited."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._used = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, amount: int) -> Iterator[None]:
+        if not self.capacity:
+            yield
+            return
+        if amount > self.capacity:
+            raise ImageTooLargeError(
+                f"decoding this image needs about {amount // MB:,} MB, more than the "
+                f"{self.capacity // MB:,} MB the function can give a render "
+                "(MEMORY_BUDGET_MB); raise the function's MemorySize or lower MAX_INPUT_PIXELS"
+            )
+        with self._changed:
+            self._changed.wait_for(lambda: self._used + amount <= self.capacity)
+            self._used += amount
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._used -= amount
+                self._changed.notify_all()
