@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,6 +33,9 @@ from rich.table import Table
 
 from resizer.config import Settings
 from resizer.errors import ConfigurationError, ResizerError
+
+if TYPE_CHECKING:
+    from resizer.imaging import RenderedImage
 
 __all__ = ["app", "main"]
 
@@ -121,34 +124,51 @@ def resize(
     files: Annotated[list[Path], typer.Argument(help="Images to resize.", show_default=False)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <rendition>/<file>.")],
 ) -> None:
-    """Resize files offline, with the same engine and settings (RENDITIONS...) as the Lambda."""
+    """Resize files offline, with the same engine and settings (RENDITIONS...) as the Lambda.
+
+    Files are rendered WORKERS at a time (Pillow releases the GIL while it works), as
+    the function renders the records of a batch.
+    """
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
     from resizer.imaging import render  # noqa: PLC0415
 
     with _errors():
         settings = Settings.from_env()
+
+    def one(path: Path) -> list[RenderedImage] | str:
+        try:
+            return render(path.read_bytes(), settings)
+        except ResizerError as error:
+            return error.reason
+        except OSError as error:
+            return str(error)
+
     table = Table("file", "rendition", "size", "bytes", "format")
     failures = 0
-    for path in files:
-        try:
-            data = path.read_bytes()
-            images = render(data, settings)
-        except (OSError, ResizerError) as error:
-            reason = error.reason if isinstance(error, ResizerError) else str(error)
-            err_console.print(f"[red]{path}[/]: {reason}", highlight=False)
-            failures += 1
-            continue
-        for image in images:
-            name = (Path(path.name).stem + image.extension) if image.converted else path.name
-            target = out / image.rendition.name / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(image.data)
-            table.add_row(
-                str(path),
-                image.rendition.name,
-                f"{image.width}x{image.height}",
-                f"{len(image.data):,}",
-                image.format,
-            )
+    with (
+        ThreadPoolExecutor(settings.workers) as executor,
+        Progress(console=err_console, transient=True) as progress,
+    ):
+        task = progress.add_task("resizing", total=len(files))
+        for path, result in zip(files, executor.map(one, files), strict=True):
+            progress.advance(task)
+            if isinstance(result, str):
+                err_console.print(f"[red]{path}[/]: {result}", highlight=False)
+                failures += 1
+                continue
+            for image in result:
+                name = (Path(path.name).stem + image.extension) if image.converted else path.name
+                target = out / image.rendition.name / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(image.data)
+                table.add_row(
+                    str(path),
+                    image.rendition.name,
+                    f"{image.width}x{image.height}",
+                    f"{len(image.data):,}",
+                    image.format,
+                )
     console.print(table)
     console.print(f"renditions written under {out}/")
     if failures:
