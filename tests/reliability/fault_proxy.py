@@ -30,6 +30,10 @@ _SLOWDOWN = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
     b"<Message>Please reduce your request rate.</Message></Error>"
 )
+_INTERNAL = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message></Error>"
+)
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection"}
 
 
@@ -78,6 +82,10 @@ class FaultProxy:
                 fault = "lost_response"
             self.counts[fault] += 1
             return fault
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.counts[what] += 1
 
     def delay(self) -> float:
         with self._lock:
@@ -141,7 +149,18 @@ class FaultProxy:
                     return
                 if fault == "slow":
                     time.sleep(proxy.delay())
-                status, headers, data = self._forward(body)
+                try:
+                    status, headers, data = self._forward(body)
+                except OSError:
+                    # The emulator itself failed (overloaded): say so as S3 would, and
+                    # count it apart from the injected faults.
+                    proxy.count("upstream_error")
+                    self.send_response(500)
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(_INTERNAL)))
+                    self.end_headers()
+                    self.wfile.write(_INTERNAL)
+                    return
                 if fault == "lost_response":
                     self._reset()
                     return
