@@ -8,13 +8,14 @@ raises, so a new intrinsic in the template fails a test instead of being skipped
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cfnlint.decode import decode
+
+from resizer.local import template
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TEMPLATE = INFRA / "template.yaml"
@@ -29,12 +30,9 @@ STACK_ID = (
 )
 SAMPLE_PARAMETERS = {"CodeBucket": "resizer-artifacts-sample", "CodeKey": "resizer/0.1.0/r.zip"}
 
-_NO_VALUE = object()
-_SUB = re.compile(r"\$\{([^!}][^}]*)\}")
 
-
-class UnresolvableError(Exception):
-    """The template uses something this resolver does not evaluate."""
+# The template uses something the resolver does not evaluate.
+UnresolvableError = template.UnresolvableError
 
 
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -51,6 +49,20 @@ def parameter_defaults(document: Mapping[str, Any]) -> dict[str, str]:
         for name, spec in (document.get("Parameters") or {}).items()
         if "Default" in spec
     }
+
+
+class _SampleNames(dict[str, str]):
+    """What ``Ref`` returns for every resource of the template: given, or a sample."""
+
+    def __init__(self, resolver: Resolver) -> None:
+        super().__init__()
+        self._resolver = resolver
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._resolver.resources
+
+    def __getitem__(self, name: str) -> str:
+        return str(self._resolver.ref(name))
 
 
 class Resolver:
@@ -85,75 +97,25 @@ class Resolver:
             "AWS::StackId": STACK_ID.replace(REGION, region).replace(ACCOUNT, account),
         }
         self.names = dict(names or {})
+        self._core = template.Resolver(
+            parameters=self.parameters,
+            physical_ids=_SampleNames(self),
+            attribute=self.attribute,
+            conditions=document.get("Conditions") or {},
+            mappings=document.get("Mappings") or {},
+        )
 
     # ----------------------------------------------------------------- values
+    # The intrinsics are evaluated by the local stack's resolver (the same code that
+    # applies the emulator's gaps); this class only supplies sample names and ARNs.
     def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            items = (self.resolve(item) for item in value)
-            return [item for item in items if item is not _NO_VALUE]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((key, arg),) = value.items()
-            if key == "Ref":
-                return self.ref(arg)
-            if key == "Fn::GetAtt":
-                logical_id, attr = arg if isinstance(arg, list) else arg.split(".", 1)
-                return self.attribute(logical_id, attr)
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::Join":
-                return str(arg[0]).join(str(i) for i in self.resolve(arg[1]))
-            if key == "Fn::Select":
-                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
-            if key == "Fn::Split":
-                return str(self.resolve(arg[1])).split(arg[0])
-            if key == "Fn::FindInMap":
-                name, top, second = (str(self.resolve(part)) for part in arg)
-                return self.document["Mappings"][name][top][second]
-            if key == "Fn::If":
-                name, when_true, when_false = arg
-                return self.resolve(when_true if self.condition(name) else when_false)
-            if key.startswith("Fn::"):
-                raise UnresolvableError(f"{key} is not evaluated here")
-        resolved = ((k, self.resolve(v)) for k, v in value.items())
-        return {k: v for k, v in resolved if v is not _NO_VALUE}
+        return self._core.resolve(value)
 
     def condition(self, name: str) -> bool:
-        return self._truth(self.document["Conditions"][name])
-
-    def _truth(self, value: Any) -> bool:
-        ((key, arg),) = value.items()
-        if key == "Condition":
-            return self.condition(arg)
-        if key == "Fn::Equals":
-            return str(self.resolve(arg[0])) == str(self.resolve(arg[1]))
-        if key == "Fn::Not":
-            return not self._truth(arg[0])
-        if key == "Fn::And":
-            return all(self._truth(v) for v in arg)
-        if key == "Fn::Or":
-            return any(self._truth(v) for v in arg)
-        raise UnresolvableError(f"condition {key} is not evaluated here")
-
-    def _sub(self, arg: Any) -> str:
-        text, extra = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
-
-        def replace(match: re.Match[str]) -> str:
-            name = match[1]
-            if name in extra:
-                return str(extra[name])
-            if "." in name and not name.startswith("AWS::"):
-                logical_id, attr = name.split(".", 1)
-                return str(self.attribute(logical_id, attr))
-            return str(self.ref(name))
-
-        return _SUB.sub(replace, str(text)).replace("${!", "${")
+        return self._core.condition(name)
 
     # ------------------------------------------------------------- resources
     def ref(self, name: str) -> Any:
-        if name == "AWS::NoValue":
-            return _NO_VALUE
         if name in self.parameters:
             return self.parameters[name]
         if name not in self.resources:
