@@ -87,6 +87,7 @@ class Settings:
     dead_letter_queue_url: str = ""
     jpeg_quality: int = 85
     webp_quality: int = 80
+    png_compress_level: int = 6
     max_input_pixels: int = 100_000_000
     max_input_bytes: int = 100 * 1024 * 1024
     cache_control: str = DEFAULT_CACHE_CONTROL
@@ -106,6 +107,7 @@ class Settings:
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
             jpeg_quality=_int(env, "JPEG_QUALITY", 85, 1, 100),
             webp_quality=_int(env, "WEBP_QUALITY", 80, 1, 100),
+            png_compress_level=_int(env, "PNG_COMPRESS_LEVEL", 6, 0, 9),
             max_input_pixels=_int(env, "MAX_INPUT_PIXELS", 100_000_000, 1, 2**40),
             max_input_bytes=_int(env, "MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40),
             cache_control=env.get("CACHE_CONTROL", "").strip() or DEFAULT_CACHE_CONTROL,

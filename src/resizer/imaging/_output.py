@@ -48,6 +48,7 @@ class Encoding:
     jpeg_quality: int
     webp_quality: int
     icc_profile: bytes | None
+    png_compress_level: int = 6
 
 
 def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
@@ -65,8 +66,9 @@ def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
     elif output is WEBP:
         options.update(quality=encoding.webp_quality, method=4)
     elif output is PNG:
-        # zlib level 6 (Pillow's default); optimize=True would try level 9, slow.
-        options.update(compress_level=6)
+        # zlib level (PNG_COMPRESS_LEVEL, 6 by default as in Pillow); 3 encodes about
+        # 2.4x faster for files ~6% larger. optimize=True would try level 9, slow.
+        options.update(compress_level=encoding.png_compress_level)
     return options
 
 

@@ -150,13 +150,17 @@ def _render_opened(
 ) -> list[RenderedImage]:
     if opened.frames > 1:
         icc = opened.image.info.get("icc_profile") or None
-        encoding = _output.Encoding(settings.jpeg_quality, settings.webp_quality, icc)
+        encoding = _output.Encoding(
+            settings.jpeg_quality, settings.webp_quality, icc, settings.png_compress_level
+        )
         return _render_animation(opened, orientation, targets, settings, encoding)
 
     images, icc = _resample_still(opened, orientation, targets)
     opaque = _colour.is_opaque(max(images, key=lambda im: im.width * im.height))
     output, converted = _output.choose(opened.format, opaque)
-    encoding = _output.Encoding(settings.jpeg_quality, settings.webp_quality, icc)
+    encoding = _output.Encoding(
+        settings.jpeg_quality, settings.webp_quality, icc, settings.png_compress_level
+    )
     return [
         RenderedImage(
             rendition,
