@@ -6,7 +6,7 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 * a rendition records the ETag of the source it was made from; when every
   rendition records the source's *current* ETag, the event is a duplicate (or
-  stale) and costs four HEADs;
+  stale) and costs a HEAD of the source and one per rendition;
 * the pipeline always renders the source *as it is now*, not as the event saw it;
 * after writing, it checks the source is still the one it rendered: if it was
   replaced meanwhile, it renders again (so a stale write is repaired by its own

@@ -82,9 +82,9 @@ MEMORY_STEP_MB = 64
 #: from a Mappings table, since CloudFormation has no arithmetic.
 ALLOWED_TIMEOUTS = (30, 60, 90, 120, 180, 300, 600, 900)
 VISIBILITY_FACTOR = 6
-#: S3 calls per rendered object: 3 HEADs (are the renditions current?), the GET,
-#: one PUT per rendition (3 by default) and a HEAD of the source after writing.
-S3_CALLS_FIXED = 2  # GET + the final HEAD; the rest scale with the renditions
+#: S3 calls per rendered object: a HEAD of the source, a HEAD per rendition (are they
+#: current?), the GET, a PUT per rendition and a HEAD of the source after writing.
+S3_CALLS_FIXED = 3  # the two HEADs of the source + the GET; the rest scale with renditions
 
 
 @dataclass(frozen=True)
@@ -611,7 +611,7 @@ def _notes(rec: Recommendation, measured: Sequence[ImageMeasurement], max_pixels
     notes.append(
         "CPU times are this machine's; Lambda's vCPUs may be slower (the Timeout's safety "
         f"factor is {assume.timeout_safety:g}x). Prices: {rec.prices.source}. Not included: "
-        f"S3 requests ({assume.renditions} PUTs, {assume.renditions + 1} HEADs, 1 GET per "
+        f"S3 requests ({assume.renditions} PUTs, {assume.renditions + 2} HEADs, 1 GET per "
         "image), SQS, CloudWatch Logs."
     )
     return notes
