@@ -61,8 +61,12 @@ class Runtime:
 @functools.cache
 def runtime() -> Runtime:
     settings = Settings.from_env().require_aws()
+    # Legacy retry mode: exponential backoff on throttling, 5xx and connection errors,
+    # with no retry quota. Standard mode's per-client quota is refunded only by a 2xx,
+    # so under sustained S3 throttling a warm container ran out of retries and good
+    # images burned through maxReceiveCount (tests/reliability/test_retry_quota.py).
     config = Config(
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": "legacy", "total_max_attempts": 5},
         max_pool_connections=max(10, settings.workers * 4),
     )
     s3 = boto3.client("s3", config=config)

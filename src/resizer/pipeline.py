@@ -6,7 +6,7 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 * a rendition records the ETag of the source it was made from; when every
   rendition records the source's *current* ETag, the event is a duplicate (or
-  stale) and costs a HEAD of the source and one per rendition;
+  stale) and costs a HEAD of the source and one per rendition (a new image: one);
 * the pipeline always renders the source *as it is now*, not as the event saw it;
 * after writing, it checks the source is still the one it rendered: if it was
   replaced meanwhile, it renders again (so a stale write is repaired by its own
@@ -85,10 +85,6 @@ class Pipeline:
             outcome = self._render(event, check_deadline)
         return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
 
-    def _current(self, key: str, etag: str) -> bool:
-        etags = self.storage.rendition_etags(key)
-        return all(value == etag for value in etags.values())
-
     def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
         check_deadline()
         self.storage.check_key(event.key)
@@ -100,7 +96,7 @@ class Pipeline:
                 f"s3://{event.bucket}/{event.key} no longer exists; "
                 "it was deleted before it was processed"
             )
-        if self._current(event.key, etag):
+        if self.storage.renditions_match(event.key, etag):
             return Outcome(Result.UNCHANGED, event.key)
         for _ in range(_MAX_ROUNDS):
             watch = _Stopwatch()

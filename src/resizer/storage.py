@@ -94,10 +94,13 @@ class Storage:
             )
         return SourceObject(data=body.read(), etag=response["ETag"].strip('"'))
 
-    def rendition_etags(self, source_key: str) -> dict[str, str | None]:
-        """For each rendition, the source ETag it was made from (None when missing)."""
-        etags: dict[str, str | None] = {}
-        for rendition in self._settings.renditions:
+    def renditions_match(self, source_key: str, source_etag: str) -> bool:
+        """Whether every rendition was made from the source with ``source_etag``.
+
+        Renditions are written largest first, so the smallest is checked first: for a
+        new image that is one 404 instead of one per rendition.
+        """
+        for rendition in reversed(self._settings.renditions):
             try:
                 head = self.s3.head_object(
                     Bucket=self._settings.destination_bucket,
@@ -106,10 +109,10 @@ class Storage:
             except ClientError as error:
                 if _error_code(error) not in _NOT_FOUND:
                     raise
-                etags[rendition.name] = None
-            else:
-                etags[rendition.name] = head.get("Metadata", {}).get(META_SOURCE_ETAG)
-        return etags
+                return False
+            if head.get("Metadata", {}).get(META_SOURCE_ETAG) != source_etag:
+                return False
+        return True
 
     def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
         """Write the renditions in the order given; returns the bytes written."""

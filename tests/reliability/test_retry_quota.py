@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import pytest
 from emulated_aws import Stack, StreamedBody
 from hostile import jpeg
 from invocations import dead_letters, drain
@@ -44,12 +43,6 @@ def throttle_first_attempt_of_every_head() -> Counter[str]:
     return seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: retried HEADs answered 404 (renditions of a new image) never refund "
-    "botocore's retry quota; under sustained throttling it runs dry and good images "
-    "fail until they are dead-lettered",
-)
 def test_sustained_throttling_does_not_dead_letter_good_images(stack: Stack) -> None:
     data = jpeg(64, 48)
     for n in range(IMAGES):
