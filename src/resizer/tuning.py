@@ -82,9 +82,9 @@ MEMORY_STEP_MB = 64
 #: from a Mappings table, since CloudFormation has no arithmetic.
 ALLOWED_TIMEOUTS = (30, 60, 90, 120, 180, 300, 600, 900)
 VISIBILITY_FACTOR = 6
-#: S3 calls per rendered object: a HEAD of the source, a HEAD per rendition (are they
-#: current?), the GET, a PUT per rendition and a HEAD of the source after writing.
-S3_CALLS_FIXED = 3  # the two HEADs of the source + the GET; the rest scale with renditions
+#: S3 calls per new object: a HEAD of the source, a HEAD of its smallest rendition
+#: (missing: not current), the GET, a PUT per rendition, a HEAD of the source after.
+S3_CALLS_FIXED = 4  # three HEADs + the GET; the PUTs scale with the renditions
 
 
 @dataclass(frozen=True)
@@ -189,7 +189,7 @@ def memory_needed_mb(baseline_mb: float, render_mb: float, workers: int) -> floa
 
 def s3_seconds(bytes_in: int, bytes_out: int, renditions: int, assume: Assumptions) -> float:
     """S3 time of one object: request latencies (HEADs, GET, PUTs) plus the transfer."""
-    calls = S3_CALLS_FIXED + 2 * renditions  # a HEAD and a PUT per rendition
+    calls = S3_CALLS_FIXED + renditions  # a PUT per rendition
     transfer = (bytes_in + bytes_out) / (assume.s3_mb_per_s * 1e6)
     return calls * assume.s3_request_s + transfer
 
@@ -611,7 +611,7 @@ def _notes(rec: Recommendation, measured: Sequence[ImageMeasurement], max_pixels
     notes.append(
         "CPU times are this machine's; Lambda's vCPUs may be slower (the Timeout's safety "
         f"factor is {assume.timeout_safety:g}x). Prices: {rec.prices.source}. Not included: "
-        f"S3 requests ({assume.renditions} PUTs, {assume.renditions + 2} HEADs, 1 GET per "
+        f"S3 requests ({assume.renditions} PUTs, 3 HEADs, 1 GET per "
         "image), SQS, CloudWatch Logs."
     )
     return notes

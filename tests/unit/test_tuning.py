@@ -92,8 +92,8 @@ def test_template_allows_exactly_these_timeouts() -> None:
 # ------------------------------------------------------------------ time
 def test_s3_seconds_counts_requests_and_transfer() -> None:
     assume = Assumptions(s3_request_s=0.05, s3_mb_per_s=100)
-    # HEAD + GET + final HEAD + (HEAD + PUT) x 3 renditions = 9 requests; 10 MB at 100 MB/s
-    assert s3_seconds(8_000_000, 2_000_000, 3, assume) == pytest.approx(9 * 0.05 + 0.1)
+    # 3 HEADs + GET + a PUT x 3 renditions = 7 requests; 10 MB at 100 MB/s
+    assert s3_seconds(8_000_000, 2_000_000, 3, assume) == pytest.approx(7 * 0.05 + 0.1)
 
 
 def test_batch_with_a_vcpu_per_worker_runs_in_rounds() -> None:
