@@ -11,8 +11,8 @@ timeout is set to that same 30 s (the template derives 6 x 30 = 180 s; AWS requi
 at least the function timeout), so that the messages a killed worker held come back
 within the test.
 
-The 600-image soak fails today: botocore's retry quota runs dry on the long-lived
-worker (see test_retry_quota.py and docs/reliability.md, bug 6).
+Before 1b0a8b6 the 600-image soak failed: botocore's standard-mode retry quota ran
+dry on the long-lived worker (test_retry_quota.py, docs/reliability.md bug 6).
 
 60 images and 3 kills in ``make test``; 600 and 5 kills with ``RESIZER_SOAK=1``
 (``RESIZER_FAULT_IMAGES=N`` for another size).

@@ -2,14 +2,14 @@
 
 Standard retry mode keeps a per-client quota (500): a retry costs 5 (throttling) or
 14 (anything else); it is given back only when the retried call ends in a 2xx. The
-handler's duplicate check HEADs every rendition, and for a new image all three answer
-404 - so each of those HEADs that needed a retry loses its cost for good, while a
-clean call earns 1 back. Under sustained throttling the quota runs dry, after which
-every throttled request fails at once and its record is retried by SQS, until
-MaxReceiveCount moves good images to the DLQ without a reason. Found by the
-600-image fault soak (20 % faults: 26 good images dead-lettered after 5 receives);
-reproduced here deterministically: the first attempt of every HEAD is throttled
-(each succeeds on its retry), on one warm container.
+duplicate check HEADs renditions, and for a new image they answer 404 - so each of
+those HEADs that needed a retry lost its cost for good, while a clean call earns 1
+back. Under sustained throttling the quota ran dry, after which every throttled
+request failed at once and its record was retried by SQS, until MaxReceiveCount
+moved good images to the DLQ without a reason. Found by the 600-image fault soak
+(20 % faults: 26 good images dead-lettered after 5 receives), fixed in 1b0a8b6
+(legacy retry mode: no quota). Reproduced deterministically: the first attempt of
+every HEAD is throttled (each succeeds on its retry), on one warm container.
 """
 
 from __future__ import annotations
