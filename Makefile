@@ -58,7 +58,7 @@ tune: install
 	$(VENV)/bin/resizer tune $(TUNE_ARGS)
 
 soak: install tools
-	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" RESIZER_SOAK=1 $(VENV)/bin/pytest tests/integration -m slow -q
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" RESIZER_SOAK=1 $(VENV)/bin/pytest tests/integration tests/reliability -m slow -q
 
 # Re-resolve the pins (needs the package registry): review the diff, then commit it.
 lock:

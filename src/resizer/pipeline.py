@@ -34,6 +34,7 @@ class Result(Enum):
     UNCHANGED = "unchanged"  # duplicate delivery: renditions already match the source
     REMOVED = "removed"
     KEPT = "kept"  # removal ignored: the source exists again
+    FOLDER = "folder"  # a zero-byte "folder/" marker (the S3 console makes them): no image
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class Pipeline:
         return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
 
     def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
+        if event.key.endswith("/") and event.size == 0:
+            return Outcome(Result.FOLDER, event.key)
         check_deadline()
         self.storage.check_key(event.key)
         # Compare with the source as it is now, not with the event's ETag: a stale

@@ -167,3 +167,11 @@ def test_an_image_too_big_for_the_functions_memory_is_dead_lettered(
     assert dead["huge.png"]["ErrorType"] == "ImageTooLargeError"
     assert "MemorySize" in dead["huge.png"]["ErrorReason"]
     assert_renditions(stack, "small.png", (400, 300), "image/png")
+
+
+def test_console_folder_markers_are_acknowledged_not_dead_lettered(stack: Stack) -> None:
+    stack.put("albums/2026/", b"")
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    assert stack.receive(stack.dlq_url, wait=0) == []
+    assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.destination)
