@@ -9,8 +9,13 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
 
 from resizer import handler
 
@@ -123,3 +128,75 @@ def record_calls(runtime: handler.Runtime) -> None:
 
     for client in (runtime.pipeline.storage.s3, runtime.sqs):
         client.meta.events.register("before-parameter-build", record)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server on a free port of 127.0.0.1 (never 0.0.0.0); yields its endpoint."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def build_stack(
+    mp: pytest.MonkeyPatch,
+    endpoint: str,
+    *,
+    max_receive: int = 3,
+    visibility: int = 1,
+    keep_test_event: bool = False,
+) -> Stack:
+    """Buckets, queue (+ DLQ, redrive) and the S3 notification, wired as the template does.
+
+    Sets the handler's environment (endpoint, dummy credentials, DESTINATION_BUCKET,
+    DEAD_LETTER_QUEUE_URL) on ``mp`` and builds a fresh handler runtime whose AWS calls
+    are recorded in :data:`CALLS`. Names are '<kind>-<hex>' (the least-privilege test
+    maps the kind to the template's resource).
+    """
+    mp.setenv("AWS_ENDPOINT_URL", endpoint)
+    mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+    mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    mp.setenv("AWS_DEFAULT_REGION", REGION)
+    mp.delenv("AWS_PROFILE", raising=False)
+    n = uuid.uuid4().hex[:10]
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+    sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint)
+    source, destination = f"source-{n}", f"destination-{n}"
+    s3.create_bucket(Bucket=source)
+    s3.create_bucket(Bucket=destination)
+    dlq_url = sqs.create_queue(QueueName=f"dlq-{n}")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    queue_url = sqs.create_queue(
+        QueueName=f"queue-{n}",
+        Attributes={
+            "VisibilityTimeout": str(visibility),
+            "RedrivePolicy": (
+                f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{max_receive}"}}'
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    s3.put_bucket_notification_configuration(
+        Bucket=source,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}
+            ]
+        },
+    )
+    if not keep_test_event:
+        # Drop the s3:TestEvent moto sends when the notification is configured.
+        sqs.purge_queue(QueueUrl=queue_url)
+    mp.setenv("DESTINATION_BUCKET", destination)
+    mp.setenv("DEAD_LETTER_QUEUE_URL", dlq_url)
+    handler.runtime.cache_clear()
+    record_calls(handler.runtime())
+    return Stack(s3, sqs, source, destination, queue_url, dlq_url, queue_arn)

@@ -7,7 +7,7 @@ wildcards) and no ``Deny`` does. Statements with conditions are refused rather
 than guessed at. Reusable outside tests/infra, e.g. to check the calls the
 handler really makes::
 
-    sys.path.insert(0, str(REPO / "tests" / "infra"))
+    # tests/infra is on pytest's pythonpath (pyproject.toml)
     from role_policy import RolePolicy
     policy = RolePolicy.from_template(
         names={"SourceBucket": "my-src", "Queue": queue_url}, region="us-east-1"

@@ -7,28 +7,18 @@ once, drained through the handler in Lambda-sized batches, then checked case by 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functional"))
-
-from emulated_aws import Stack
-from stacks import build_stack
+from emulated_aws import Stack, build_stack, moto_server
 
 from resizer import handler
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,11 +18,10 @@ from typing import Any
 from urllib.parse import unquote, unquote_plus
 
 import pytest
-from emulated_aws import Stack
+from emulated_aws import Stack, build_stack
 from hostile import CASES, Case
 from invocations import Drained, dead_letters, drain
 from PIL import Image
-from stacks import build_stack
 
 BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
 
