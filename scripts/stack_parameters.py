@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from publish_artifact import find_manifest  # a sibling script: scripts/ is on sys.path
+
 
 def load_parameters(path: Path) -> dict[str, str]:
     data: Any = json.loads(path.read_text(encoding="utf-8"))
@@ -49,16 +51,6 @@ def build_parameters(
         Architecture=str(manifest["arch"]),
     )
     return params
-
-
-def find_manifest(path: Path) -> Path:
-    """The manifest itself, or the only one in a folder (a downloaded pipeline artifact)."""
-    if path.is_dir():
-        found = sorted(path.glob("*.manifest.json"))
-        if len(found) != 1:
-            raise SystemExit(f"expected exactly one *.manifest.json in {path}, found {len(found)}")
-        return found[0]
-    return path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,38 +7,21 @@ moto where S3's own behaviour matters (checksums on upload).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
+import publish_artifact  # scripts/, on pytest's pythonpath
 import pytest
+import smoke_test  # scripts/, on pytest's pythonpath
+import stack_parameters  # scripts/, on pytest's pythonpath
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"scripts_{name}", ROOT / "scripts" / f"{name}.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-stack_parameters = load_script("stack_parameters")
-publish_artifact = load_script("publish_artifact")
-smoke_test = load_script("smoke_test")
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Builds download wheels (pip, through the package registry) into build/wheelhouse
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -17,30 +16,15 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import package  # scripts/, on pytest's pythonpath
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = Path(os.environ.get("RESIZER_WHEELHOUSE", ROOT / "build" / "wheelhouse"))
 EVENTS = ROOT / "tests" / "events"
 ELF_MACHINE = {"aarch64": 183, "x86_64": 62}  # e_machine in the ELF header
-
-
-def load_script(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"scripts_{name}", ROOT / "scripts" / f"{name}.py"
-    )
-    assert spec
-    assert spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-package = load_script("package")
 
 
 def build(target: Any, out: Path, build_id: str = "7") -> dict[str, Any]:
