@@ -4,8 +4,9 @@
 
 Each contestant is a fresh process doing the same work on every JPEG of the folder
 (the default renditions 150/800/1600, quality 85), as a user would run it: the
-textbook script (open + thumbnail() + save per size, one file after another), a
-pyvips script (a decode-once cascade per file; libvips uses every core itself) and
+textbook script (open + thumbnail() + save per size, one file after another; baseline
+JPEGs, as tutorials write), a pyvips script (a decode-once cascade per file, writing
+progressive optimised JPEGs as resizer does; libvips uses every core itself) and
 `resizer resize` (WORKERS files at once). Rounds are interleaved, medians printed.
 A benchmark, never a test: it prints, it asserts nothing.
 """
@@ -41,12 +42,13 @@ import sys
 from pathlib import Path
 import pyvips
 out = Path(sys.argv[1])
+options = "[Q=85,strip,interlace,optimize_coding]"  # progressive, optimised, no metadata
 for name in sys.argv[2:]:
     large = pyvips.Image.thumbnail(name, 1600, height=1600).copy_memory()
-    large.write_to_file(str(out / f"1600-{Path(name).name}[Q=85,strip]"))
+    large.write_to_file(str(out / f"1600-{Path(name).name}{options}"))
     for size in (800, 150):
         small = large.thumbnail_image(size, height=size)
-        small.write_to_file(str(out / f"{size}-{Path(name).name}[Q=85,strip]"))
+        small.write_to_file(str(out / f"{size}-{Path(name).name}{options}"))
 """
 
 
