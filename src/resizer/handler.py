@@ -16,6 +16,7 @@ Failure policy, decided by the error's type:
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -134,7 +135,7 @@ def _process_message(
 
 def _record_handler(
     futures: dict[str, Future[list[tuple[ObjectEvent, Outcome | ResizerError]]]],
-) -> Any:
+) -> Callable[[SQSRecord], None]:
     rt = runtime()
 
     def handle(record: SQSRecord) -> None:
