@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile import CASES
@@ -23,12 +24,10 @@ DEFAULT_LIMIT = 150 * MB
 LIMITS = {"bomb-at-limit": 600 * MB}
 
 
-def measure(tmp_path: Path) -> list[dict[str, object]]:
-    tmp_path.mkdir()
-    for number, case in enumerate(CASES):
-        (tmp_path / f"{number:03d}").write_bytes(case.build())
+def probe(folder: Path) -> list[dict[str, Any]]:
+    """Peak memory of rendering each file of ``folder``, in a fresh process (one line each)."""
     completed = subprocess.run(
-        [sys.executable, str(PROBE), str(tmp_path)],
+        [sys.executable, str(PROBE), str(folder)],
         capture_output=True,
         text=True,
         timeout=300,
@@ -39,13 +38,20 @@ def measure(tmp_path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in completed.stdout.splitlines()]
 
 
+def measure(tmp_path: Path) -> list[dict[str, Any]]:
+    tmp_path.mkdir()
+    for number, case in enumerate(CASES):
+        (tmp_path / f"{number:03d}").write_bytes(case.build())
+    return probe(tmp_path)
+
+
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 def test_peak_memory_per_input_class_is_bounded(tmp_path: Path) -> None:
     lines = measure(tmp_path / "corpus")
     assert len(lines) == len(CASES)
     peaks: dict[str, float] = {}
     for case, line in zip(CASES, lines, strict=True):
-        peak = float(line["peak_mb"])  # type: ignore[arg-type]
+        peak = float(line["peak_mb"])
         peaks[case.kind] = max(peaks.get(case.kind, 0.0), peak)
         limit = LIMITS.get(case.kind, DEFAULT_LIMIT)
         assert peak < limit, f"{case.key}: {peak} MB over the {limit} MB bound ({line})"
@@ -86,14 +92,7 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
     Image.new("RGBA", (10_000, 10_000), (10, 20, 30, 128)).save(folder / "at-limit.png")
     data = (folder / "at-limit.png").read_bytes()
     assert len(data) < 1_000_000  # a tiny upload
-    completed = subprocess.run(
-        [sys.executable, str(PROBE), str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    (line,) = [json.loads(text) for text in completed.stdout.splitlines()]
+    (line,) = probe(folder)
     assert line["outcome"].startswith("rendered")
     settings = Settings()
     opened = open_image(data, settings.max_input_pixels, settings.max_input_bytes)
