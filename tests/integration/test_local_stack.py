@@ -187,23 +187,25 @@ def test_a_boto3_program_given_only_the_endpoint_works(
     assert "rendition found" in completed.stdout
 
 
-def test_backfill_enqueues_existing_objects(aws: Aws, resources: StackResources) -> None:
-    key = "it/backfill/old.jpg"
+def _render_then_lose_renditions(aws: Aws, resources: StackResources, key: str) -> None:
+    """Upload ``key``, wait for its renditions, then delete them (the source stays)."""
     aws.s3.put_object(Bucket=resources.source_bucket, Key=key, Body=jpeg())
     _expect_renditions(aws, resources, key)
-    # As if the renditions were lost (or new sizes configured): backfill brings them back.
     for name in ALL:
         aws.s3.delete_object(Bucket=resources.destination_bucket, Key=f"{name}/{key}")
+
+
+def test_backfill_enqueues_existing_objects(aws: Aws, resources: StackResources) -> None:
+    key = "it/backfill/old.jpg"
+    # As if the renditions were lost (or new sizes configured): backfill brings them back.
+    _render_then_lose_renditions(aws, resources, key)
     assert operations.backfill(aws, resources, prefix="it/backfill/") == 1
     _expect_renditions(aws, resources, key)
 
 
 def test_dlq_redrive_moves_messages_back_to_the_queue(aws: Aws, resources: StackResources) -> None:
     key = "it/redrive/fixed.jpg"
-    aws.s3.put_object(Bucket=resources.source_bucket, Key=key, Body=jpeg())
-    _expect_renditions(aws, resources, key)
-    for name in ALL:
-        aws.s3.delete_object(Bucket=resources.destination_bucket, Key=f"{name}/{key}")
+    _render_then_lose_renditions(aws, resources, key)
     # A dead letter whose cause is fixed: redriving it must make the renditions.
     aws.sqs.send_message(
         QueueUrl=resources.dead_letter_queue_url,
