@@ -42,9 +42,9 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from resizer.config import parse_renditions
-from resizer.local.aws import Aws, StackResources
-from resizer.local.operations import upload_file
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
+from resizer_tools.ops.aws import Aws, StackResources
+from resizer_tools.ops.operations import upload_file
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "examples" / "photos"

@@ -15,7 +15,7 @@ from typing import Any
 
 from cfnlint.decode import decode
 
-from resizer.local import template
+from resizer_tools.local import template
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TEMPLATE = INFRA / "template.yaml"

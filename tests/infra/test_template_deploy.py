@@ -5,7 +5,7 @@ resources but skips some (DESIGN.md): ``AWS::Lambda::Alias`` (and so the event
 source mapping that targets it), ``AWS::SQS::QueuePolicy``, ``AWS::S3::BucketPolicy``,
 ``AWS::SNS::TopicPolicy``/``Subscription``, ``AWS::CloudWatch::Alarm``, and a
 bucket's notification, public access block and versioning. The local stack's
-deploy (``resizer.local.deploy``, the one ``resizer local up`` uses) creates the
+deploy (``resizer_tools.local.deploy``, the one ``resizer local up`` uses) creates the
 first ones from the same template after the stack; what stays unemulated is
 checked statically in test_template_static.py. Each check below says which is which.
 
@@ -30,9 +30,9 @@ from cfn_template import INFRA, TEMPLATE, load, parameter_defaults
 from moto.server import ThreadedMotoServer
 from role_policy import RolePolicy
 
-from resizer.local.aws import Aws
-from resizer.local.deploy import LOCAL_PARAMETERS, Deployment, deploy
-from resizer.local.template import Template
+from resizer_tools.local.deploy import LOCAL_PARAMETERS, Deployment, deploy
+from resizer_tools.local.template import Template
+from resizer_tools.ops.aws import Aws
 
 VARIANTS = ["defaults", *sorted(p.stem for p in (INFRA / "parameters").glob("*.json")), "options"]
 OPTIONS = {

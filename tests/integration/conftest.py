@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from e2e import TEMPLATE
 
-from resizer.local.aws import Aws, StackResources
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
+from resizer_tools.ops.aws import Aws, StackResources
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from resizer.local.aws import Aws, StackResources
+from resizer_tools.ops.aws import Aws, StackResources
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"

@@ -10,7 +10,7 @@ from e2e import ROOT, TEMPLATE
 from PIL import Image
 from rich.console import Console
 
-from resizer.local.demo import default_photos, run_demo
+from resizer_tools.local.demo import default_photos, run_demo
 
 pytestmark = pytest.mark.integration
 

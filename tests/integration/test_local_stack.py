@@ -17,9 +17,9 @@ from e2e import ROOT, jpeg, renditions_of, wait_for
 from PIL import Image
 
 from resizer.events import created_record, notification_body
-from resizer.local import operations
-from resizer.local.aws import Aws, StackResources
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
+from resizer_tools.ops import operations
+from resizer_tools.ops.aws import Aws, StackResources
 
 pytestmark = pytest.mark.integration
 
@@ -223,7 +223,7 @@ def test_dlq_redrive_moves_messages_back_to_the_queue(aws: Aws, resources: Stack
 def test_cli_reads_the_stack(local_stack: LocalStack, resources: StackResources) -> None:
     from typer.testing import CliRunner
 
-    from resizer.cli import app
+    from resizer_tools.cli import app
 
     runner = CliRunner()
     endpoint = ["--endpoint", local_stack.endpoint_url, "--stack-name", resources.stack_name]
@@ -255,7 +255,7 @@ def test_cli_upload_and_offline_resize(
 ) -> None:
     from typer.testing import CliRunner
 
-    from resizer.cli import app
+    from resizer_tools.cli import app
 
     folder = tmp_path / "photos"
     (folder / "sub").mkdir(parents=True)

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from e2e import wait_for
 
-from resizer.local.aws import Aws
-from resizer.local.emulator import Emulator
-from resizer.local.poller import MappingConfig, Poller
+from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.poller import MappingConfig, Poller
+from resizer_tools.ops.aws import Aws
 
 pytestmark = pytest.mark.integration
 

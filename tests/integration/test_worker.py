@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from e2e import TEMPLATE, jpeg, renditions_of, wait_for
 
-from resizer.local.aws import Aws, StackResources
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
+from resizer_tools.ops.aws import Aws, StackResources
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ class Worker:
         }
         environment.update(HOME=str(home), COLUMNS="200")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from resizer.cli import main; main()", *arguments],
+            [sys.executable, "-c", "from resizer_tools.cli import main; main()", *arguments],
             env=environment,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -131,7 +131,7 @@ def test_worker_without_a_stack_fails_clearly(emulator_only: LocalStack, tmp_pat
         [
             sys.executable,
             "-c",
-            "from resizer.cli import main; main()",
+            "from resizer_tools.cli import main; main()",
             "local",
             "worker",
             "--endpoint",

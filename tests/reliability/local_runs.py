@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from PIL import Image
 
-from resizer.local.aws import Aws, StackResources
+from resizer_tools.ops.aws import Aws, StackResources
 
 SOAK = os.environ.get("RESIZER_SOAK") == "1"
 BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}

@@ -25,7 +25,7 @@ from local_runs import (
     wrong_renditions,
 )
 
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

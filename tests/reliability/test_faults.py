@@ -42,7 +42,7 @@ from local_runs import (
     wrong_renditions,
 )
 
-from resizer.local.stack import LocalStack
+from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -93,7 +93,7 @@ class Worker:
             [
                 sys.executable,
                 "-c",
-                "from resizer.cli import main; main()",
+                "from resizer_tools.cli import main; main()",
                 "local",
                 "worker",
                 "--endpoint",

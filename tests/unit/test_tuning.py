@@ -1,4 +1,4 @@
-"""resizer.tuning: the Lambda sizing arithmetic, and one real measurement in a child."""
+"""resizer_tools.tuning: the Lambda sizing arithmetic, and one real measurement in a child."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from resizer.errors import ConfigurationError
-from resizer.tuning import (
+from resizer_tools.tuning import (
     ALLOWED_TIMEOUTS,
     DEFAULT_PRICES,
     Assumptions,

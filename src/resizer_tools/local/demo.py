@@ -19,10 +19,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from resizer.config import parse_renditions
-from resizer.local.aws import Aws, StackResources
-from resizer.local.gallery import GalleryImage, GalleryRow, write_gallery
-from resizer.local.operations import upload_file
-from resizer.local.stack import LocalStack
+from resizer_tools.local.gallery import GalleryImage, GalleryRow, write_gallery
+from resizer_tools.local.stack import LocalStack
+from resizer_tools.ops.aws import Aws, StackResources
+from resizer_tools.ops.operations import upload_file
 
 __all__ = ["default_photos", "run_demo"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from resizer.events import created_record, notification_body
-from resizer.local.aws import Aws, StackResources
+from resizer_tools.ops.aws import Aws, StackResources
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType

@@ -37,14 +37,14 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from resizer.errors import ConfigurationError
-from resizer.local.aws import Aws
-from resizer.local.template import (
+from resizer_tools.local.template import (
     Resolver,
     Template,
     UnresolvableError,
     references,
     replace_find_in_map,
 )
+from resizer_tools.ops.aws import Aws
 
 __all__ = ["LOCAL_PARAMETERS", "Deployment", "deploy"]
 

@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 
-from resizer.local.aws import Aws, StackResources
-from resizer.local.deploy import Deployment, deploy
-from resizer.local.emulator import Emulator
-from resizer.local.poller import BatchResult, MappingConfig, Poller
-from resizer.local.template import Template
+from resizer_tools.local.deploy import Deployment, deploy
+from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.poller import BatchResult, MappingConfig, Poller
+from resizer_tools.local.template import Template
+from resizer_tools.ops.aws import Aws, StackResources
 
 __all__ = ["DEFAULT_STACK_NAME", "LocalStack"]
 

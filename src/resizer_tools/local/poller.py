@@ -31,7 +31,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from resizer.errors import ConfigurationError
-from resizer.local.aws import LOCAL_CREDENTIALS, Aws, StackResources
+from resizer_tools.ops.aws import LOCAL_CREDENTIALS, Aws, StackResources
 
 __all__ = ["BatchResult", "LambdaContext", "MappingConfig", "Poller"]
 

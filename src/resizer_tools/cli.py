@@ -113,7 +113,7 @@ def _errors() -> Iterator[None]:
 
 
 def _aws(endpoint: str | None, region: str | None) -> Any:
-    from resizer.local.aws import Aws  # noqa: PLC0415 (keeps `resizer resize` light)
+    from resizer_tools.ops.aws import Aws  # noqa: PLC0415 (keeps `resizer resize` light)
 
     return Aws(endpoint, region)
 
@@ -185,7 +185,7 @@ def upload(
     prefix: Annotated[str, typer.Option(help="Key prefix in the source bucket.")] = "",
 ) -> None:
     """Upload images to the stack's source bucket, with a progress bar."""
-    from resizer.local.operations import files_to_upload, upload_file  # noqa: PLC0415
+    from resizer_tools.ops.operations import files_to_upload, upload_file  # noqa: PLC0415
 
     with _errors():
         files = files_to_upload(paths)
@@ -221,7 +221,7 @@ def status(
     region: Region = None,
 ) -> None:
     """Queue depth, messages in flight, dead letters and renditions."""
-    from resizer.local.operations import status as read_status  # noqa: PLC0415
+    from resizer_tools.ops.operations import status as read_status  # noqa: PLC0415
 
     with _errors():
         aws = _aws(endpoint, region)
@@ -248,7 +248,7 @@ def backfill(
     prefix: Annotated[str, typer.Option(help="Only source keys starting with this.")] = "",
 ) -> None:
     """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
-    from resizer.local.operations import backfill as enqueue  # noqa: PLC0415
+    from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
 
     with _errors():
         aws = _aws(endpoint, region)
@@ -266,7 +266,7 @@ def dlq_list(
     limit: Annotated[int, typer.Option(min=1, help="Most messages to show.")] = 100,
 ) -> None:
     """Messages on the dead-letter queue, with why they are there (left on the queue)."""
-    from resizer.local.operations import dead_letters  # noqa: PLC0415
+    from resizer_tools.ops.operations import dead_letters  # noqa: PLC0415
 
     with _errors():
         aws = _aws(endpoint, region)
@@ -294,7 +294,7 @@ def dlq_redrive(
     ] = None,
 ) -> None:
     """Move dead letters back to the main queue (after fixing their cause)."""
-    from resizer.local.operations import redrive  # noqa: PLC0415
+    from resizer_tools.ops.operations import redrive  # noqa: PLC0415
 
     with _errors():
         aws = _aws(endpoint, region)
@@ -348,7 +348,7 @@ def local_up(
     ] = True,
 ) -> None:
     """Start the emulator, deploy the template, run the poller; until Ctrl-C."""
-    from resizer.local.stack import LocalStack  # noqa: PLC0415
+    from resizer_tools.local.stack import LocalStack  # noqa: PLC0415
 
     stack = LocalStack(
         template, port=port, stack_name=stack_name, on_batch=_print_batch, poller=worker
@@ -411,7 +411,7 @@ def local_worker(
     stack_name: StackName = DEFAULT_STACK_NAME,
 ) -> None:
     """Run only the poller against a running emulator (stop, kill, restart at will)."""
-    from resizer.local.poller import MappingConfig, Poller  # noqa: PLC0415
+    from resizer_tools.local.poller import MappingConfig, Poller  # noqa: PLC0415
 
     with _errors():
         aws = _aws(endpoint, None)
@@ -445,7 +445,7 @@ def demo(
     ] = None,
 ) -> None:
     """The whole pipeline locally on the bundled photos: table, gallery, then stop."""
-    from resizer.local.demo import run_demo  # noqa: PLC0415
+    from resizer_tools.local.demo import run_demo  # noqa: PLC0415
 
     with _errors():
         code = run_demo(console, template=template, out=out, photos=photos)
@@ -467,7 +467,7 @@ def tune(
     batch_size: Annotated[int, typer.Option(min=1, max=10000, help="BatchSize.")] = 10,
 ) -> None:
     """Measure memory and CPU per image; recommend MemorySize, Timeout and the cost."""
-    from resizer.tuning import render_report, tune_command  # noqa: PLC0415
+    from resizer_tools.tuning import render_report, tune_command  # noqa: PLC0415
 
     def measured(path: Path, result: Any) -> None:
         note = result if isinstance(result, str) else f"peak {result.peak_mb:.0f} MB"

@@ -1,0 +1,8 @@
+"""The whole pipeline on one machine: embedded AWS, the same template, the same handler.
+
+- :mod:`~resizer_tools.local.emulator`: moto's server, in-process, on 127.0.0.1;
+- :mod:`~resizer_tools.local.deploy`: ``infra/template.yaml`` deployed into it, plus what it skips;
+- :mod:`~resizer_tools.local.poller`: the Lambda event source mapping, played faithfully;
+- :mod:`~resizer_tools.local.stack`: the three together (``resizer local up``);
+- :mod:`~resizer_tools.local.demo` and :mod:`~resizer_tools.local.gallery`: ``resizer demo``.
+"""
