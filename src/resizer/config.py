@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from resizer.errors import ConfigurationError
 
@@ -76,45 +77,74 @@ def _default_budget(env: Mapping[str, str]) -> int:
     return max(memory - RUNTIME_BASELINE_MB, 0) if memory else 0
 
 
+def _setting(
+    env: str,
+    default: int | str,
+    low: int = 0,
+    high: int = 0,
+    default_from: Callable[[Mapping[str, str]], int] | None = None,
+) -> Any:
+    """A field read from the environment variable ``env``, its default declared here once.
+
+    An int setting is checked against ``low..high``; ``default_from`` derives its default
+    from the rest of the environment where one is given (else ``default``).
+    """
+    metadata = {"env": env, "range": (low, high), "default_from": default_from}
+    return field(default=default, metadata=metadata)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything the function and the CLI need to know; see the README's table."""
+    """Everything the function and the CLI need to know; see the README's table.
 
-    destination_bucket: str = ""
+    Each setting is declared once, below: its environment variable, its default and,
+    for numbers, its range. :meth:`from_env` reads them from these declarations.
+    """
+
+    destination_bucket: str = _setting("DESTINATION_BUCKET", "")
     renditions: tuple[Rendition, ...] = field(
         default_factory=lambda: parse_renditions(DEFAULT_RENDITIONS)
     )
-    dead_letter_queue_url: str = ""
-    jpeg_quality: int = 85
-    webp_quality: int = 80
-    png_compress_level: int = 6
-    max_input_pixels: int = 100_000_000
-    max_input_bytes: int = 100 * 1024 * 1024
-    cache_control: str = DEFAULT_CACHE_CONTROL
+    dead_letter_queue_url: str = _setting("DEAD_LETTER_QUEUE_URL", "")
+    jpeg_quality: int = _setting("JPEG_QUALITY", 85, 1, 100)
+    webp_quality: int = _setting("WEBP_QUALITY", 80, 1, 100)
+    png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 6, 0, 9)
+    max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
+    max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)
+    cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
     # Stop starting new records when less than this is left of the invocation.
-    deadline_margin_ms: int = 10_000
+    deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)
     # Records of one batch rendered at once (Pillow releases the GIL while it works).
-    workers: int = 4
-    # Memory the renders of one invocation may use together; 0 = unlimited.
-    memory_budget_mb: int = 0
+    workers: int = _setting("WORKERS", 4, 1, 64)
+    # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
+    memory_budget_mb: int = _setting("MEMORY_BUDGET_MB", 0, 0, 2**20, _default_budget)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(
-            destination_bucket=env.get("DESTINATION_BUCKET", "").strip(),
-            renditions=parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS),
-            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", "").strip(),
-            jpeg_quality=_int(env, "JPEG_QUALITY", 85, 1, 100),
-            webp_quality=_int(env, "WEBP_QUALITY", 80, 1, 100),
-            png_compress_level=_int(env, "PNG_COMPRESS_LEVEL", 6, 0, 9),
-            max_input_pixels=_int(env, "MAX_INPUT_PIXELS", 100_000_000, 1, 2**40),
-            max_input_bytes=_int(env, "MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40),
-            cache_control=env.get("CACHE_CONTROL", "").strip() or DEFAULT_CACHE_CONTROL,
-            deadline_margin_ms=_int(env, "DEADLINE_MARGIN_MS", 10_000, 0, 900_000),
-            workers=_int(env, "WORKERS", 4, 1, 64),
-            memory_budget_mb=_int(env, "MEMORY_BUDGET_MB", _default_budget(env), 0, 2**20),
-        )
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            if "env" not in spec.metadata:
+                continue
+            name, (low, high) = spec.metadata["env"], spec.metadata["range"]
+            if isinstance(spec.default, int):
+                derive = spec.metadata["default_from"]
+                default = derive(env) if derive else spec.default
+                values[spec.name] = _int(env, name, default, low, high)
+            else:
+                values[spec.name] = env.get(name, "").strip() or spec.default
+        values["renditions"] = parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS)
+        return cls(**values)
+
+    @classmethod
+    def environment_defaults(cls) -> dict[str, str]:
+        """Each environment variable's default as the environment would spell it."""
+        defaults = {
+            spec.metadata["env"]: str(spec.default)
+            for spec in fields(cls)
+            if "env" in spec.metadata
+        }
+        return {**defaults, "RENDITIONS": DEFAULT_RENDITIONS}
 
     def require_aws(self) -> Settings:
         """Fail early, with the fix, when the function is missing its AWS wiring."""

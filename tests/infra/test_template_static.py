@@ -11,8 +11,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import cfn_template
 import pytest
 from cfn_template import BOOTSTRAP, TEMPLATE, Resolver, load
+
+from resizer.config import Settings
 
 DOCUMENT = load(TEMPLATE)
 RESOURCES: dict[str, Any] = DOCUMENT["Resources"]
@@ -347,3 +350,19 @@ def test_batch_size_above_ten_needs_a_batching_window() -> None:
     ((allowed, value),) = [a["Assert"]["Fn::Contains"] for a in rule["Assertions"]]
     assert value == {"Ref": "BatchSize"}
     assert allowed == [str(n) for n in range(1, 11)]
+
+
+def test_template_parameter_defaults_agree_with_the_function_defaults() -> None:
+    """A setting's default is declared once (resizer.config.Settings); every template
+    parameter that feeds a function environment variable defaults to the same value."""
+    document = cfn_template.load()
+    defaults = cfn_template.parameter_defaults(document)
+    variables = document["Resources"]["Function"]["Properties"]["Environment"]["Variables"]
+    code_defaults = Settings.environment_defaults()
+    compared = {
+        env: (defaults[value["Ref"]], code_defaults[env])
+        for env, value in variables.items()
+        if isinstance(value, dict) and value.get("Ref") in defaults and env in code_defaults
+    }
+    assert {"RENDITIONS", "JPEG_QUALITY", "MAX_INPUT_PIXELS", "MAX_INPUT_BYTES"} <= set(compared)
+    assert {env: pair for env, pair in compared.items() if pair[0] != pair[1]} == {}
