@@ -36,7 +36,7 @@ from botocore.config import Config
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
 from resizer.events import ObjectEvent, notification_body, parse_record
-from resizer.pipeline import Outcome, Pipeline
+from resizer.pipeline import Outcome, Pipeline, Result
 from resizer.storage import Storage
 
 if TYPE_CHECKING:
@@ -44,6 +44,14 @@ if TYPE_CHECKING:
 
 logger = Logger(service="resizer")
 metrics = Metrics(namespace="Resizer", service="resizer")
+#: The metric each outcome counts (dashboards and alarms name them; README lists them).
+_OUTCOME_METRICS = {
+    Result.RENDERED: "ObjectsRendered",
+    Result.UNCHANGED: "ObjectsUnchanged",
+    Result.REMOVED: "ObjectsRemoved",
+    Result.KEPT: "ObjectsKept",
+    Result.FOLDER: "ObjectsFolder",
+}
 
 # SQS attribute values are capped at 256 KiB with the body; reasons are short anyway.
 _MAX_REASON = 1000
@@ -169,8 +177,7 @@ def _record_handler(
                 ms=result.ms,
                 steps_ms=result.steps,
             )
-            name = f"Objects{result.result.value.title()}"
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=_OUTCOME_METRICS[result.result], unit=MetricUnit.Count, value=1)
 
     return handle
 
