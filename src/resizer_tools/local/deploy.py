@@ -1,25 +1,12 @@
-"""Deploy the template into the emulator, then apply what the emulator skips.
+"""Deploy ``infra/template.yaml`` into the emulator, then apply what the emulator skips.
 
-moto's CloudFormation creates most resources but (DESIGN.md, re-checked on moto 5.2):
-- has no ``AWS::SQS::QueuePolicy``, ``AWS::Lambda::Alias``, ``AWS::S3::BucketPolicy``
-  (nor alarms or SNS subscriptions, which nothing local needs), and fails the
-  stack when a resource *refers* to one of them (the event source mapping on the
-  ``live`` alias);
-- enforces a bucket policy's ``Deny`` without its ``Condition``, so the template's
-  deny-insecure-transport policies would refuse every (plain HTTP) local request:
-  bucket policies are left out and reported;
-- looks ``Number`` parameters up in ``Mappings`` as ints (KeyError): ``FindInMap``
-  is evaluated before the deploy;
-- ignores a bucket's ``NotificationConfiguration``, ``PublicAccessBlockConfiguration``
-  and ``VersioningConfiguration``;
-- runs an event source mapping itself, cannot run the function (no Docker), and so
-  sends every message to the dead-letter queue.
-
-So: deploy the template without the resources moto cannot create (and those that
-refer to them), create those here from their definitions in the same template,
-resolved against the deployed physical ids, create or switch every event source
-mapping to disabled *before* the bucket notification exists (nothing can be
-enqueued before that), and only then configure the notification.
+The emulator's gaps, and what is done about each, are listed in
+:mod:`resizer_tools.local.moto_gaps`. In short: deploy the template without the
+resources moto cannot create (and those that refer to them), create those here from
+their definitions in the same template, resolved against the deployed physical ids,
+create or switch every event source mapping to disabled *before* the bucket
+notification exists (nothing can be enqueued before that), and only then configure
+the notification.
 """
 
 from __future__ import annotations
@@ -30,13 +17,15 @@ import logging
 import time
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from resizer.errors import ConfigurationError
+from resizer_tools.local import moto_gaps
+from resizer_tools.local.moto_gaps import LOCAL_PARAMETERS
 from resizer_tools.local.template import (
     Resolver,
     Template,
@@ -50,14 +39,6 @@ __all__ = ["LOCAL_PARAMETERS", "Deployment", "deploy"]
 
 log = logging.getLogger(__name__)
 
-# Parameters for the local stack; everything else keeps the template's defaults.
-LOCAL_PARAMETERS: Mapping[str, str] = {
-    "Environment": "local",
-    # moto sends no ObjectRemoved:DeleteMarkerCreated when an object of a versioned
-    # bucket is deleted (it does send ObjectRemoved:Delete when unversioned): with
-    # versioning on, deleting a source would never remove its renditions locally.
-    "SourceVersioning": "false",
-}
 _PLACEHOLDER_README = (
     "Placeholder code for the local stack: there the local poller calls "
     "resizer.handler.lambda_handler in-process; the emulator never runs this package.\n"
@@ -110,7 +91,7 @@ def deploy(
         _create_deferred(aws, template, resolver, logical_id, deployment)
     for logical_id, resource in template.of_type("AWS::S3::Bucket"):
         if logical_id not in deferred and _wanted(resolver, resource):
-            _configure_bucket(aws, resolver, logical_id, resource, deployment)
+            moto_gaps.configure_bucket(aws, resolver, logical_id, resource, deployment)
     # Outputs that name a resource created here (FunctionAliasArn) are not in the
     # emulator's stack outputs; they are resolved here instead.
     for name, output in (template.document.get("Outputs") or {}).items():
@@ -132,21 +113,12 @@ def _upload_placeholder(aws: Aws, bucket: str, key: str) -> None:
     aws.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
 
 
-def _emulator_supports(resource_type: str) -> bool:
-    from moto.cloudformation.parsing import (  # noqa: PLC0415 (moto: local stack only)
-        resource_class_from_type,
-    )
-
-    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
-    return resource_class_from_type(resource_type) is not None
-
-
 def _deferred(template: Template) -> set[str]:
     """Resources moto cannot create, and those that refer to them (fixpoint)."""
     deferred = {
         logical_id
         for logical_id, resource in template.resources.items()
-        if not _emulator_supports(str(resource.get("Type")))
+        if not moto_gaps.emulator_supports(str(resource.get("Type")))
     }
     changed = True
     while changed:
@@ -247,7 +219,7 @@ def _resolver(aws: Aws, template: Template, stack_name: str, given: dict[str, st
                 "Versions"
             ]
             return str(max(int(v["Version"]) for v in versions if v["Version"].isdigit()))
-        return _attribute(aws, resource_type, physical_ids[logical_id], name)
+        return moto_gaps.attribute(aws, resource_type, physical_ids[logical_id], name)
 
     resolver = Resolver(
         parameters={**given, **pseudo},
@@ -257,24 +229,6 @@ def _resolver(aws: Aws, template: Template, stack_name: str, given: dict[str, st
         mappings=template.document.get("Mappings") or {},
     )
     return resolver
-
-
-def _attribute(aws: Aws, resource_type: str, physical_id: str, name: str) -> str:
-    if resource_type == "AWS::SQS::Queue":
-        if name == "Arn":
-            attrs = aws.sqs.get_queue_attributes(QueueUrl=physical_id, AttributeNames=["QueueArn"])
-            return attrs["Attributes"]["QueueArn"]
-        if name == "QueueName":
-            return physical_id.rsplit("/", 1)[-1]
-        if name == "QueueUrl":
-            return physical_id
-    if resource_type == "AWS::S3::Bucket" and name == "Arn":
-        return f"arn:aws:s3:::{physical_id}"
-    if resource_type == "AWS::Lambda::Function" and name == "Arn":
-        return aws.lambda_.get_function(FunctionName=physical_id)["Configuration"]["FunctionArn"]
-    if resource_type in ("AWS::Lambda::Alias", "AWS::SNS::Topic") and name in ("AliasArn", "Arn"):
-        return physical_id
-    raise UnresolvableError(f"the local stack cannot read {resource_type}.{name}")
 
 
 def _wanted(resolver: Resolver, resource: Mapping[str, Any]) -> bool:
@@ -321,110 +275,11 @@ def _create_deferred(
     resource_type = str(resource.get("Type"))
     if not _wanted(resolver, resource):
         return
-    create = _CREATORS.get(resource_type)
+    create = moto_gaps.CREATORS.get(resource_type)
     if create is None:
-        reason = _NOT_EMULATED.get(resource_type, "the emulator has no such resource")
+        reason = moto_gaps.NOT_EMULATED.get(resource_type, "the emulator has no such resource")
         deployment.not_emulated.append(f"{logical_id} ({resource_type}): {reason}")
         return
     properties = resolver.resolve(resource.get("Properties") or {})
     resolver.physical_ids[logical_id] = create(aws, properties, deployment)
     deployment.applied.append(f"{logical_id} ({resource_type})")
-
-
-def _create_alias(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    alias = aws.lambda_.create_alias(
-        FunctionName=properties["FunctionName"],
-        Name=properties["Name"],
-        FunctionVersion=str(properties["FunctionVersion"]),
-        Description=properties.get("Description", ""),
-    )
-    return alias["AliasArn"]
-
-
-def _create_mapping(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    # Created disabled: the local poller plays this mapping, with its settings.
-    spec = {k: v for k, v in properties.items() if k not in ("Enabled", "Tags")}
-    for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
-        if key in spec:
-            spec[key] = int(spec[key])
-    if "ScalingConfig" in spec:
-        spec["ScalingConfig"] = {k: int(v) for k, v in spec["ScalingConfig"].items()}
-    mapping = aws.lambda_.create_event_source_mapping(Enabled=False, **spec)
-    deployment.mapping_uuids.append(mapping["UUID"])
-    return mapping["UUID"]
-
-
-def _create_queue_policy(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    policy = json.dumps(properties["PolicyDocument"])
-    for queue_url in properties["Queues"]:
-        aws.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
-    return ",".join(properties["Queues"])
-
-
-_CREATORS: Mapping[str, Callable[[Aws, dict[str, Any], Deployment], str]] = {
-    "AWS::Lambda::Alias": _create_alias,
-    "AWS::Lambda::EventSourceMapping": _create_mapping,
-    "AWS::SQS::QueuePolicy": _create_queue_policy,
-}
-
-# Types left out on purpose, with the reason shown by `resizer local up`.
-_NOT_EMULATED: Mapping[str, str] = {
-    # moto enforces a bucket policy's Deny but ignores its Condition: the template's
-    # DenyInsecureTransport (aws:SecureTransport=false) would refuse every request.
-    "AWS::S3::BucketPolicy": "the emulator ignores its conditions and would deny all",
-    "AWS::CloudWatch::Alarm": "no metrics locally",
-    "AWS::SNS::Subscription": "no e-mail locally",
-    "AWS::SNS::TopicPolicy": "no alarms locally",
-}
-
-
-def _configure_bucket(
-    aws: Aws,
-    resolver: Resolver,
-    logical_id: str,
-    resource: Mapping[str, Any],
-    deployment: Deployment,
-) -> None:
-    bucket = resolver.physical_ids[logical_id]
-    raw = resource.get("Properties") or {}
-    if "PublicAccessBlockConfiguration" in raw:
-        block = resolver.resolve(raw["PublicAccessBlockConfiguration"])
-        aws.s3.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={k: _bool(v) for k, v in block.items()},  # type: ignore[arg-type]
-        )
-        deployment.applied.append(f"{logical_id}.PublicAccessBlockConfiguration")
-    if "VersioningConfiguration" in raw:
-        status = resolver.resolve(raw["VersioningConfiguration"]).get("Status", "Suspended")
-        aws.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
-        deployment.applied.append(f"{logical_id}.VersioningConfiguration")
-    if "NotificationConfiguration" in raw:
-        notification = resolver.resolve(raw["NotificationConfiguration"])
-        aws.s3.put_bucket_notification_configuration(
-            Bucket=bucket, NotificationConfiguration=_notification(notification)
-        )
-        deployment.applied.append(f"{logical_id}.NotificationConfiguration")
-
-
-def _notification(cfn: Mapping[str, Any]) -> Any:
-    """CloudFormation's notification shape -> the S3 API's."""
-    targets = (
-        ("QueueConfigurations", "Queue", "QueueArn"),
-        ("TopicConfigurations", "Topic", "TopicArn"),
-        ("LambdaConfigurations", "Function", "LambdaFunctionArn"),
-    )
-    api: dict[str, Any] = {}
-    for section, cfn_key, api_key in targets:
-        for item in cfn.get(section) or []:
-            entry: dict[str, Any] = {api_key: item[cfn_key], "Events": [item["Event"]]}
-            rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")
-            if rules:
-                entry["Filter"] = {"Key": {"FilterRules": rules}}
-            api.setdefault(section, []).append(entry)
-    if cfn.get("EventBridgeConfiguration") is not None:
-        api["EventBridgeConfiguration"] = {}
-    return api
-
-
-def _bool(value: Any) -> bool:
-    return value is True or str(value).lower() == "true"

@@ -1,0 +1,178 @@
+"""What moto's CloudFormation cannot do, and what the local deploy does instead.
+
+Applied by :func:`resizer_tools.local.deploy.deploy`.
+
+Each gap (re-checked on moto 5.2), then what the local stack does about it:
+
+- No ``AWS::SQS::QueuePolicy`` or ``AWS::Lambda::Alias``, and the stack fails when a
+  resource refers to one (the event source mapping on the ``live`` alias).
+  -> Deploy without them (and what refers to them), then create them here from their
+  definitions in the same template (:data:`CREATORS`).
+- A bucket policy's ``Deny`` is enforced without its ``Condition``: the
+  deny-insecure-transport policies would refuse every plain-HTTP local request.
+  -> Bucket policies are left out and reported (:data:`NOT_EMULATED`).
+- Alarms, SNS subscriptions and topic policies do nothing locally.
+  -> Left out and reported.
+- ``Number`` parameters are looked up in ``Mappings`` as ints (KeyError).
+  -> ``FindInMap`` is evaluated before the deploy.
+- A bucket's ``NotificationConfiguration``, ``PublicAccessBlockConfiguration`` and
+  ``VersioningConfiguration`` are ignored.
+  -> Applied here with the S3 API (:func:`configure_bucket`), the notification last.
+- An event source mapping is run by the emulator itself, which cannot run the function
+  (no Docker) and so sends every message to the dead-letter queue.
+  -> Every mapping is created or switched to disabled before the notification exists;
+  the local poller plays it.
+- No ``ObjectRemoved:DeleteMarkerCreated`` when an object of a versioned bucket is
+  deleted. -> The local stack deploys with ``SourceVersioning=false``
+  (:data:`LOCAL_PARAMETERS`).
+- ``Fn::GetAtt`` of a few types cannot be read from the stack.
+  -> Read from the service APIs (:func:`attribute`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from resizer_tools.local.template import Resolver, UnresolvableError
+from resizer_tools.ops.aws import Aws
+
+if TYPE_CHECKING:
+    from resizer_tools.local.deploy import Deployment
+
+# Parameters for the local stack; everything else keeps the template's defaults.
+LOCAL_PARAMETERS: Mapping[str, str] = {
+    "Environment": "local",
+    # moto sends no ObjectRemoved:DeleteMarkerCreated when an object of a versioned
+    # bucket is deleted (it does send ObjectRemoved:Delete when unversioned): with
+    # versioning on, deleting a source would never remove its renditions locally.
+    "SourceVersioning": "false",
+}
+
+
+def emulator_supports(resource_type: str) -> bool:
+    from moto.cloudformation.parsing import (  # noqa: PLC0415 (moto: local stack only)
+        resource_class_from_type,
+    )
+
+    logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
+    return resource_class_from_type(resource_type) is not None
+
+
+def attribute(aws: Aws, resource_type: str, physical_id: str, name: str) -> str:
+    if resource_type == "AWS::SQS::Queue":
+        if name == "Arn":
+            attrs = aws.sqs.get_queue_attributes(QueueUrl=physical_id, AttributeNames=["QueueArn"])
+            return attrs["Attributes"]["QueueArn"]
+        if name == "QueueName":
+            return physical_id.rsplit("/", 1)[-1]
+        if name == "QueueUrl":
+            return physical_id
+    if resource_type == "AWS::S3::Bucket" and name == "Arn":
+        return f"arn:aws:s3:::{physical_id}"
+    if resource_type == "AWS::Lambda::Function" and name == "Arn":
+        return aws.lambda_.get_function(FunctionName=physical_id)["Configuration"]["FunctionArn"]
+    if resource_type in ("AWS::Lambda::Alias", "AWS::SNS::Topic") and name in ("AliasArn", "Arn"):
+        return physical_id
+    raise UnresolvableError(f"the local stack cannot read {resource_type}.{name}")
+
+
+def _create_alias(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
+    alias = aws.lambda_.create_alias(
+        FunctionName=properties["FunctionName"],
+        Name=properties["Name"],
+        FunctionVersion=str(properties["FunctionVersion"]),
+        Description=properties.get("Description", ""),
+    )
+    return alias["AliasArn"]
+
+
+def _create_mapping(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
+    # Created disabled: the local poller plays this mapping, with its settings.
+    spec = {k: v for k, v in properties.items() if k not in ("Enabled", "Tags")}
+    for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
+        if key in spec:
+            spec[key] = int(spec[key])
+    if "ScalingConfig" in spec:
+        spec["ScalingConfig"] = {k: int(v) for k, v in spec["ScalingConfig"].items()}
+    mapping = aws.lambda_.create_event_source_mapping(Enabled=False, **spec)
+    deployment.mapping_uuids.append(mapping["UUID"])
+    return mapping["UUID"]
+
+
+def _create_queue_policy(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
+    policy = json.dumps(properties["PolicyDocument"])
+    for queue_url in properties["Queues"]:
+        aws.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
+    return ",".join(properties["Queues"])
+
+
+CREATORS: Mapping[str, Callable[[Aws, dict[str, Any], Deployment], str]] = {
+    "AWS::Lambda::Alias": _create_alias,
+    "AWS::Lambda::EventSourceMapping": _create_mapping,
+    "AWS::SQS::QueuePolicy": _create_queue_policy,
+}
+
+# Types left out on purpose, with the reason shown by `resizer local up`.
+NOT_EMULATED: Mapping[str, str] = {
+    # moto enforces a bucket policy's Deny but ignores its Condition: the template's
+    # DenyInsecureTransport (aws:SecureTransport=false) would refuse every request.
+    "AWS::S3::BucketPolicy": "the emulator ignores its conditions and would deny all",
+    "AWS::CloudWatch::Alarm": "no metrics locally",
+    "AWS::SNS::Subscription": "no e-mail locally",
+    "AWS::SNS::TopicPolicy": "no alarms locally",
+}
+
+
+def configure_bucket(
+    aws: Aws,
+    resolver: Resolver,
+    logical_id: str,
+    resource: Mapping[str, Any],
+    deployment: Deployment,
+) -> None:
+    bucket = resolver.physical_ids[logical_id]
+    raw = resource.get("Properties") or {}
+    if "PublicAccessBlockConfiguration" in raw:
+        block = resolver.resolve(raw["PublicAccessBlockConfiguration"])
+        aws.s3.put_public_access_block(
+            Bucket=bucket,
+            PublicAccessBlockConfiguration={k: _bool(v) for k, v in block.items()},  # type: ignore[arg-type]
+        )
+        deployment.applied.append(f"{logical_id}.PublicAccessBlockConfiguration")
+    if "VersioningConfiguration" in raw:
+        status = resolver.resolve(raw["VersioningConfiguration"]).get("Status", "Suspended")
+        aws.s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
+        deployment.applied.append(f"{logical_id}.VersioningConfiguration")
+    if "NotificationConfiguration" in raw:
+        notification = resolver.resolve(raw["NotificationConfiguration"])
+        aws.s3.put_bucket_notification_configuration(
+            Bucket=bucket, NotificationConfiguration=_notification(notification)
+        )
+        deployment.applied.append(f"{logical_id}.NotificationConfiguration")
+
+
+def _notification(cfn: Mapping[str, Any]) -> Any:
+    """CloudFormation's notification shape -> the S3 API's."""
+    targets = (
+        ("QueueConfigurations", "Queue", "QueueArn"),
+        ("TopicConfigurations", "Topic", "TopicArn"),
+        ("LambdaConfigurations", "Function", "LambdaFunctionArn"),
+    )
+    api: dict[str, Any] = {}
+    for section, cfn_key, api_key in targets:
+        for item in cfn.get(section) or []:
+            entry: dict[str, Any] = {api_key: item[cfn_key], "Events": [item["Event"]]}
+            rules = ((item.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+            if rules:
+                entry["Filter"] = {"Key": {"FilterRules": rules}}
+            api.setdefault(section, []).append(entry)
+    if cfn.get("EventBridgeConfiguration") is not None:
+        api["EventBridgeConfiguration"] = {}
+    return api
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).lower() == "true"
