@@ -223,7 +223,7 @@ def test_dlq_redrive_moves_messages_back_to_the_queue(aws: Aws, resources: Stack
 def test_cli_reads_the_stack(local_stack: LocalStack, resources: StackResources) -> None:
     from typer.testing import CliRunner
 
-    from resizer_tools.cli import app
+    from resizer_tools.cli.app import app
 
     runner = CliRunner()
     endpoint = ["--endpoint", local_stack.endpoint_url, "--stack-name", resources.stack_name]
@@ -255,7 +255,7 @@ def test_cli_upload_and_offline_resize(
 ) -> None:
     from typer.testing import CliRunner
 
-    from resizer_tools.cli import app
+    from resizer_tools.cli.app import app
 
     folder = tmp_path / "photos"
     (folder / "sub").mkdir(parents=True)
@@ -273,4 +273,4 @@ def test_cli_upload_and_offline_resize(
         assert image.width == 150
         assert image.height in {112, 113}  # 480 * 150 / 640 = 112.5
     result = runner.invoke(app, ["resize", str(tmp_path / "missing.jpg"), "--out", str(out)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing file is a usage error

@@ -11,11 +11,9 @@ from resizer_tools.local.deploy import Deployment, deploy
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.poller import BatchResult, MappingConfig, Poller
 from resizer_tools.local.template import Template
-from resizer_tools.ops.aws import Aws, StackResources
+from resizer_tools.ops.aws import DEFAULT_STACK_NAME, Aws, StackResources
 
-__all__ = ["DEFAULT_STACK_NAME", "LocalStack"]
-
-DEFAULT_STACK_NAME = "resizer-local"
+__all__ = ["LocalStack"]
 
 
 class LocalStack:

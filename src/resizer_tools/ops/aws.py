@@ -22,7 +22,10 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["LOCAL_REGION", "Aws", "StackResources"]
+__all__ = ["DEFAULT_STACK_NAME", "LOCAL_REGION", "Aws", "StackResources"]
+
+# The stack `resizer local up` deploys, and the one every command works on by default.
+DEFAULT_STACK_NAME = "resizer-local"
 
 # The emulator accepts any credentials; these make a local call never reach for real ones.
 LOCAL_REGION = "us-east-1"

@@ -1,0 +1,30 @@
+"""The ``resizer`` command: offline resizing, the local stack, and operating a stack.
+
+One module per command group (``resize``, ``stack``, ``dlq``, ``local``, ``tune``),
+put together in :mod:`resizer_tools.cli.app`. This module only holds the entry point,
+which must work however the package was installed: without the ``cli`` extras
+(Typer, Rich) it prints one line naming them and exits 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+_CLI_MODULES = ("typer", "rich")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from resizer_tools.errors import MissingExtrasError  # noqa: PLC0415
+
+    try:
+        from resizer_tools.cli.app import app  # noqa: PLC0415
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in _CLI_MODULES:
+            raise
+        print(f"error: {MissingExtrasError(error.name or 'typer').reason}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
+    app()

@@ -1,0 +1,116 @@
+"""What every command shares: consoles, the stack options, exit codes, error handling.
+
+Exit codes: 0 success; 1 the operation failed (some files could not be resized,
+AWS refused a call); 2 bad usage or configuration (a missing stack, file or setting).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+
+from resizer.errors import ConfigurationError, ResizerError
+from resizer_tools.errors import MissingExtrasError
+from resizer_tools.ops.aws import DEFAULT_STACK_NAME
+
+if TYPE_CHECKING:
+    from resizer_tools.ops.aws import Aws
+
+__all__ = [
+    "DEFAULT_STACK_NAME",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "Endpoint",
+    "JsonOption",
+    "Region",
+    "StackName",
+    "TemplateOption",
+    "aws_clients",
+    "console",
+    "err_console",
+    "errors",
+    "fail",
+    "print_json",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+StackName = Annotated[
+    str,
+    typer.Option(
+        "--stack-name",
+        "-s",
+        envvar="RESIZER_STACK_NAME",
+        help="CloudFormation stack whose outputs name the buckets and queues.",
+    ),
+]
+Endpoint = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar="AWS_ENDPOINT_URL",
+        help="AWS endpoint, e.g. http://127.0.0.1:4566 for `resizer local up`; omit for real AWS.",
+    ),
+]
+Region = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (default: your AWS configuration)."),
+]
+TemplateOption = Annotated[
+    Path,
+    typer.Option("--template", help="The CloudFormation template to deploy locally."),
+]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document on stdout instead of a table."),
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Turn the errors users can act on into one clear line and an exit code."""
+    try:
+        yield
+    except ConfigurationError as error:
+        fail(error.reason, EXIT_USAGE)
+    except ModuleNotFoundError as error:
+        fail(MissingExtrasError(error.name or str(error)).reason, EXIT_USAGE)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        fail(
+            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}",
+            EXIT_FAILED,
+        )
+    except BotoCoreError as error:
+        fail(f"{error} (is the endpoint running? `resizer local up`)", EXIT_FAILED)
+    except ResizerError as error:
+        fail(error.reason, EXIT_FAILED)
+
+
+def aws_clients(endpoint: str | None, region: str | None) -> Aws:
+    from resizer_tools.ops.aws import Aws  # noqa: PLC0415 (keeps `resizer resize` light)
+
+    return Aws(endpoint, region)
+
+
+def print_json(document: Any) -> None:
+    """One JSON document on stdout, unstyled (for scripts and CI)."""
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    sys.stdout.flush()

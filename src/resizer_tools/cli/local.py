@@ -1,0 +1,175 @@
+"""``resizer local up|worker`` and ``resizer demo``: the pipeline on this machine."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from resizer_tools.cli.common import (
+    DEFAULT_STACK_NAME,
+    StackName,
+    TemplateOption,
+    aws_clients,
+    console,
+    errors,
+)
+
+__all__ = ["demo", "local_app"]
+
+local_app = typer.Typer(
+    help="The whole pipeline on this machine: embedded AWS, the same template and handler.",
+    no_args_is_help=True,
+)
+
+
+@contextmanager
+def _until_interrupted() -> Iterator[threading.Event]:
+    """Ctrl-C and SIGTERM set the event instead of raising, from entry on.
+
+    Entered before ``ready`` is printed, so a signal sent on seeing it is never lost.
+    """
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _wait(stop: threading.Event) -> None:
+    while not stop.wait(0.5):
+        pass
+
+
+def _print_batch(result: Any) -> None:
+    retried = f", [yellow]{len(result.failed)} left for retry[/]" if result.failed else ""
+    error = f" [red]{result.error}[/]" if result.error else ""
+    console.print(
+        f"[dim]invocation {result.request_id[:8]}[/] {len(result.message_ids)} record(s): "
+        f"{len(result.succeeded)} done{retried} in {result.ms:.0f} ms{error}",
+        highlight=False,
+    )
+
+
+@local_app.command("up")
+def local_up(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 for any free one).")] = 4566,
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    template: TemplateOption = Path("infra/template.yaml"),
+    worker: Annotated[
+        bool, typer.Option(help="Run the poller here (--no-worker: use `local worker`).")
+    ] = True,
+) -> None:
+    """Start the emulator, deploy the template, run the poller; until Ctrl-C."""
+    from resizer_tools.local.stack import LocalStack  # noqa: PLC0415
+
+    stack = LocalStack(
+        template, port=port, stack_name=stack_name, on_batch=_print_batch, poller=worker
+    )
+    with errors():
+        stack.start()
+    try:
+        with _until_interrupted() as stop:
+            _print_ready(stack)
+            _wait(stop)
+    finally:
+        console.print("stopping: finishing the invocations in flight...")
+        stack.stop()
+        console.print("stopped")
+
+
+def _print_ready(stack: Any) -> None:
+    resources, deployment, endpoint = stack.resources, stack.deployment, stack.endpoint_url
+    console.print("ready", style="bold green")
+    table = Table(show_header=False, box=None)
+    table.add_row("endpoint", endpoint)
+    table.add_row("stack", f"{resources.stack_name} (up in {stack.seconds:.1f} s)")
+    table.add_row("source bucket", resources.source_bucket)
+    table.add_row("destination bucket", resources.destination_bucket)
+    table.add_row("queue", resources.queue_url)
+    table.add_row("dead-letter queue", resources.dead_letter_queue_url)
+    if stack.poller is not None:
+        config = stack.poller.config
+        table.add_row(
+            "function",
+            f"{config.function_name} ({config.handler}, batch {config.batch_size}, "
+            f"{config.concurrency} concurrent, timeout {config.timeout_s} s)",
+        )
+    else:
+        table.add_row("function", f"not polled here: resizer local worker --endpoint {endpoint}")
+    for item in deployment.not_emulated:
+        table.add_row("not emulated", item)
+    console.print(table)
+    src, dst = resources.source_bucket, resources.destination_bucket
+    console.print(
+        "\n[bold]Try it[/] (any credentials work locally):\n"
+        "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+        "AWS_DEFAULT_REGION=us-east-1\n"
+        f"  aws --endpoint-url {endpoint} s3 cp photo.jpg s3://{src}/\n"
+        f"  aws --endpoint-url {endpoint} s3 ls s3://{dst}/ --recursive\n"
+        f"  AWS_ENDPOINT_URL={endpoint} resizer status\n"
+        f'  AWS_ENDPOINT_URL={endpoint} python -c "import boto3; '
+        f"boto3.client('s3').upload_file('photo.jpg', '{src}', 'photo.jpg')\"\n"
+        "Ctrl-C stops everything.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@local_app.command("worker")
+def local_worker(
+    endpoint: Annotated[
+        str, typer.Option(envvar="AWS_ENDPOINT_URL", help="The running emulator's endpoint.")
+    ],
+    stack_name: StackName = DEFAULT_STACK_NAME,
+) -> None:
+    """Run only the poller against a running emulator (stop, kill, restart at will)."""
+    from resizer_tools.local.poller import MappingConfig, Poller  # noqa: PLC0415
+
+    with errors():
+        aws = aws_clients(endpoint, None)
+        stack = aws.stack(stack_name)
+        poller = Poller(aws, MappingConfig.discover(aws, stack), on_batch=_print_batch)
+        poller.start()
+    config = poller.config
+    try:
+        with _until_interrupted() as stop:
+            console.print(
+                f"polling {config.queue_url} for {config.function_name} "
+                f"(batch {config.batch_size}, {config.concurrency} concurrent); Ctrl-C stops",
+                highlight=False,
+            )
+            _wait(stop)
+    finally:
+        poller.stop()
+        console.print("stopped")
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for the HTML gallery (replaced).")] = Path(
+        "build/demo"
+    ),
+    template: TemplateOption = Path("infra/template.yaml"),
+    photos: Annotated[
+        list[Path] | None,
+        typer.Option(help="Images to use (default: examples/photos and examples/demo)."),
+    ] = None,
+) -> None:
+    """The whole pipeline locally on the bundled photos: table, gallery, then stop."""
+    from resizer_tools.local.demo import run_demo  # noqa: PLC0415
+
+    with errors():
+        code = run_demo(console, template=template, out=out, photos=photos)
+    raise typer.Exit(code)

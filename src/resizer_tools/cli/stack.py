@@ -1,0 +1,112 @@
+"""Commands on a deployed stack (local or AWS): upload, status, backfill."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from resizer_tools.cli.common import (
+    DEFAULT_STACK_NAME,
+    Endpoint,
+    JsonOption,
+    Region,
+    StackName,
+    aws_clients,
+    console,
+    errors,
+    print_json,
+)
+
+__all__ = ["backfill", "status", "upload"]
+
+
+def upload(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    endpoint: Endpoint = None,
+    region: Region = None,
+    prefix: Annotated[str, typer.Option(help="Key prefix in the source bucket.")] = "",
+) -> None:
+    """Upload images to the stack's source bucket, with a progress bar."""
+    from resizer_tools.ops.operations import files_to_upload, upload_file  # noqa: PLC0415
+
+    with errors():
+        files = files_to_upload(paths)
+        aws = aws_clients(endpoint, region)
+        stack = aws.stack(stack_name)
+        total = sum(path.stat().st_size for path, _ in files)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("uploading", total=total)
+            for path, key in files:
+                progress.update(task, description=f"{prefix}{key}")
+                upload_file(
+                    aws,
+                    stack,
+                    path,
+                    f"{prefix}{key}",
+                    lambda sent: progress.advance(task, sent),
+                )
+        console.print(f"uploaded {len(files)} file(s) to s3://{stack.source_bucket}/{prefix}")
+
+
+def status(
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    endpoint: Endpoint = None,
+    region: Region = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Queue depth, messages in flight, dead letters and renditions."""
+    from resizer_tools.ops.operations import status as read_status  # noqa: PLC0415
+
+    with errors():
+        aws = aws_clients(endpoint, region)
+        stack = aws.stack(stack_name)
+        now = read_status(aws, stack)
+    if as_json:
+        print_json({"stack": stack_name, **asdict(now), "renditions": dict(now.renditions)})
+        return
+    table = Table(title=f"stack {stack_name}", show_header=False)
+    table.add_row("queued", str(now.queued))
+    table.add_row("in flight", str(now.in_flight))
+    table.add_row("delayed", str(now.delayed))
+    table.add_row("dead letters", f"{now.dead_letters} (+{now.dead_letters_in_flight} in flight)")
+    table.add_row("source objects", str(now.source_objects))
+    table.add_row("renditions", str(sum(now.renditions.values())))
+    for name, count in sorted(now.renditions.items()):
+        table.add_row(f"  {name}/", str(count))
+    console.print(table)
+
+
+def backfill(
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    endpoint: Endpoint = None,
+    region: Region = None,
+    prefix: Annotated[str, typer.Option(help="Only source keys starting with this.")] = "",
+) -> None:
+    """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
+    from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
+
+    with errors():
+        aws = aws_clients(endpoint, region)
+        stack = aws.stack(stack_name)
+        sent = enqueue(aws, stack, prefix)
+    console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")

@@ -1,0 +1,124 @@
+"""The `resizer` entry point and `resizer resize`: no traceback, the documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from resizer_tools.cli.app import app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Runs the console-script entry point as if Typer and Rich were not installed
+# (`pip install resizer` without the `cli` extras).
+_WITHOUT_EXTRAS = """
+import importlib.abc, sys
+class Missing(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"typer", "rich"}:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Missing())
+sys.argv = ["resizer", *sys.argv[1:]]
+from resizer_tools.cli import main
+main()
+"""
+
+
+def _jpeg(path: Path, size: tuple[int, int] = (640, 480)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (200, 80, 40)).save(path, "JPEG")
+    return path
+
+
+@pytest.mark.parametrize("arguments", [["resize", "x.jpg", "--out", "out"], ["--help"], []])
+def test_without_the_cli_extras_one_line_names_them_and_exits_2(arguments: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _WITHOUT_EXTRAS, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert "pip install 'resizer[cli]'" in done.stderr
+
+
+def test_the_default_stack_name_is_written_once() -> None:
+    from resizer_tools.local.stack import LocalStack
+    from resizer_tools.ops.aws import DEFAULT_STACK_NAME
+
+    literal = f'"{DEFAULT_STACK_NAME}"'
+    holders = [
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "src").rglob("*.py")
+        if literal in path.read_text()
+    ]
+    assert holders == ["src/resizer_tools/ops/aws.py"]
+    assert LocalStack(ROOT / "infra" / "template.yaml")._stack_name == DEFAULT_STACK_NAME
+
+
+def test_a_missing_file_is_a_usage_error_before_anything_is_written(tmp_path: Path) -> None:
+    good = _jpeg(tmp_path / "good.jpg")
+    result = CliRunner().invoke(
+        app, ["resize", str(good), str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "missing.jpg" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_is_resized_recursively_without_hidden_files(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "in" / "a.jpg")
+    _jpeg(tmp_path / "in" / "sub" / "b.jpg", (300, 200))
+    (tmp_path / "in" / ".DS_Store").write_bytes(b"\0junk")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["resize", str(tmp_path / "in"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "thumbnails" / "a.jpg").is_file()
+    with Image.open(out / "thumbnails" / "sub" / "b.jpg") as image:
+        assert image.size == (150, 100)
+    assert not list(out.rglob(".DS_Store"))
+
+
+def test_resize_json_reports_every_file_and_exits_1_on_a_bad_one(tmp_path: Path) -> None:
+    good = _jpeg(tmp_path / "good.jpg")
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not an image")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["resize", str(good), str(bad), "--out", str(out), "--json"])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["failed"] == 1
+    assert document["out"] == str(out)
+    by_file = {entry["file"]: entry for entry in document["files"]}
+    assert by_file[str(bad)]["renditions"] == []
+    assert by_file[str(bad)]["error"]
+    renditions = {r["rendition"]: r for r in by_file[str(good)]["renditions"]}
+    assert set(renditions) == {"thumbnails", "medium", "large"}
+    assert renditions["thumbnails"]["width"] == 150
+    assert renditions["thumbnails"]["format"] == "JPEG"
+    assert (
+        Path(renditions["thumbnails"]["path"]).stat().st_size == renditions["thumbnails"]["bytes"]
+    )
+
+
+def test_a_bad_setting_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RENDITIONS", "thumbnails=150")
+    result = CliRunner().invoke(
+        app, ["resize", str(_jpeg(tmp_path / "a.jpg")), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert "RENDITIONS" in result.output
+    assert "Traceback" not in result.output
