@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from emulated_aws import Stack
+from images import png
 from PIL import Image
 
 from resizer import handler
@@ -23,14 +24,6 @@ def fit(width: int, height: int, box: int) -> tuple[int, int]:
     """Expected size: inside a box x box square, aspect kept (half up), never upscaled."""
     scale = min(1.0, box / width, box / height)
     return max(1, math.floor(width * scale + 0.5)), max(1, math.floor(height * scale + 0.5))
-
-
-def png_with_alpha(width: int, height: int) -> bytes:
-    image = Image.new("RGBA", (width, height), (0, 128, 255, 0))
-    image.paste((255, 0, 0, 200), (width // 4, height // 4, width // 2, height // 2))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def assert_renditions(stack: Stack, key: str, size: tuple[int, int], content_type: str) -> None:
@@ -58,7 +51,7 @@ def dlq_messages(stack: Stack) -> dict[str, dict[str, str]]:
 def test_mixed_batch(stack: Stack, fail_s3_keys: Callable[[str], None]) -> None:
     photo = PHOTO.read_bytes()
     stack.put("holiday/Café at night 1+1%.jpg", photo)
-    stack.put("logos/with alpha.png", png_with_alpha(2400, 1200))
+    stack.put("logos/with alpha.png", png(2400, 1200, "RGBA"))
     stack.put("broken/truncated.jpg", photo[: len(photo) // 3])
     stack.put("broken/notes.jpg", b"these are my notes, not a photo")
     stack.put("flaky/photo.jpg", photo)
@@ -117,13 +110,13 @@ def test_duplicate_delivery_writes_nothing_new(stack: Stack) -> None:
 
 
 def test_removal_deletes_renditions_unless_the_source_is_back(stack: Stack) -> None:
-    stack.put("gone.png", png_with_alpha(300, 200))
-    stack.put("back.png", png_with_alpha(300, 200))
+    stack.put("gone.png", png(300, 200, "RGBA"))
+    stack.put("back.png", png(300, 200, "RGBA"))
     stack.invoke()
     stack.s3.delete_object(Bucket=stack.source, Key="gone.png")
     stack.s3.delete_object(Bucket=stack.source, Key="back.png")
     # back.png is re-uploaded before the removal events are processed.
-    etag = stack.put("back.png", png_with_alpha(500, 100))
+    etag = stack.put("back.png", png(500, 100, "RGBA"))
     stack.invoke()
     keys = {o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]}
     assert keys == {f"{name}/back.png" for name in BOXES}
@@ -158,8 +151,8 @@ def test_an_image_too_big_for_the_functions_memory_is_dead_lettered(
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "192")  # 64 MB for renders
     handler.runtime.cache_clear()
-    stack.put("huge.png", png_with_alpha(4000, 3000))  # ~108 MB to decode
-    stack.put("small.png", png_with_alpha(400, 300))
+    stack.put("huge.png", png(4000, 3000, "RGBA"))  # ~108 MB to decode
+    stack.put("small.png", png(400, 300, "RGBA"))
     response, _ = stack.invoke()
     assert response["batchItemFailures"] == []
     dead = dlq_messages(stack)

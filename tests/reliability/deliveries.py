@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from emulated_aws import LambdaContext, Stack
+from emulated_aws import Stack, lambda_context
 from PIL import Image
 
 from resizer import handler
@@ -52,7 +52,7 @@ def deliver(stack: Stack, *bodies: str, remaining_ms: int = 60_000) -> dict[str,
     ]
     return dict(
         handler.lambda_handler(
-            stack.lambda_event(messages), LambdaContext(remaining_ms=remaining_ms)
+            stack.lambda_event(messages), lambda_context(remaining_ms=remaining_ms)
         )
     )
 

@@ -11,13 +11,23 @@ from __future__ import annotations
 import io
 import random
 import struct
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pillow_heif
-from PIL import Image, ImageDraw
+from images import (
+    animated,
+    encode,
+    jpeg,
+    orientation_exif,
+    oriented_jpeg,
+    picture,
+    png,
+    raw_png,
+    stored_for,
+)
+from PIL import Image
 
 CORPUS = Path(__file__).resolve().parents[1] / "corpus"
 
@@ -46,59 +56,21 @@ class Case:
 
 
 # ------------------------------------------------------------------ builders
-def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **options)
-    return out.getvalue()
-
-
-def picture(width: int, height: int, mode: str = "RGB") -> Image.Image:
-    """A picture with structure (gradient + shapes), so codecs have something to chew."""
-    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((width // 8, height // 8, width // 2, height // 2), fill=(200, 30, 30))
-    draw.ellipse((width // 2, height // 3, width - 1, height - 1), fill=(20, 120, 220))
-    return image.convert(mode) if mode != "RGB" else image
-
-
-def jpeg(width: int = 640, height: int = 480, **options: object) -> bytes:
-    return encode(picture(width, height), "JPEG", quality=85, **options)
-
-
-def png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
-    return encode(picture(width, height, mode), "PNG")
-
-
-def chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def png_raw(width: int, height: int, depth: int, colour: int, rows: bytes) -> bytes:
-    """A PNG written by hand (16-bit RGB, header bombs: things Pillow will not write)."""
-    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
-
-
+# Generic builders come from the one image factory (tests/support/images.py).
 def png_rgb16(width: int = 300, height: int = 200) -> bytes:
-    rows = b"".join(
-        b"\x00"
-        + b"".join(
+    rows = [
+        b"".join(
             struct.pack(">HHH", x * 65535 // width, y * 65535 // height, 30000)
             for x in range(width)
         )
         for y in range(height)
-    )
-    return png_raw(width, height, 16, 2, rows)
+    ]
+    return raw_png(width, height, 16, 2, rows)
 
 
 def png_header_bomb(width: int, height: int) -> bytes:
     # Only the first rows exist: the header alone must be enough to refuse it.
-    return png_raw(width, height, 8, 0, b"\x00" * (width + 1) * 2)
+    return raw_png(width, height, 8, 0, [bytes(width)] * 2)
 
 
 def jpeg_with_dimensions(width: int, height: int) -> bytes:
@@ -113,16 +85,6 @@ def gif_screen_bomb() -> bytes:
     data = bytearray(encode(picture(16, 16).convert("P"), "GIF"))
     struct.pack_into("<HH", data, 6, 65535, 65535)  # logical screen
     return bytes(data)
-
-
-def animated(fmt: str, frames: int, size: int = 64, **options: object) -> bytes:
-    """Every frame different (a moving square), so no encoder merges them."""
-    images = []
-    for n in range(frames):
-        frame = Image.new("RGB", (size, size), (n % 256, 80, 160))
-        ImageDraw.Draw(frame).rectangle((n % size, 0, n % size + 4, 4), fill=(255, 255, 0))
-        images.append(frame.convert("P") if fmt == "GIF" else frame)
-    return encode(images[0], fmt, save_all=True, append_images=images[1:], duration=40, **options)
 
 
 def gif_frames_bomb(frames: int = 150, width: int = 1000, height: int = 700) -> bytes:
@@ -174,37 +136,6 @@ def heic(alpha: bool = False) -> bytes:
     out = io.BytesIO()
     pillow_heif.from_pillow(image).save(out, format="HEIF", quality=60)
     return out.getvalue()
-
-
-# EXIF orientation: the stored pixels are the upright picture turned by the inverse.
-_INVERSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
-def upright_marker() -> Image.Image:
-    """400x200, red top-left quadrant, blue elsewhere: orientation is visible."""
-    image = Image.new("RGB", (400, 200), (0, 0, 255))
-    image.paste((255, 0, 0), (0, 0, 200, 100))
-    return image
-
-
-def oriented_jpeg(orientation: int, *, gps: bool = False) -> bytes:
-    stored = upright_marker()
-    if orientation in _INVERSE:
-        stored = stored.transpose(_INVERSE[orientation])
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x010F] = "HostileCam"  # Make
-    if gps:
-        exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
-    return encode(stored, "JPEG", quality=90, exif=exif.tobytes())
 
 
 def red_top_left(image: Image.Image) -> None:
@@ -818,10 +749,7 @@ def _cases() -> list[Case]:
 
 
 def png_oriented(orientation: int) -> bytes:
-    stored = upright_marker().transpose(_INVERSE[orientation])
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    return encode(stored, "PNG", exif=exif.tobytes())
+    return encode(stored_for(orientation), "PNG", exif=orientation_exif(orientation))
 
 
 CASES = _cases()

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulated_aws import LambdaContext, Stack
+from emulated_aws import Stack, lambda_context
 
 from resizer import handler
 
@@ -41,7 +41,7 @@ def invoke_once(
     drained.records += len(messages)
     try:
         response = handler.lambda_handler(
-            stack.lambda_event(messages), LambdaContext(remaining_ms=remaining_ms)
+            stack.lambda_event(messages), lambda_context(remaining_ms=remaining_ms)
         )
     except Exception as error:  # a crashed invocation: Lambda retries the whole batch
         drained.crashes.append(f"{type(error).__name__}: {error}")

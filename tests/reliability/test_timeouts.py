@@ -9,12 +9,13 @@ their source's ETag, so a partial or mixed set is never taken for a current one.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
 import pytest
 from deliveries import BOXES, assert_match, renditions, take_notifications
-from emulated_aws import LambdaContext, Stack
+from emulated_aws import Stack, lambda_context
 from hostile import jpeg
 from invocations import dead_letters
 
@@ -25,7 +26,7 @@ class Killed(BaseException):
     """Lambda's hard timeout: the invocation stops wherever it is."""
 
 
-def invoke(stack: Stack, body: str, context: LambdaContext) -> dict[str, Any]:
+def invoke(stack: Stack, body: str, context: Any) -> dict[str, Any]:
     message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": "-", "Body": body}
     event = stack.lambda_event([message])
     try:
@@ -38,13 +39,13 @@ def test_time_running_out_while_rendering_stops_before_writing(stack: Stack) -> 
     key = "deadline/photo.jpg"
     etag = stack.put(key, jpeg(2400, 1600))
     (body,) = [n.body for n in take_notifications(stack)]
-    context = LambdaContext(remaining_ms=60_000)
+    context = lambda_context(remaining_ms=60_000)
     storage = handler.runtime().pipeline.storage
     original = storage.fetch
 
     def slow_fetch(bucket: str, key: str) -> Any:
         source = original(bucket, key)
-        context.remaining_ms = 9_000  # the download took most of the time left
+        context.deadline = time.monotonic() + 9  # the download took most of the time left
         return source
 
     storage.fetch = slow_fetch  # type: ignore[method-assign]
@@ -54,7 +55,7 @@ def test_time_running_out_while_rendering_stops_before_writing(stack: Stack) -> 
     assert dead_letters(stack) == []
 
     storage.fetch = original  # type: ignore[method-assign]
-    retried = invoke(stack, body, LambdaContext(remaining_ms=60_000))
+    retried = invoke(stack, body, lambda_context(remaining_ms=60_000))
     assert retried["batchItemFailures"] == []
     assert_match(stack, key, etag, (2400, 1600))
 
@@ -67,7 +68,7 @@ def test_too_little_time_at_the_start_downloads_nothing(stack: Stack) -> None:
     calls: list[str] = []
     original = storage.fetch
     storage.fetch = lambda b, k: calls.append(k) or original(b, k)  # type: ignore[method-assign]
-    response = invoke(stack, body, LambdaContext(remaining_ms=9_999))  # margin is 10,000
+    response = invoke(stack, body, lambda_context(remaining_ms=9_999))  # margin is 10,000
     assert len(response["batchItemFailures"]) == 1
     assert calls == []
     assert renditions(stack, key) == {}
@@ -95,12 +96,12 @@ def test_killed_mid_write_leaves_an_incomplete_set_that_the_retry_completes(
     etag = stack.put(key, jpeg(2000, 1000))
     (body,) = [n.body for n in take_notifications(stack)]
     _kill_after_puts(written)
-    assert invoke(stack, body, LambdaContext()).get("killed")
+    assert invoke(stack, body, lambda_context()).get("killed")
     partial = renditions(stack, key)
     assert len(partial) == written < len(BOXES)  # visibly incomplete
 
     handler.runtime.cache_clear()  # a new container after the kill
-    assert invoke(stack, body, LambdaContext())["batchItemFailures"] == []
+    assert invoke(stack, body, lambda_context())["batchItemFailures"] == []
     assert_match(stack, key, etag, (2000, 1000))
 
 
@@ -110,11 +111,11 @@ def test_killed_while_replacing_a_version_leaves_a_mixed_set_that_is_redone(
     key = "killed/replaced.jpg"
     stack.put(key, jpeg(2000, 1000))
     (first,) = [n.body for n in take_notifications(stack)]
-    assert invoke(stack, first, LambdaContext())["batchItemFailures"] == []
+    assert invoke(stack, first, lambda_context())["batchItemFailures"] == []
     newest = stack.put(key, jpeg(500, 1500))
     (second,) = [n.body for n in take_notifications(stack)]
     _kill_after_puts(1)
-    assert invoke(stack, second, LambdaContext()).get("killed")
+    assert invoke(stack, second, lambda_context()).get("killed")
     mixed = renditions(stack, key)
     # Every rendition exists, but their source ETags disagree: not a complete set.
     assert set(mixed) == set(BOXES)
@@ -122,5 +123,5 @@ def test_killed_while_replacing_a_version_leaves_a_mixed_set_that_is_redone(
 
     handler.runtime.cache_clear()
     for body in (first, second, first):  # the retry, with a stale duplicate around it
-        assert invoke(stack, body, LambdaContext())["batchItemFailures"] == []
+        assert invoke(stack, body, lambda_context())["batchItemFailures"] == []
     assert_match(stack, key, newest, (500, 1500))

@@ -6,34 +6,36 @@ sees are the ones moto really produced (URL-encoded keys and all).
 
 from __future__ import annotations
 
-import hashlib
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from resizer import handler
+from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.poller import LambdaContext, to_lambda_record
 
 REGION = "us-east-1"
 
 
-@dataclass
-class LambdaContext:
-    """What Lambda passes as ``context`` (the attributes Powertools reads)."""
-
-    remaining_ms: int = 60_000
-    function_name: str = "resizer"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:resizer:live"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def lambda_context(remaining_ms: int = 60_000, memory_limit_in_mb: int = 1024) -> LambdaContext:
+    """The context the local poller passes (as the Python runtime does), ``remaining_ms``
+    from now."""
+    return LambdaContext(
+        function_name="resizer",
+        function_version="1",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:resizer:live",
+        memory_limit_in_mb=str(memory_limit_in_mb),
+        aws_request_id=str(uuid.uuid4()),
+        log_group_name="/aws/lambda/resizer",
+        log_stream_name="tests",
+        deadline=time.monotonic() + remaining_ms / 1000,
+    )
 
 
 @dataclass
@@ -66,27 +68,12 @@ class Stack:
 
     def lambda_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """SQS messages in the shape Lambda's event source mapping hands them over."""
-        return {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": hashlib.md5(m["Body"].encode()).hexdigest(),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.queue_arn,
-                    "awsRegion": REGION,
-                }
-                for m in messages
-            ]
-        }
+        return {"Records": [to_lambda_record(m, self.queue_arn, REGION) for m in messages]}
 
     def invoke(self, **context: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Receive what is queued, invoke the handler, acknowledge its successes."""
         messages = self.receive()
-        response = handler.lambda_handler(self.lambda_event(messages), LambdaContext(**context))
+        response = handler.lambda_handler(self.lambda_event(messages), lambda_context(**context))
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for m in messages:
             if m["MessageId"] not in failed:
@@ -132,14 +119,9 @@ def record_calls(runtime: handler.Runtime) -> None:
 
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's server on a free port of 127.0.0.1 (never 0.0.0.0); yields its endpoint."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    """The local stack's emulator (moto's server) on a free port of 127.0.0.1; its endpoint."""
+    with Emulator() as emulator:
+        yield emulator.endpoint_url
 
 
 def build_stack(

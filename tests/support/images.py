@@ -1,0 +1,159 @@
+"""The one image factory of the test suite: every test image is made here, in memory.
+
+Generic builders (a photo-like picture, JPEG/PNG of it, animations, hand-written PNGs
+and BMPs that Pillow will not write, EXIF-oriented pictures); the hostile corpus
+(tests/reliability/hostile.py) builds its cases from these.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+from PIL import Image, ImageDraw
+
+# Corner colours of the "upright" test picture; far apart so JPEG cannot confuse them.
+RED = (230, 20, 20)
+GREEN = (20, 200, 40)
+BLUE = (20, 40, 230)
+YELLOW = (240, 230, 20)
+CORNERS = {"TL": RED, "TR": GREEN, "BL": BLUE, "BR": YELLOW}
+
+# For each EXIF orientation, which *stored* corner a viewer shows at each visual
+# corner - written out from the EXIF 2.3 definitions ("the 0th row is the visual
+# right-hand side, the 0th column is the visual top" for 6, etc.), not from Pillow.
+STORED_CORNER_SHOWN_AT = {
+    1: {"TL": "TL", "TR": "TR", "BL": "BL", "BR": "BR"},
+    2: {"TL": "TR", "TR": "TL", "BL": "BR", "BR": "BL"},
+    3: {"TL": "BR", "TR": "BL", "BL": "TR", "BR": "TL"},
+    4: {"TL": "BL", "TR": "BR", "BL": "TL", "BR": "TR"},
+    5: {"TL": "TL", "TR": "BL", "BL": "TR", "BR": "BR"},
+    6: {"TL": "BL", "TR": "TL", "BL": "BR", "BR": "TR"},
+    7: {"TL": "BR", "TR": "TR", "BL": "BL", "BR": "TL"},
+    8: {"TL": "TR", "TR": "BR", "BL": "TL", "BR": "BL"},
+}
+
+
+def encode(image: Image.Image, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def picture(width: int, height: int, mode: str = "RGB") -> Image.Image:
+    """A picture with structure (gradient + shapes), so codecs have something to chew."""
+    image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((width // 8, height // 8, width // 2, height // 2), fill=(200, 30, 30))
+    draw.ellipse((width // 2, height // 3, width - 1, height - 1), fill=(20, 120, 220))
+    return image.convert(mode) if mode != "RGB" else image
+
+
+def jpeg(width: int = 640, height: int = 480, **options: object) -> bytes:
+    return encode(picture(width, height), "JPEG", quality=85, **options)
+
+
+def png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
+    """A PNG of :func:`picture`; in mode RGBA its alpha is a gradient (not all opaque)."""
+    image = picture(width, height, mode)
+    if mode == "RGBA":
+        image.putalpha(Image.linear_gradient("L").resize((width, height)))
+    return encode(image, "PNG")
+
+
+def animated(fmt: str, frames: int, size: int = 64, **options: object) -> bytes:
+    """Every frame different (a moving square), so no encoder merges them."""
+    images = []
+    for n in range(frames):
+        frame = Image.new("RGB", (size, size), (n % 256, 80, 160))
+        ImageDraw.Draw(frame).rectangle((n % size, 0, n % size + 4, 4), fill=(255, 255, 0))
+        images.append(frame.convert("P") if fmt == "GIF" else frame)
+    return encode(images[0], fmt, save_all=True, append_images=images[1:], duration=40, **options)
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def raw_png(width: int, height: int, depth: int, colour_type: int, rows: list[bytes]) -> bytes:
+    """A PNG written by hand: 16-bit RGB, header bombs, things Pillow will not write.
+
+    ``rows`` are the scanlines without their filter byte (filter 0 is added).
+    """
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    idat = zlib.compress(b"".join(b"\x00" + row for row in rows), 9)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def quadrants(size: tuple[int, int], colours: dict[str, tuple[int, int, int]]) -> Image.Image:
+    """An RGB picture whose four quadrants have the given corner colours."""
+    width, height = size
+    image = Image.new("RGB", size)
+    half_w, half_h = width // 2, height // 2
+    image.paste(colours["TL"], (0, 0, half_w, half_h))
+    image.paste(colours["TR"], (half_w, 0, width, half_h))
+    image.paste(colours["BL"], (0, half_h, half_w, height))
+    image.paste(colours["BR"], (half_w, half_h, width, height))
+    return image
+
+
+def stored_for(orientation: int, upright: tuple[int, int] = (400, 200)) -> Image.Image:
+    """The stored pixels a viewer honouring ``orientation`` shows as the upright quadrants
+    (:data:`CORNERS`); an orientation outside 1..8 stores the upright picture as is."""
+    width, height = upright
+    shown_at = STORED_CORNER_SHOWN_AT.get(orientation, STORED_CORNER_SHOWN_AT[1])
+    stored_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return quadrants(stored_size, {stored: CORNERS[visual] for visual, stored in shown_at.items()})
+
+
+def orientation_exif(orientation: int, *, gps: bool = False) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    exif[0x010F] = "TestCam"  # Make
+    if gps:
+        exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    return exif.tobytes()
+
+
+def oriented_jpeg(
+    orientation: int, upright: tuple[int, int] = (400, 200), *, gps: bool = False
+) -> bytes:
+    """A JPEG that a viewer honouring ``orientation`` shows as the upright quadrants."""
+    stored = stored_for(orientation, upright)
+    return encode(stored, "JPEG", quality=95, exif=orientation_exif(orientation, gps=gps))
+
+
+def bmp_with_alpha(image: Image.Image) -> bytes:
+    """A 32-bit BMP with a V4 header and an alpha mask (Pillow writes alpha-less BMPs)."""
+    rgba = image.convert("RGBA")
+    width, height = rgba.size
+    b, g, r, a = (rgba.getchannel(band) for band in "BGRA")
+    pixels = Image.merge("RGBA", (b, g, r, a)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    body = pixels.tobytes()
+    header = struct.pack(
+        "<IiiHHIIiiII4I",
+        108,  # BITMAPV4HEADER
+        width,
+        height,
+        1,
+        32,
+        3,  # BI_BITFIELDS
+        len(body),
+        2835,
+        2835,
+        0,
+        0,
+        0x00FF0000,
+        0x0000FF00,
+        0x000000FF,
+        0xFF000000,
+    )
+    header += b"BGRs" + b"\x00" * 48  # colour space type, endpoints, gamma
+    offset = 14 + len(header)
+    return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + header + body
