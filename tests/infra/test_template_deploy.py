@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 from cfn_template import INFRA, TEMPLATE, load, parameter_defaults
-from moto.server import ThreadedMotoServer
+from emulated_aws import moto_server
 from role_policy import RolePolicy
 
 from resizer_tools.local.deploy import LOCAL_PARAMETERS, Deployment, deploy
@@ -70,13 +70,8 @@ class Deployed:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[Aws]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield Aws(endpoint_url=f"http://{host}:{port}")
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield Aws(endpoint_url=endpoint)
 
 
 @pytest.fixture(scope="module", params=VARIANTS)
