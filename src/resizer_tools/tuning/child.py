@@ -1,9 +1,10 @@
 """One measurement, in a fresh interpreter (``python -m resizer_tools.tuning.child``).
 
-Arguments: PATH AT_ONCE REPEATS. Imports the handler and builds its runtime (what a Lambda container holds before its
-first record), then renders the image ``AT_ONCE`` times in threads, ``REPEATS`` times,
-and prints one JSON line: bytes, megapixels, the memory before the render (the runtime
-baseline) and its peak after, and the CPU seconds per render.
+Arguments: PATH AT_ONCE REPEATS. Imports the handler and builds its runtime (what a
+Lambda container holds before its first record), then renders the image ``AT_ONCE``
+times in threads, ``REPEATS`` times, and prints one JSON line: bytes, megapixels, the
+memory before the render (the runtime baseline) and its peak after, and the CPU seconds
+per render.
 
 Peak memory is ``VmHWM`` (``/proc/self/status``), not ``ru_maxrss``: on Linux
 ``ru_maxrss`` survives ``execve`` (the kernel folds the parent's address space, shared
