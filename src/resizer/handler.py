@@ -37,7 +37,7 @@ from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
 from resizer.events import ObjectEvent, notification_body, parse_record
 from resizer.pipeline import Outcome, Pipeline, Result
-from resizer.storage import Storage
+from resizer.storage import S3Storage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -82,7 +82,7 @@ def runtime() -> Runtime:
     sqs = boto3.client("sqs", config=config)
     return Runtime(
         settings=settings,
-        pipeline=Pipeline(settings, Storage(s3, settings)),
+        pipeline=Pipeline(settings, S3Storage(s3, settings)),
         sqs=sqs,
         executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="render"),
     )

@@ -1,15 +1,22 @@
-"""S3 reads and writes, and the key layout of the destination bucket.
+"""Where sources and renditions live: the pipeline's view (:class:`Storage`), the
+rules every backend shares (:class:`ObjectStorage`) and the S3 backend (:class:`S3Storage`).
 
 Output key: ``<rendition name>/<source key>``, whatever the output format (the
 Content-Type says it), so the mapping is one-to-one and a removal can find the
 renditions without knowing the deleted source's format.
+
+The key layout, the metadata and the order of writes live here once: a backend
+(S3, or :class:`resizer.memory_storage.InMemoryStorage`) only supplies four object
+operations (head, open, put, delete).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -24,6 +31,8 @@ if TYPE_CHECKING:
 #: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``).
 META_SOURCE_ETAG = "source-etag"
 META_SOURCE_KEY = "source-key"
+META_WIDTH = "width"
+META_HEIGHT = "height"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 #: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB.
@@ -31,13 +40,14 @@ MAX_KEY_BYTES = 1024
 _MAX_SOURCE_KEY_META = 1024
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def output_key(rendition: Rendition | str, source_key: str) -> str:
     name = rendition.name if isinstance(rendition, Rendition) else rendition
     return f"{name}/{source_key}"
+
+
+def object_etag(data: bytes) -> str:
+    """The ETag S3 gives an object uploaded in one part: the MD5 of its bytes, in hex."""
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,16 +56,86 @@ class SourceObject:
     etag: str
 
 
-class Storage:
-    """The S3 side of the pipeline: one client, shared by every thread."""
-
-    def __init__(self, s3: S3Client, settings: Settings) -> None:
-        self.s3 = s3
-        self._settings = settings
+class Storage(Protocol):
+    """What the pipeline needs from storage. Implemented by :class:`S3Storage` and
+    :class:`resizer.memory_storage.InMemoryStorage` (for tests and embedding)."""
 
     def check_key(self, source_key: str) -> None:
-        """Refuse, before any work, a source whose rendition keys S3 would reject."""
-        longest = max(len(output_key(r, source_key).encode()) for r in self._settings.renditions)
+        """Raise a permanent error, before any work, for a key no rendition can have."""
+
+    def source_etag(self, bucket: str, key: str) -> str | None:
+        """The source's current ETag, or None when it does not exist."""
+
+    def fetch(self, bucket: str, key: str) -> SourceObject:
+        """The source's bytes and ETag; SourceGoneError or ImageTooLargeError."""
+
+    def renditions_match(self, source_key: str, source_etag: str) -> bool:
+        """Whether every rendition was made from the source with ``source_etag``."""
+
+    def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
+        """Write the renditions in the order given; returns the bytes written."""
+
+    def delete_renditions(self, source_key: str) -> None:
+        """Delete every rendition of ``source_key`` (missing ones are no error)."""
+
+
+@dataclass(frozen=True)
+class Head:
+    """What a HEAD tells: the object's ETag and its user metadata."""
+
+    etag: str
+    metadata: Mapping[str, str]
+
+
+class Readable(Protocol):
+    def read(self) -> bytes: ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An object whose download has started: its size is known, its body not yet read."""
+
+    size: int
+    etag: str
+    body: Readable
+
+
+@dataclass(frozen=True)
+class ObjectWrite:
+    """One object to write, described the same way for every backend."""
+
+    key: str
+    data: bytes
+    content_type: str
+    cache_control: str
+    metadata: Mapping[str, str]
+    content_disposition: str | None = None
+
+
+class ObjectStorage(ABC):
+    """:class:`Storage` built from four object operations a backend supplies."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    def _head(self, bucket: str, key: str) -> Head | None:
+        """The object's ETag and metadata, or None when it does not exist."""
+
+    @abstractmethod
+    def _open(self, bucket: str, key: str) -> Opened | None:
+        """Start downloading the object, or None when it does not exist."""
+
+    @abstractmethod
+    def _put(self, bucket: str, write: ObjectWrite) -> None: ...
+
+    @abstractmethod
+    def _delete(self, bucket: str, keys: list[str]) -> None:
+        """Delete the keys (missing ones are no error); TransientError if some remain."""
+
+    def check_key(self, source_key: str) -> None:
+        longest = max(len(output_key(r, source_key).encode()) for r in self.settings.renditions)
         if longest > MAX_KEY_BYTES:
             raise KeyTooLongError(
                 f"the rendition key would be {longest:,} bytes, over S3's limit of "
@@ -64,101 +144,127 @@ class Storage:
             )
 
     def source_etag(self, bucket: str, key: str) -> str | None:
-        """The source's current ETag, or None when it does not exist."""
+        head = self._head(bucket, key)
+        return None if head is None else head.etag
+
+    def fetch(self, bucket: str, key: str) -> SourceObject:
+        """Download the source, refusing more than MAX_INPUT_BYTES before reading it."""
+        opened = self._open(bucket, key)
+        if opened is None:
+            raise SourceGoneError(
+                f"s3://{bucket}/{key} no longer exists; it was deleted before it was processed"
+            )
+        limit = self.settings.max_input_bytes
+        if opened.size > limit:
+            opened.body.close()  # do not pull the rest of a huge object over the network
+            raise ImageTooLargeError(
+                f"s3://{bucket}/{key} is {opened.size:,} bytes, over MAX_INPUT_BYTES={limit:,}; "
+                "raise the limit (and the function's memory) or upload a smaller file"
+            )
+        return SourceObject(data=opened.body.read(), etag=opened.etag)
+
+    def renditions_match(self, source_key: str, source_etag: str) -> bool:
+        """Renditions are written largest first, so the smallest is checked first: for a
+        new image that is one 404 instead of one per rendition."""
+        for rendition in reversed(self.settings.renditions):
+            head = self._head(self.settings.destination_bucket, output_key(rendition, source_key))
+            if head is None or head.metadata.get(META_SOURCE_ETAG) != source_etag:
+                return False
+        return True
+
+    def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
+        written = 0
+        for image in images:
+            self._put(self.settings.destination_bucket, self._write(source_key, source_etag, image))
+            written += len(image.data)
+        return written
+
+    def delete_renditions(self, source_key: str) -> None:
+        keys = [output_key(r, source_key) for r in self.settings.renditions]
+        self._delete(self.settings.destination_bucket, keys)
+
+    def _write(self, source_key: str, source_etag: str, image: RenderedImage) -> ObjectWrite:
+        disposition = None
+        if image.converted:
+            # The key keeps the source's name; tell browsers and downloads the real type.
+            stem = source_key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
+            disposition = f"inline; filename*=UTF-8''{quote(stem + image.extension, safe='')}"
+        metadata = {
+            META_SOURCE_ETAG: source_etag,
+            META_WIDTH: str(image.width),
+            META_HEIGHT: str(image.height),
+        }
+        # Metadata must be ASCII, so the key is URL-encoded; a long non-ASCII key can
+        # triple in size and break S3's 2 KB metadata limit. The output key names the
+        # source anyway, so the copy is left out then.
+        encoded_key = quote(source_key, safe="/")
+        if len(encoded_key) <= _MAX_SOURCE_KEY_META:
+            metadata[META_SOURCE_KEY] = encoded_key
+        return ObjectWrite(
+            key=output_key(image.rendition, source_key),
+            data=image.data,
+            content_type=image.content_type,
+            cache_control=self.settings.cache_control,
+            metadata=metadata,
+            content_disposition=disposition,
+        )
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class S3Storage(ObjectStorage):
+    """The S3 backend: one client, shared by every thread."""
+
+    def __init__(self, s3: S3Client, settings: Settings) -> None:
+        super().__init__(settings)
+        self.s3 = s3
+
+    def _head(self, bucket: str, key: str) -> Head | None:
         try:
             head = self.s3.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
             if _error_code(error) in _NOT_FOUND:
                 return None
             raise
-        return head["ETag"].strip('"')
+        return Head(etag=head["ETag"].strip('"'), metadata=head.get("Metadata", {}))
 
-    def fetch(self, bucket: str, key: str) -> SourceObject:
-        """Download the source, refusing more than MAX_INPUT_BYTES before reading it."""
+    def _open(self, bucket: str, key: str) -> Opened | None:
         try:
             response = self.s3.get_object(Bucket=bucket, Key=key)
         except ClientError as error:
             if _error_code(error) in _NOT_FOUND:
-                raise SourceGoneError(
-                    f"s3://{bucket}/{key} no longer exists; it was deleted before it was processed"
-                ) from None
+                return None
             raise
-        body = response["Body"]
-        size = response["ContentLength"]
-        limit = self._settings.max_input_bytes
-        if size > limit:
-            body.close()  # do not pull the rest of a huge object over the network
-            raise ImageTooLargeError(
-                f"s3://{bucket}/{key} is {size:,} bytes, over MAX_INPUT_BYTES={limit:,}; "
-                "raise the limit (and the function's memory) or upload a smaller file"
-            )
-        return SourceObject(data=body.read(), etag=response["ETag"].strip('"'))
+        return Opened(
+            size=response["ContentLength"],
+            etag=response["ETag"].strip('"'),
+            body=response["Body"],
+        )
 
-    def renditions_match(self, source_key: str, source_etag: str) -> bool:
-        """Whether every rendition was made from the source with ``source_etag``.
+    def _put(self, bucket: str, write: ObjectWrite) -> None:
+        extra: dict[str, Any] = {}
+        if write.content_disposition is not None:
+            extra["ContentDisposition"] = write.content_disposition
+        self.s3.put_object(
+            Bucket=bucket,
+            Key=write.key,
+            Body=write.data,
+            ContentType=write.content_type,
+            CacheControl=write.cache_control,
+            Metadata=dict(write.metadata),
+            **extra,
+        )
 
-        Renditions are written largest first, so the smallest is checked first: for a
-        new image that is one 404 instead of one per rendition.
-        """
-        for rendition in reversed(self._settings.renditions):
-            try:
-                head = self.s3.head_object(
-                    Bucket=self._settings.destination_bucket,
-                    Key=output_key(rendition, source_key),
-                )
-            except ClientError as error:
-                if _error_code(error) not in _NOT_FOUND:
-                    raise
-                return False
-            if head.get("Metadata", {}).get(META_SOURCE_ETAG) != source_etag:
-                return False
-        return True
-
-    def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
-        """Write the renditions in the order given; returns the bytes written."""
-        written = 0
-        for image in images:
-            extra: dict[str, Any] = {}
-            if image.converted:
-                # The key keeps the source's name; tell browsers and downloads the real type.
-                stem = source_key.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
-                extra["ContentDisposition"] = (
-                    f"inline; filename*=UTF-8''{quote(stem + image.extension, safe='')}"
-                )
-            metadata = {
-                META_SOURCE_ETAG: source_etag,
-                "width": str(image.width),
-                "height": str(image.height),
-            }
-            # Metadata must be ASCII, so the key is URL-encoded; a long non-ASCII key can
-            # triple in size and break S3's 2 KB metadata limit. The output key names the
-            # source anyway, so the copy is left out then.
-            encoded_key = quote(source_key, safe="/")
-            if len(encoded_key) <= _MAX_SOURCE_KEY_META:
-                metadata[META_SOURCE_KEY] = encoded_key
-            self.s3.put_object(
-                Bucket=self._settings.destination_bucket,
-                Key=output_key(image.rendition, source_key),
-                Body=image.data,
-                ContentType=image.content_type,
-                CacheControl=self._settings.cache_control,
-                Metadata=metadata,
-                **extra,
-            )
-            written += len(image.data)
-        return written
-
-    def delete_renditions(self, source_key: str) -> None:
+    def _delete(self, bucket: str, keys: list[str]) -> None:
         response = self.s3.delete_objects(
-            Bucket=self._settings.destination_bucket,
-            Delete={
-                "Objects": [{"Key": output_key(r, source_key)} for r in self._settings.renditions],
-                "Quiet": True,
-            },
+            Bucket=bucket,
+            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
         )
         errors = response.get("Errors", [])
         if errors:
             raise TransientError(
-                f"could not delete {len(errors)} rendition(s) of {source_key!r}: "
-                f"{errors[0].get('Code')} {errors[0].get('Message')}"
+                f"could not delete {len(errors)} of {len(keys)} object(s), e.g. "
+                f"{errors[0].get('Key')!r}: {errors[0].get('Code')} {errors[0].get('Message')}"
             )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from emulated_aws import Stack, lambda_context
 from PIL import Image
 
 from resizer import handler
+from resizer.storage import SourceObject, Storage
 
 BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
 
@@ -93,3 +95,34 @@ def assert_match(stack: Stack, key: str, etag: str, size: tuple[int, int]) -> No
 def clear(stack: Stack, key: str) -> None:
     for name in BOXES:
         stack.s3.delete_object(Bucket=stack.destination, Key=f"{name}/{key}")
+
+
+class AfterFetch:
+    """The handler's own storage, with ``action`` run after each download (while the
+    render is under way): how these tests act mid-render, through the storage seam
+    and without patching. Everything else goes to the wrapped storage."""
+
+    def __init__(self, inner: Storage, action: Callable[[str, str], None]) -> None:
+        self.inner = inner
+        self.action = action
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def fetch(self, bucket: str, key: str) -> SourceObject:
+        source = self.inner.fetch(bucket, key)
+        self.action(bucket, key)
+        return source
+
+
+def after_fetch(action: Callable[[str, str], None]) -> Callable[[], None]:
+    """Put :class:`AfterFetch` between the handler's pipeline and its S3 storage;
+    returns what takes it out again."""
+    pipeline = handler.runtime().pipeline
+    inner = pipeline.storage
+    pipeline.storage = AfterFetch(inner, action)
+
+    def restore() -> None:
+        pipeline.storage = inner
+
+    return restore

@@ -5,10 +5,12 @@ source is gone."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from deliveries import (
+    after_fetch,
     assert_match,
     clear,
     deliver,
@@ -104,21 +106,17 @@ def test_duplicates_of_the_current_version_write_nothing(stack: Stack) -> None:
 
 
 # ---------------------------------------------------------------- races
-def _interfere_after_fetch(action: Any) -> None:
+def _interfere_after_fetch(action: Callable[[], None]) -> None:
     """Run ``action`` once, right after the handler has downloaded a source: as if
     another invocation did it while this one renders."""
-    storage = handler.runtime().pipeline.storage
-    original = storage.fetch
     done: list[bool] = []
 
-    def fetch(bucket: str, key: str) -> Any:
-        source = original(bucket, key)
+    def once(bucket: str, key: str) -> None:
         if not done:
             done.append(True)
             action()
-        return source
 
-    storage.fetch = fetch  # type: ignore[method-assign]
+    after_fetch(once)
 
 
 def test_a_version_replaced_during_rendering_does_not_win(stack: Stack) -> None:

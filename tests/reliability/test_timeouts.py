@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 import pytest
-from deliveries import BOXES, assert_match, renditions, take_notifications
+from deliveries import BOXES, after_fetch, assert_match, renditions, take_notifications
 from emulated_aws import Stack, lambda_context
 from hostile import jpeg
 from invocations import dead_letters
@@ -40,21 +40,17 @@ def test_time_running_out_while_rendering_stops_before_writing(stack: Stack) -> 
     etag = stack.put(key, jpeg(2400, 1600))
     (body,) = [n.body for n in take_notifications(stack)]
     context = lambda_context(remaining_ms=60_000)
-    storage = handler.runtime().pipeline.storage
-    original = storage.fetch
 
-    def slow_fetch(bucket: str, key: str) -> Any:
-        source = original(bucket, key)
+    def slow_fetch(bucket: str, key: str) -> None:
         context.deadline = time.monotonic() + 9  # the download took most of the time left
-        return source
 
-    storage.fetch = slow_fetch  # type: ignore[method-assign]
+    restore = after_fetch(slow_fetch)
     response = invoke(stack, body, context)
     assert len(response["batchItemFailures"]) == 1  # transient: SQS retries it
     assert renditions(stack, key) == {}  # nothing written
     assert dead_letters(stack) == []
 
-    storage.fetch = original  # type: ignore[method-assign]
+    restore()
     retried = invoke(stack, body, lambda_context(remaining_ms=60_000))
     assert retried["batchItemFailures"] == []
     assert_match(stack, key, etag, (2400, 1600))
@@ -64,10 +60,8 @@ def test_too_little_time_at_the_start_downloads_nothing(stack: Stack) -> None:
     key = "deadline/late.jpg"
     stack.put(key, jpeg(800, 600))
     (body,) = [n.body for n in take_notifications(stack)]
-    storage = handler.runtime().pipeline.storage
     calls: list[str] = []
-    original = storage.fetch
-    storage.fetch = lambda b, k: calls.append(k) or original(b, k)  # type: ignore[method-assign]
+    after_fetch(lambda bucket, key: calls.append(key))
     response = invoke(stack, body, lambda_context(remaining_ms=9_999))  # margin is 10,000
     assert len(response["batchItemFailures"]) == 1
     assert calls == []
@@ -75,17 +69,18 @@ def test_too_little_time_at_the_start_downloads_nothing(stack: Stack) -> None:
 
 
 def _kill_after_puts(count: int) -> None:
-    s3 = handler.runtime().pipeline.storage.s3
-    original = s3.put_object
+    """Lambda's hard timeout after ``count`` PUTs, raised by a botocore hook on the
+    handler's own S3 client (gone with it when the next container builds its own)."""
     done: list[str] = []
 
-    def put_object(**params: Any) -> Any:
+    def put_object(params: dict[str, Any], **_: Any) -> None:
         if len(done) >= count:
             raise Killed
         done.append(params["Key"])
-        return original(**params)
 
-    s3.put_object = put_object  # type: ignore[method-assign]
+    handler.runtime().pipeline.storage.s3.meta.events.register(
+        "provide-client-params.s3.PutObject", put_object
+    )
 
 
 @pytest.mark.parametrize("written", [1, 2])

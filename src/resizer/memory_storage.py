@@ -1,0 +1,146 @@
+"""Storage in memory: for tests, and for running the pipeline without AWS.
+
+In the spirit of httpx's ``MockTransport``: the pipeline runs unchanged against
+:class:`InMemoryStorage`, which keeps every bucket in a dict and shares the key
+layout, metadata and write order of :class:`resizer.storage.S3Storage` (both are
+:class:`resizer.storage.ObjectStorage`). Races are injected through its hooks, not
+by patching: ``after_fetch`` runs each time a source has been downloaded (between
+fetch and store, while the pipeline renders), ``before_delete`` each time a deletion
+of renditions has started (before anything is removed). A hook may upload, replace
+or delete objects, or run another pipeline on the same storage.
+
+Every operation is recorded in :attr:`InMemoryStorage.calls` as
+``(operation, bucket, key)`` with operation one of ``head``, ``get``, ``put`` and
+``delete``. Thread-safe, like the S3 client.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+from resizer.config import Settings
+from resizer.storage import (
+    Head,
+    ObjectStorage,
+    ObjectWrite,
+    Opened,
+    SourceObject,
+    object_etag,
+    output_key,
+)
+
+#: ``after_fetch(bucket, key)`` and ``before_delete(source_key)``.
+FetchHook = Callable[[str, str], None]
+DeleteHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    data: bytes
+    etag: str
+    content_type: str = "application/octet-stream"
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    cache_control: str = ""
+    content_disposition: str | None = None
+
+
+class InMemoryStorage(ObjectStorage):
+    """Buckets in a dict. ``settings.destination_bucket`` receives the renditions
+    (``"renditions"`` when the settings name none)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        after_fetch: FetchHook | None = None,
+        before_delete: DeleteHook | None = None,
+    ) -> None:
+        settings = settings or Settings()
+        if not settings.destination_bucket:
+            settings = replace(settings, destination_bucket="renditions")
+        super().__init__(settings)
+        self.after_fetch = after_fetch
+        self.before_delete = before_delete
+        self.objects: dict[tuple[str, str], StoredObject] = {}
+        self.calls: list[tuple[str, str, str]] = []
+        self._lock = threading.Lock()
+
+    # ---- what a test (or an embedder) does to the buckets
+    def upload(self, bucket: str, key: str, data: bytes) -> str:
+        """Create or replace an object, as a client's PUT would; returns its ETag."""
+        etag = object_etag(data)
+        with self._lock:
+            self.objects[bucket, key] = StoredObject(data, etag)
+        return etag
+
+    def remove(self, bucket: str, key: str) -> None:
+        """Delete an object, as a client's DELETE would (missing is no error)."""
+        with self._lock:
+            self.objects.pop((bucket, key), None)
+
+    def get(self, bucket: str, key: str) -> StoredObject | None:
+        with self._lock:
+            return self.objects.get((bucket, key))
+
+    def renditions(self, source_key: str) -> dict[str, StoredObject]:
+        """Rendition name -> object, for the renditions of ``source_key`` that exist."""
+        found = {}
+        for rendition in self.settings.renditions:
+            stored = self.get(self.settings.destination_bucket, output_key(rendition, source_key))
+            if stored is not None:
+                found[rendition.name] = stored
+        return found
+
+    def writes(self) -> list[tuple[str, str, str]]:
+        """The recorded puts and deletes, in order."""
+        with self._lock:
+            return [call for call in self.calls if call[0] in {"put", "delete"}]
+
+    # ---- the pipeline's side, with the hooks
+    def fetch(self, bucket: str, key: str) -> SourceObject:
+        source = super().fetch(bucket, key)
+        if self.after_fetch is not None:
+            self.after_fetch(bucket, key)
+        return source
+
+    def delete_renditions(self, source_key: str) -> None:
+        if self.before_delete is not None:
+            self.before_delete(source_key)
+        super().delete_renditions(source_key)
+
+    # ---- the four object operations
+    def _head(self, bucket: str, key: str) -> Head | None:
+        with self._lock:
+            self.calls.append(("head", bucket, key))
+            stored = self.objects.get((bucket, key))
+        return None if stored is None else Head(stored.etag, stored.metadata)
+
+    def _open(self, bucket: str, key: str) -> Opened | None:
+        with self._lock:
+            self.calls.append(("get", bucket, key))
+            stored = self.objects.get((bucket, key))
+        if stored is None:
+            return None
+        return Opened(len(stored.data), stored.etag, io.BytesIO(stored.data))
+
+    def _put(self, bucket: str, write: ObjectWrite) -> None:
+        stored = StoredObject(
+            data=write.data,
+            etag=object_etag(write.data),
+            content_type=write.content_type,
+            metadata=dict(write.metadata),
+            cache_control=write.cache_control,
+            content_disposition=write.content_disposition,
+        )
+        with self._lock:
+            self.calls.append(("put", bucket, write.key))
+            self.objects[bucket, write.key] = stored
+
+    def _delete(self, bucket: str, keys: list[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self.calls.append(("delete", bucket, key))
+                self.objects.pop((bucket, key), None)
