@@ -6,9 +6,9 @@ another invocation would cause them: ``after_fetch`` runs while the pipeline ren
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 import pytest
+from images import jpeg, png
 from PIL import Image
 
 from resizer import imaging
@@ -29,18 +29,13 @@ SOURCE = "uploads"
 RENDITIONS = parse_renditions("big=96x96,small=24x24")
 SETTINGS = Settings(destination_bucket="renditions", renditions=RENDITIONS)
 KEY = "photos/cat.jpg"
-Encode = Callable[..., bytes]
-
-
-def photo_versions(encode: Encode) -> list[bytes]:
-    """Three versions of one photo: different sizes and colours, so different ETags."""
-    looks = (((160, 120), (200, 40, 40)), ((60, 90), (40, 200, 40)), ((48, 48), (40, 40, 200)))
-    return [encode(Image.new("RGB", size, colour), "JPEG") for size, colour in looks]
+#: Three versions of one photo, of different sizes (so different ETags) and families.
+VERSIONS = (jpeg(160, 120), jpeg(60, 90), png(48, 48))
 
 
 @pytest.fixture
-def versions(encode: Encode) -> list[bytes]:
-    return photo_versions(encode)
+def versions() -> list[bytes]:
+    return list(VERSIONS)
 
 
 @pytest.fixture

@@ -11,18 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_pipeline import (
-    KEY,
-    SETTINGS,
-    SOURCE,
-    Encode,
-    assert_current,
-    created,
-    photo_versions,
-    removed,
-)
+from test_pipeline import KEY, SETTINGS, SOURCE, VERSIONS, assert_current, created, removed
 
 from resizer.errors import ResizerError
 from resizer.events import ObjectEvent
@@ -122,17 +113,12 @@ class World:
         raise AssertionError(f"{len(pending)} notification(s) still failing")
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@settings(max_examples=150, deadline=None, database=None)
 @given(steps=STEPS, order=st.permutations(range(30)))
 def test_any_interleaving_converges_on_the_source_as_it_is_now(
-    encode: Encode, steps: list[Change | Deliver], order: list[int]
+    steps: list[Change | Deliver], order: list[int]
 ) -> None:
-    world = World(photo_versions(encode))
+    world = World(list(VERSIONS))
     for step in steps:
         if isinstance(step, Change):
             world.change(step)
