@@ -6,51 +6,144 @@ This is the only module that reads ``os.environ``; everything else receives a
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import PIL
+
 from resizer.errors import ConfigurationError
 
 DEFAULT_RENDITIONS = "thumbnails=150x150,medium=800x800,large=1600x1600"
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
 
-_RENDITION = re.compile(
-    r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_.-]*)=(?P<w>[1-9][0-9]*)x(?P<h>[1-9][0-9]*)$"
-)
+#: Output formats a rendition may list (``format=``); ``original`` is the family rule.
+FORMATS = ("original", "jpeg", "png", "webp", "avif")
+FITS = ("fit", "cover")
+#: Rendition names that would collide with other key prefixes of the destination bucket.
+RESERVED_NAMES = frozenset({"manifests"})
+#: A box side left out ("1024x") is unbounded: any length is accepted on that side.
+UNBOUNDED = 1 << 30
+
+# Bump when resizer's rendering changes output bytes on purpose (a new resampling
+# step, encoder options): every fingerprint changes, so a backfill re-renders.
+ENGINE_VERSION = "1"
+#: AVIF encoder speed (0 slowest/smallest .. 10 fastest), measured by bench/web.py on
+#: real photos: see docs/performance.md. Part of the fingerprint.
+AVIF_SPEED = 8
+#: WebP encoder effort (0..6).
+WEBP_METHOD = 4
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
+_EXAMPLE = "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80'"
 
 
 @dataclass(frozen=True, order=True)
 class Rendition:
-    """One output size: the image fits inside ``width`` x ``height``, never upscaled."""
+    """One output: a box (a side may be None: unbounded), how to fill it, and its formats.
+
+    ``fit`` scales the image to fit inside the box, never upscaled; ``cover`` fills
+    exactly ``width`` x ``height``, cropped around the focal point, never upscaled.
+    ``formats[0]`` is written to ``<name>/<source key>``, each further one to
+    ``<name>/<source key>.<ext>``. ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
+    """
 
     name: str
-    width: int
-    height: int
+    width: int | None
+    height: int | None
+    fit: str = "fit"
+    formats: tuple[str, ...] = ("original",)
+    quality: int | None = None
+
+    @property
+    def box(self) -> tuple[int, int]:
+        """(width, height) with an unbounded side as :data:`UNBOUNDED`."""
+        return (self.width or UNBOUNDED, self.height or UNBOUNDED)
 
     def __str__(self) -> str:
-        return f"{self.name}={self.width}x{self.height}"
+        """The item as RENDITIONS spells it, defaults left out (parses back to itself)."""
+        text = f"{self.name}={self.width or ''}x{self.height or ''}"
+        if self.fit != "fit":
+            text += f":{self.fit}"
+        if self.formats != ("original",):
+            text += ":format=" + "+".join(self.formats)
+        if self.quality is not None:
+            text += f":quality={self.quality}"
+        return text
+
+
+def _bad(item: str, problem: str) -> ConfigurationError:
+    return ConfigurationError(f"RENDITIONS item {item!r}: {problem} ({_EXAMPLE})")
+
+
+def _parse_options(item: str, options: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for option in options:
+        key, _, value = option.partition("=")
+        key = key.strip().lower()
+        if key in FITS and not value:
+            if "fit" in parsed:
+                raise _bad(item, "give 'fit' or 'cover' once")
+            parsed["fit"] = key
+        elif key == "format" and value:
+            formats = tuple(f.strip().lower() for f in value.split("+"))
+            unknown = [f for f in formats if f not in FORMATS]
+            if unknown or len(set(formats)) != len(formats) or "formats" in parsed:
+                raise _bad(
+                    item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'"
+                )
+            parsed["formats"] = formats
+        elif key == "quality" and value:
+            if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
+                raise _bad(item, "quality= takes one whole number 1..100")
+            parsed["quality"] = int(value)
+        else:
+            raise _bad(item, f"unknown option {option!r}; use fit, cover, format= or quality=")
+    return parsed
+
+
+def _parse_item(item: str) -> Rendition:
+    name, equals, rest = item.partition("=")
+    name = name.strip()
+    if not equals or not _NAME.match(name):
+        raise _bad(item, "expected NAME=WIDTHxHEIGHT, a name of letters, digits, '_', '.', '-'")
+    if name in RESERVED_NAMES:
+        raise _bad(item, f"{name!r} is reserved (the manifests' prefix); choose another name")
+    box, *options = rest.split(":")
+    match = _BOX.match(box.strip())
+    if match is None or not (match["w"] or match["h"]):
+        raise _bad(item, "the box is WIDTHxHEIGHT, one side may be left out ('1024x', 'x600')")
+    width = int(match["w"]) if match["w"] else None
+    height = int(match["h"]) if match["h"] else None
+    parsed = _parse_options(item, options)
+    if parsed.get("fit") == "cover" and (width is None or height is None):
+        raise _bad(item, "cover needs both sides of the box (e.g. '150x150:cover')")
+    return Rendition(name, width, height, **parsed)
 
 
 def parse_renditions(text: str) -> tuple[Rendition, ...]:
-    """Parse ``name=WxH,name=WxH``; sorted largest box first (the cascade order)."""
+    """Parse RENDITIONS (see the README's grammar); sorted largest box first.
+
+    An unbounded side counts as the other side for the order (the cascade order).
+    """
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items:
         raise ConfigurationError("RENDITIONS is empty; expected e.g. 'thumbnails=150x150'")
-    renditions = []
-    for item in items:
-        match = _RENDITION.match(item)
-        if match is None:
-            raise ConfigurationError(
-                f"RENDITIONS item {item!r} is not 'name=WIDTHxHEIGHT' (e.g. 'medium=800x800')"
-            )
-        renditions.append(Rendition(match["name"], int(match["w"]), int(match["h"])))
+    renditions = [_parse_item(item) for item in items]
     names = [r.name for r in renditions]
     if len(set(names)) != len(names):
         raise ConfigurationError(f"RENDITIONS names must be unique, got {names}")
-    return tuple(sorted(renditions, key=lambda r: (r.width * r.height, r.name), reverse=True))
+
+    def area(r: Rendition) -> int:
+        side = r.width or r.height or 0
+        return (r.width or side) * (r.height or side)
+
+    return tuple(sorted(renditions, key=lambda r: (area(r), r.name), reverse=True))
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -108,6 +201,7 @@ class Settings:
     dead_letter_queue_url: str = _setting("DEAD_LETTER_QUEUE_URL", "")
     jpeg_quality: int = _setting("JPEG_QUALITY", 85, 1, 100)
     webp_quality: int = _setting("WEBP_QUALITY", 80, 1, 100)
+    avif_quality: int = _setting("AVIF_QUALITY", 60, 1, 100)
     png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 6, 0, 9)
     max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
     max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)
@@ -162,3 +256,44 @@ class Settings:
                 "(the CloudFormation template does this)"
             )
         return self
+
+
+def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
+    """The encoder settings that reach this rendition's bytes, by format."""
+    quality = rendition.quality
+    jpeg = {"quality": quality or settings.jpeg_quality}
+    webp = {"quality": quality or settings.webp_quality, "method": WEBP_METHOD}
+    png = {"compress_level": settings.png_compress_level}
+    avif = {"quality": quality or settings.avif_quality, "speed": AVIF_SPEED}
+    by_format: dict[str, object] = {"jpeg": jpeg, "webp": webp, "png": png, "avif": avif}
+    used: dict[str, object] = {}
+    for fmt in rendition.formats:
+        # "original" may become any of the families resizer keeps or converts to.
+        keys = ("jpeg", "png", "webp") if fmt == "original" else (fmt,)
+        used.update({key: by_format[key] for key in keys})
+    return used
+
+
+def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
+    """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
+
+    Covers the box, fit, formats, quality and the encoder settings each format uses,
+    and the engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's
+    name, Cache-Control or the input limits. Without ``rendition``: the fingerprint of
+    the whole set (every rendition's, under its name), recorded in the manifest; the
+    placeholder's method is covered by the engine version.
+    Renditions record theirs in metadata ``config``; the duplicate check compares them.
+    """
+    if rendition is None:
+        parts = sorted(f"{r.name}:{fingerprint(settings, r)}" for r in settings.renditions)
+        payload = f"set/{ENGINE_VERSION}/{PIL.__version__}/" + ",".join(parts)
+    else:
+        described = {
+            "box": [rendition.width, rendition.height],
+            "fit": rendition.fit,
+            "formats": list(rendition.formats),
+            "encoders": _encoders(rendition, settings),
+            "engine": [ENGINE_VERSION, PIL.__version__],
+        }
+        payload = json.dumps(described, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from resizer.config import Rendition, Settings, parse_renditions
+from resizer import config
+from resizer.config import UNBOUNDED, Rendition, Settings, fingerprint, parse_renditions
 from resizer.errors import ConfigurationError
 
 
@@ -24,11 +25,115 @@ def test_renditions_sorted_by_area_largest_first() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "thumb", "thumb=0x10", "thumb=10x", "a=1x1,a=2x2", "bad name=1x1", "x=10X10"],
+    ["", "thumb", "thumb=0x10", "thumb=x", "a=1x1,a=2x2", "bad name=1x1", "x=10X10"],
 )
 def test_bad_renditions_are_explained(text: str) -> None:
     with pytest.raises(ConfigurationError, match="RENDITIONS"):
         parse_renditions(text)
+
+
+def test_the_issue_example_parses() -> None:
+    parsed = parse_renditions(
+        "thumbnails=150x150:cover,medium=800x800:format=original+webp,"
+        "large=1600x1600:format=original+webp+avif:quality=70"
+    )
+    assert parsed == (
+        Rendition("large", 1600, 1600, "fit", ("original", "webp", "avif"), 70),
+        Rendition("medium", 800, 800, "fit", ("original", "webp")),
+        Rendition("thumbnails", 150, 150, "cover"),
+    )
+
+
+def test_one_sided_boxes_are_unbounded_on_the_other_side() -> None:
+    wide, tall = parse_renditions("wide=1024x,tall=x600")
+    assert (wide.width, wide.height, wide.box) == (1024, None, (1024, UNBOUNDED))
+    assert (tall.width, tall.height, tall.box) == (None, 600, (UNBOUNDED, 600))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "thumbnails=150x150:cover",
+        "a=1024x",
+        "b=x600:format=webp+avif:quality=55",
+        "c=10x20:fit:format=png",
+    ],
+)
+def test_str_spells_the_item_back(item: str) -> None:
+    (parsed,) = parse_renditions(item)
+    assert parse_renditions(str(parsed)) == (parsed,)
+
+
+@pytest.mark.parametrize(
+    ("item", "fix"),
+    [
+        ("t=150x:cover", "cover needs both sides"),
+        ("t=150x150:crop", "unknown option 'crop'"),
+        ("t=150x150:format=gif", "format= takes"),
+        ("t=150x150:format=webp+webp", "format= takes"),
+        ("t=150x150:format=webp:format=avif", "format= takes"),
+        ("t=150x150:quality=0", "quality= takes"),
+        ("t=150x150:quality=101", "quality= takes"),
+        ("t=150x150:quality=high", "quality= takes"),
+        ("t=150x150:fit:cover", "'fit' or 'cover' once"),
+        ("manifests=150x150", "reserved"),
+        ("t=150*150", "the box is WIDTHxHEIGHT"),
+    ],
+)
+def test_a_bad_item_is_named_with_its_fix(item: str, fix: str) -> None:
+    with pytest.raises(ConfigurationError, match="RENDITIONS item") as raised:
+        Settings.from_env({"RENDITIONS": f"ok=10x10,{item}"})
+    assert repr(item) in str(raised.value)
+    assert fix in str(raised.value)
+
+
+_SPEC = "thumbnails=150x150:cover,medium=800x800:format=original+webp,large=1600x1600"
+
+
+def _prints(env: dict[str, str]) -> dict[str, str]:
+    settings = Settings.from_env({"RENDITIONS": _SPEC, **env})
+    return {r.name: fingerprint(settings, r) for r in settings.renditions} | {
+        "*": fingerprint(settings)
+    }
+
+
+def test_fingerprint_is_stable() -> None:
+    first = _prints({})
+    assert first == _prints({})
+    assert all(len(value) == 12 for value in first.values())
+    # Settings that do not touch the bytes leave it alone.
+    assert first == _prints({"CACHE_CONTROL": "no-cache", "WORKERS": "2", "AVIF_QUALITY": "40"})
+
+
+_AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
+
+
+@pytest.mark.parametrize(
+    ("base", "env", "changed"),
+    [
+        # "original" may be JPEG, PNG or WebP: every rendition listing it changes.
+        ({}, {"JPEG_QUALITY": "80"}, {"thumbnails", "medium", "large"}),
+        ({}, {"WEBP_QUALITY": "70"}, {"thumbnails", "medium", "large"}),
+        ({}, {"PNG_COMPRESS_LEVEL": "3"}, {"thumbnails", "medium", "large"}),
+        ({}, {"RENDITIONS": _SPEC.replace("800x800", "1024x1024")}, {"medium"}),
+        ({}, {"RENDITIONS": _SPEC.replace(":cover", "")}, {"thumbnails"}),
+        ({}, {"RENDITIONS": _SPEC.replace("+webp", "+avif")}, {"medium"}),
+        ({}, {"RENDITIONS": _SPEC + ":quality=90"}, {"large"}),
+        (_AVIF, {**_AVIF, "AVIF_QUALITY": "50"}, {"large"}),
+    ],
+)
+def test_a_byte_changing_setting_changes_the_fingerprint(
+    base: dict[str, str], env: dict[str, str], changed: set[str]
+) -> None:
+    before, after = _prints(base), _prints(env)
+    assert {name for name in before if before[name] != after[name]} == changed | {"*"}
+
+
+def test_the_set_fingerprint_covers_names_and_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = _prints({})["*"]
+    assert _prints({"RENDITIONS": _SPEC + ",extra=10x10"})["*"] != base
+    monkeypatch.setattr(config, "ENGINE_VERSION", "next")
+    assert _prints({})["*"] != base
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,7 @@ def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, list[tuple[int,
             opened.image.load()
         orientation = _orientation(opened.image)
     upright = _stored(opened.image.size, orientation)
-    return opened, orientation, [fit(upright, (r.width, r.height)) for r in settings.renditions]
+    return opened, orientation, [fit(upright, r.box) for r in settings.renditions]
 
 
 def render(
