@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from botocore.exceptions import ClientError
@@ -35,6 +35,7 @@ META_WIDTH = "width"
 META_HEIGHT = "height"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+T = TypeVar("T")
 #: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB.
 MAX_KEY_BYTES = 1024
 _MAX_SOURCE_KEY_META = 1024
@@ -210,8 +211,14 @@ class ObjectStorage(ABC):
         )
 
 
-def _error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
+def _unless_missing(call: Callable[[], T]) -> T | None:
+    """The call's response, or None when S3 answers that the object does not exist."""
+    try:
+        return call()
+    except ClientError as error:
+        if str(error.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+            return None
+        raise
 
 
 class S3Storage(ObjectStorage):
@@ -222,21 +229,15 @@ class S3Storage(ObjectStorage):
         self.s3 = s3
 
     def _head(self, bucket: str, key: str) -> Head | None:
-        try:
-            head = self.s3.head_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if _error_code(error) in _NOT_FOUND:
-                return None
-            raise
+        head = _unless_missing(lambda: self.s3.head_object(Bucket=bucket, Key=key))
+        if head is None:
+            return None
         return Head(etag=head["ETag"].strip('"'), metadata=head.get("Metadata", {}))
 
     def _open(self, bucket: str, key: str) -> Opened | None:
-        try:
-            response = self.s3.get_object(Bucket=bucket, Key=key)
-        except ClientError as error:
-            if _error_code(error) in _NOT_FOUND:
-                return None
-            raise
+        response = _unless_missing(lambda: self.s3.get_object(Bucket=bucket, Key=key))
+        if response is None:
+            return None
         return Opened(
             size=response["ContentLength"],
             etag=response["ETag"].strip('"'),

@@ -6,6 +6,7 @@ another invocation would cause them: ``after_fetch`` runs while the pipeline ren
 from __future__ import annotations
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from images import jpeg, png
@@ -69,6 +70,18 @@ def assert_current(storage: InMemoryStorage, key: str = KEY) -> None:
         stored = found[image.rendition.name]
         assert stored.metadata[META_SOURCE_ETAG] == source.etag
         assert stored.data == image.data
+
+
+def replace_once(storage: InMemoryStorage, data: bytes) -> list[str]:
+    """After the next download, replace the source with ``data``; returns [its ETag]."""
+    replaced: list[str] = []
+
+    def replace(bucket: str, key: str) -> None:
+        if not replaced:
+            replaced.append(storage.upload(bucket, key, data))
+
+    storage.after_fetch = replace
+    return replaced
 
 
 def heads(storage: InMemoryStorage) -> list[str]:
@@ -213,13 +226,7 @@ def test_a_source_replaced_while_rendering_is_rendered_again(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     old = storage.upload(SOURCE, KEY, versions[0])
-    replaced: list[str] = []
-
-    def replace_once(bucket: str, key: str) -> None:
-        if not replaced:
-            replaced.append(storage.upload(bucket, key, versions[1]))
-
-    storage.after_fetch = replace_once
+    replace_once(storage, versions[1])
     outcome = pipeline.handle(created(etag=old))
     assert outcome.result is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])  # the outcome describes the last round
@@ -322,13 +329,7 @@ def test_a_deadline_in_the_second_round_leaves_a_set_the_retry_redoes(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
-    replaced: list[str] = []
-
-    def replace_once(bucket: str, key: str) -> None:
-        if not replaced:
-            replaced.append(storage.upload(bucket, key, versions[1]))
-
-    storage.after_fetch = replace_once
+    replaced = replace_once(storage, versions[1])
     with pytest.raises(DeadlineError):
         pipeline.handle(created(), Deadline(3))  # start, first store, then second store
     stale = {r.metadata[META_SOURCE_ETAG] for r in storage.renditions(KEY).values()}
@@ -395,3 +396,25 @@ def test_a_source_uploaded_again_during_the_deletion_is_rendered_again(
     assert outcome.result is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])
     assert_current(storage)
+
+
+# ---------------------------------------------------------------- the fake itself
+def test_the_fake_names_a_destination_bucket_when_the_settings_do_not() -> None:
+    storage = InMemoryStorage()
+    assert storage.settings.destination_bucket == "renditions"
+    assert storage.settings.renditions == Settings().renditions
+
+
+def test_the_fake_serves_concurrent_pipelines_as_the_handler_runs_them(
+    storage: InMemoryStorage, versions: list[bytes]
+) -> None:
+    """Records of one batch render in threads; every key ends complete and current."""
+    keys = [f"batch/{n}.jpg" for n in range(12)]
+    for n, key in enumerate(keys):
+        storage.upload(SOURCE, key, versions[n % len(versions)])
+    pipeline = Pipeline(SETTINGS, storage)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda key: pipeline.handle(created(key)).result, keys))
+    assert results == [Result.RENDERED] * len(keys)
+    for key in keys:
+        assert_current(storage, key)
