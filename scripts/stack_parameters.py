@@ -10,7 +10,8 @@ Architecture from the manifest, so the function always runs the Python and CPU t
 built for. Writes the list-of-{ParameterKey, ParameterValue} form that both the AWS Toolkit
 task (templateParametersFile) and `aws cloudformation create-change-set` read.
 
-Accepted inputs: that same list, a plain {"Key": "value"} object, or CodePipeline's
+`--set Key=Value` adds what the repository does not hold (prod's AlarmEmail, from the
+pipeline's variable group). Accepted inputs: that same list, a plain {"Key": "value"} object, or CodePipeline's
 template configuration {"Parameters": {...}}. Standard library only.
 """
 
@@ -38,6 +39,17 @@ def load_parameters(path: Path) -> dict[str, str]:
     )
 
 
+def parse_settings(items: list[str]) -> dict[str, str]:
+    """``--set Key=Value`` items (the value may be empty, e.g. ``AlarmEmail=``)."""
+    settings = {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals or not key:
+            raise SystemExit(f"--set {item!r}: expected Key=Value")
+        settings[key] = value
+    return settings
+
+
 def build_parameters(
     manifest: dict[str, Any], base: dict[str, str], code_bucket: str
 ) -> dict[str, str]:
@@ -62,12 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         "--parameters", type=Path, required=True, help="infra/parameters/<env>.json"
     )
     parser.add_argument("--code-bucket", required=True, help="the artifact bucket")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter kept out of the repository (e.g. prod's AlarmEmail); repeatable",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     args.manifest = find_manifest(args.manifest)
 
     manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
-    params = build_parameters(manifest, load_parameters(args.parameters), args.code_bucket)
+    base = load_parameters(args.parameters) | parse_settings(args.set)
+    params = build_parameters(manifest, base, args.code_bucket)
     listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
     args.out.write_text(json.dumps(listed, indent=2) + "\n", encoding="utf-8")
     for item in listed:

@@ -195,6 +195,8 @@ class Settings:
     """
 
     destination_bucket: str = _setting("DESTINATION_BUCKET", "")
+    # The one bucket whose events the function accepts; empty accepts any bucket.
+    source_bucket: str = _setting("SOURCE_BUCKET", "")
     renditions: tuple[Rendition, ...] = field(
         default_factory=lambda: parse_renditions(DEFAULT_RENDITIONS)
     )

@@ -59,6 +59,10 @@ class KeyTooLongError(PermanentError):
     """The source key leaves no room for the rendition prefix within S3's 1,024 bytes."""
 
 
+class ForeignBucketError(PermanentError):
+    """The record names a bucket other than the function's SOURCE_BUCKET."""
+
+
 class SourceGoneError(PermanentError):
     """The source object no longer exists (deleted before it was processed)."""
 

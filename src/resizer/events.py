@@ -15,7 +15,7 @@ from urllib.parse import quote_plus, unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from resizer.errors import MalformedMessageError
+from resizer.errors import ForeignBucketError, MalformedMessageError
 
 
 class Action(Enum):
@@ -89,6 +89,19 @@ def _object_event(record: Any) -> ObjectEvent:
         event_name=name,
         record=dict(record.raw_event),
     )
+
+
+def require_source(event: ObjectEvent, source_bucket: str) -> None:
+    """Refuse an event naming a bucket other than ``source_bucket`` (empty: any bucket).
+
+    The queue policy lets only the source bucket send, but anyone allowed to send to
+    the queue could name another bucket, and a forged removal would delete renditions.
+    """
+    if source_bucket and event.bucket != source_bucket:
+        raise ForeignBucketError(
+            f"the record names bucket {event.bucket!r}, not this function's source bucket "
+            f"{source_bucket!r} (SOURCE_BUCKET): refused, nothing read or written"
+        )
 
 
 def notification_body(records: list[dict[str, Any]]) -> str:

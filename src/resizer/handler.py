@@ -35,7 +35,7 @@ from botocore.config import Config
 
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
-from resizer.events import ObjectEvent, notification_body, parse_record
+from resizer.events import ObjectEvent, notification_body, parse_record, require_source
 from resizer.pipeline import Outcome, Pipeline, Result
 from resizer.storage import S3Storage
 
@@ -127,6 +127,7 @@ def _process_message(
     transient: Exception | None = None
     for event in events:
         try:
+            require_source(event, rt.settings.source_bucket)
             results.append((event, rt.pipeline.handle(event, check_deadline)))
         except ResizerError as error:
             if not error.permanent:

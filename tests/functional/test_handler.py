@@ -168,3 +168,32 @@ def test_console_folder_markers_are_acknowledged_not_dead_lettered(stack: Stack)
     assert response["batchItemFailures"] == []
     assert stack.receive(stack.dlq_url, wait=0) == []
     assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.destination)
+
+
+def test_a_record_naming_another_bucket_is_dead_lettered_and_the_rest_rendered(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_BUCKET", stack.source)
+    handler.runtime.cache_clear()
+    stack.put("own.jpg", PHOTO.read_bytes())
+    # The foreign bucket exists and holds an image: only SOURCE_BUCKET stops it.
+    stack.s3.create_bucket(Bucket="foreign-bucket")
+    stack.s3.put_object(Bucket="foreign-bucket", Key="theirs.jpg", Body=PHOTO.read_bytes())
+    # A forged removal would delete the renditions of a key of the real source.
+    removal = created_record("foreign-bucket", "own.jpg") | {"eventName": "ObjectRemoved:Delete"}
+    forged = [created_record("foreign-bucket", "theirs.jpg"), removal]
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body(forged))
+
+    response, _ = stack.invoke()
+
+    assert response["batchItemFailures"] == []
+    dead = stack.receive(stack.dlq_url)
+    assert {m["MessageAttributes"]["ErrorType"]["StringValue"] for m in dead} == {
+        "ForeignBucketError"
+    }
+    assert len(dead) == 2
+    reason = dead[0]["MessageAttributes"]["ErrorReason"]["StringValue"]
+    assert "foreign-bucket" in reason
+    assert "SOURCE_BUCKET" in reason
+    written = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]]
+    assert sorted(written) == ["large/own.jpg", "medium/own.jpg", "thumbnails/own.jpg"]

@@ -114,6 +114,33 @@ class Resolver:
     def condition(self, name: str) -> bool:
         return self._core.condition(name)
 
+    def rule_failures(self) -> list[str]:
+        """The ``Rules`` whose assertions fail for these parameters, as CloudFormation
+        reports them at validation (``AssertDescription``)."""
+        failures = []
+        for name, rule in (self.document.get("Rules") or {}).items():
+            if "RuleCondition" in rule and not self._rule_truth(rule["RuleCondition"]):
+                continue
+            for assertion in rule["Assertions"]:
+                if not self._rule_truth(assertion["Assert"]):
+                    failures.append(f"{name}: {assertion.get('AssertDescription', '')}")
+        return failures
+
+    def _rule_truth(self, value: Any) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Fn::Contains":
+            items, item = self.resolve(arg)
+            return str(item) in [str(i) for i in items]
+        if key == "Fn::Not":
+            return not self._rule_truth(arg[0])
+        if key in ("Fn::And", "Fn::Or"):
+            truths = [self._rule_truth(v) for v in arg]
+            return all(truths) if key == "Fn::And" else any(truths)
+        if key == "Fn::Equals":
+            left, right = (self.resolve(v) for v in arg)
+            return str(left) == str(right)
+        raise UnresolvableError(f"rule function {key} is not evaluated here")
+
     # ------------------------------------------------------------- resources
     def ref(self, name: str) -> Any:
         if name in self.parameters:
@@ -136,7 +163,9 @@ class Resolver:
                 return str(self.resolve(properties["BucketName"]))
             return f"{STACK_NAME}-{logical_id.lower()}-sample"
         if resource_type == "AWS::SQS::Queue":
-            queue = f"{STACK_NAME}-{logical_id}-SAMPLE"
+            queue = str(
+                self.resolve(properties.get("QueueName", f"{STACK_NAME}-{logical_id}-SAMPLE"))
+            )
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{queue}"
         if resource_type == "AWS::KMS::Key":
             return str(uuid.uuid5(uuid.NAMESPACE_URL, logical_id))  # a key id per key

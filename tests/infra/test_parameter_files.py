@@ -1,7 +1,9 @@
 """infra/parameters/*.json: the CloudFormation CLI format, valid for the template.
 
 The files hold everything but the build: CodeBucket and CodeKey are added by
-whoever deploys (docs/infrastructure.md), hence "missing only those".
+whoever deploys (docs/infrastructure.md), hence "missing only those". Prod's alarm
+address is not in the repository either: the pipeline adds it from its variable
+group (tests/pipeline checks that), and the template refuses prod without it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfn_template import INFRA, TEMPLATE, load
+from cfn_template import INFRA, TEMPLATE, Resolver, load
 
 PARAMETERS: dict[str, Any] = load(TEMPLATE)["Parameters"]
 FILES = sorted((INFRA / "parameters").glob("*.json"))
@@ -59,6 +61,9 @@ def test_parameter_file_is_valid_for_the_template(path: Path) -> None:
     assert without_default - set(keys) == PER_BUILD
     values = {e["ParameterKey"]: e["ParameterValue"] for e in entries}
     assert values["Environment"] == path.stem
-    # The rule CloudFormation enforces at deploy time (Rules: BatchSizeNeedsWindow).
-    if values.get("MaximumBatchingWindowInSeconds", "0") == "0":
-        assert int(values.get("BatchSize", PARAMETERS["BatchSize"]["Default"])) <= 10
+    # The template's Rules, which CloudFormation enforces when the change set is made.
+    at_deploy = {"AlarmEmail": "ops@example.com"} if path.stem == "prod" else {}
+    assert Resolver(load(TEMPLATE), values | at_deploy).rule_failures() == []
+    if path.stem == "prod":
+        assert "AlarmEmail" not in values, "prod's alarm address comes from the pipeline"
+        assert Resolver(load(TEMPLATE), values).rule_failures() != []

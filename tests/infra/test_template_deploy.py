@@ -31,7 +31,7 @@ from emulated_aws import moto_server
 from role_policy import RolePolicy
 
 from resizer_tools.local.deploy import LOCAL_PARAMETERS, Deployment, deploy
-from resizer_tools.local.template import Template
+from resizer_tools.local.template import Resolver, Template
 from resizer_tools.ops.aws import Aws
 
 VARIANTS = ["defaults", *sorted(p.stem for p in (INFRA / "parameters").glob("*.json")), "options"]
@@ -122,6 +122,21 @@ def test_queue_redrives_to_the_dead_letter_queue(deployed: Deployed) -> None:
     }
     assert int(queue["VisibilityTimeout"]) == 6 * deployed.int("Timeout")
     assert dlq["MessageRetentionPeriod"] == "1209600"
+    # moto's CloudFormation ignores the DLQ's RedriveAllowPolicy (test_template_static.py
+    # checks it); the ARN it spells out must be the deployed queue's.
+    stack_id = deployed.aws.cloudformation.describe_stacks(StackName=deployed.stack)["Stacks"][0][
+        "StackId"
+    ]
+    region, account = queue["QueueArn"].split(":")[3:5]
+    pseudo = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": account}
+    resolver = Resolver(
+        parameters={**deployed.parameters, **pseudo, "AWS::StackId": stack_id},
+        physical_ids={},
+        attribute=lambda *_: "",
+    )
+    template = Template.load(TEMPLATE).resources["DeadLetterQueue"]["Properties"]
+    allow = resolver.resolve(template["RedriveAllowPolicy"])
+    assert allow["sourceQueueArns"] == [queue["QueueArn"]]
     assert queue["KmsMasterKeyId"] == dlq["KmsMasterKeyId"] != ""
 
 
@@ -166,6 +181,7 @@ def test_function_configuration(deployed: Deployed) -> None:
     assert config["Timeout"] == deployed.int("Timeout")
     variables = config["Environment"]["Variables"]
     assert variables["DESTINATION_BUCKET"] == deployed.outputs["DestinationBucketName"]
+    assert variables["SOURCE_BUCKET"] == deployed.outputs["SourceBucketName"]
     assert variables["DEAD_LETTER_QUEUE_URL"] == deployed.outputs["DeadLetterQueueUrl"]
     assert variables["RENDITIONS"] == deployed.parameters["Renditions"]
     assert variables["POWERTOOLS_LOG_LEVEL"] == deployed.parameters["LogLevel"]

@@ -86,6 +86,7 @@ def test_function_settings() -> None:
     }
     variables = function["Environment"]["Variables"]
     assert variables["DESTINATION_BUCKET"].startswith("resizer-dev-renditions-")
+    assert variables["SOURCE_BUCKET"] == Resolver(DOCUMENT).ref("SourceBucket")
     assert variables["DEAD_LETTER_QUEUE_URL"].endswith("DeadLetterQueue-SAMPLE")
     assert variables["RENDITIONS"] == "thumbnails=150x150,medium=800x800,large=1600x1600"
     assert variables["POWERTOOLS_SERVICE_NAME"] == "resizer"
@@ -202,7 +203,7 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
         v["Ref"] for v in function["Environment"]["Variables"].values() if isinstance(v, dict)
     }
     inputs |= {"CodeKey", "Runtime", "Architecture", "MemorySize", "Timeout"}
-    inputs -= {"DestinationBucket", "DeadLetterQueue"}  # fixed for the stack's life
+    inputs -= {"DestinationBucket", "DeadLetterQueue", "SourceBucket"}  # fixed for the stack's life
     assert {f"${{{name}}}" for name in inputs} <= set(re.findall(r"\$\{[^}]+\}", description))
     longest = {
         "CodeKey": "k" * 76 + ".zip",
@@ -366,3 +367,56 @@ def test_template_parameter_defaults_agree_with_the_function_defaults() -> None:
     }
     assert {"RENDITIONS", "JPEG_QUALITY", "MAX_INPUT_PIXELS", "MAX_INPUT_BYTES"} <= set(compared)
     assert {env: pair for env, pair in compared.items() if pair[0] != pair[1]} == {}
+
+
+# ----------------------------------------------------------------------- hardening
+def test_only_the_image_queue_may_use_the_dead_letter_queue() -> None:
+    """RedriveAllowPolicy (SQS.1-style hardening): no other queue can dead-letter here."""
+    resolver = Resolver(DOCUMENT)
+    allow = resolver.resolve(props("DeadLetterQueue")["RedriveAllowPolicy"])
+    assert allow == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [resolver.attribute("Queue", "Arn")],
+    }
+    # The ARN is spelt out from the queue's name: it must stay the queue's real name.
+    assert "QueueName" in props("Queue")
+
+
+@pytest.mark.parametrize("resource_type", ["AWS::KMS::Key", "AWS::Logs::LogGroup"])
+def test_keys_and_the_log_group_survive_stack_deletion(resource_type: str) -> None:
+    found = of_type(resource_type)
+    assert found
+    for logical_id, resource in found.items():
+        assert resource.get("DeletionPolicy") == "Retain", logical_id
+        assert resource.get("UpdateReplacePolicy") == "Retain", logical_id
+
+
+def test_key_policies_let_services_act_only_for_this_account() -> None:
+    """A service principal in a key policy without a condition is the confused deputy."""
+    resolver = Resolver(DOCUMENT)
+    for logical_id in of_type("AWS::KMS::Key"):
+        for statement in resolver.resolve(props(logical_id)["KeyPolicy"])["Statement"]:
+            if "Service" not in statement["Principal"]:
+                continue
+            condition = statement.get("Condition", {})
+            account = condition.get("StringEquals", {}).get("aws:SourceAccount")
+            context = condition.get("ArnEquals", {}).get("kms:EncryptionContext:aws:logs:arn")
+            assert account == "123456789012" or (context and ":123456789012:" in context), (
+                f"{logical_id}/{statement['Sid']}: not conditioned on this account"
+            )
+
+
+def test_prod_refuses_an_empty_alarm_email() -> None:
+    assert Resolver(DOCUMENT, {"Environment": "prod"}).rule_failures() == [
+        "ProdNeedsAlarmEmail: Environment prod needs an AlarmEmail (its alarms would reach nobody)."
+    ]
+    assert (
+        Resolver(DOCUMENT, {"Environment": "prod", "AlarmEmail": "ops@example.com"}).rule_failures()
+        == []
+    )
+    assert Resolver(DOCUMENT, {"Environment": "dev"}).rule_failures() == []
+
+
+def test_rules_are_evaluated_not_skipped() -> None:
+    failures = Resolver(DOCUMENT, {"BatchSize": "11"}).rule_failures()
+    assert [f.split(":")[0] for f in failures] == ["BatchSizeNeedsWindow"]

@@ -423,3 +423,28 @@ def test_inline_aws_shell_scripts_run_from_the_checkout() -> None:
     for step in shells:
         assert step["inputs"]["disableAutoCwd"] == "true"
         assert step["inputs"]["workingDirectory"] == "$(System.DefaultWorkingDirectory)"
+
+
+# Azure DevOps macro syntax, $(name): expanded into the script text before bash runs it.
+MACRO = re.compile(r"\$\([A-Za-z_][\w.]*\)")
+
+
+def test_pipeline_variables_reach_scripts_only_through_env() -> None:
+    """A variable spliced into inline bash is code injection waiting for a quote."""
+    spliced = [(where, MACRO.findall(command)) for where, command in commands(load_pipeline())]
+    assert [s for s in spliced if s[1]] == []
+
+
+def test_a_spliced_variable_is_caught() -> None:
+    broken = PIPELINE.read_text().replace(
+        '--bucket "$ARTIFACT_BUCKET"', '--bucket "$(artifactBucket)"'
+    )
+    spliced = [MACRO.findall(command) for _, command in commands(load_pipeline(broken))]
+    assert ["$(artifactBucket)"] in spliced
+
+
+def test_prod_gets_its_alarm_email_from_the_variable_group() -> None:
+    prod = [s for w, s in steps(load_pipeline()) if w.startswith("DeployProd/") and "script" in s]
+    (parameters,) = [s for s in prod if "stack_parameters.py" in s["script"]]
+    assert '--set "AlarmEmail=$ALARM_EMAIL"' in parameters["script"]
+    assert parameters["env"]["ALARM_EMAIL"] == "$(alarmEmail)"

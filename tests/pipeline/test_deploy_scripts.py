@@ -232,3 +232,18 @@ def test_publish_refuses_host_and_dirty_builds(packaged: Path, s3: Any, flag: st
     packaged.write_text(json.dumps(json.loads(packaged.read_text()) | {flag: True}))
     with pytest.raises(SystemExit, match="refusing"):
         publish_artifact.publish(packaged, "artifacts", s3=s3)
+
+
+def test_stack_parameters_take_settings_kept_out_of_the_repository(
+    packaged: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.json"
+    args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/prod.json")]
+    args += ["--code-bucket", "artifacts", "--out", str(out), "--set", "AlarmEmail=ops@example.com"]
+    assert stack_parameters.main(args) == 0
+    written = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(out.read_text())}
+    assert written["AlarmEmail"] == "ops@example.com"
+    assert written["Environment"] == "prod"
+    with pytest.raises(SystemExit, match="Key=Value"):
+        stack_parameters.parse_settings(["AlarmEmail"])
+    assert stack_parameters.parse_settings(["AlarmEmail="]) == {"AlarmEmail": ""}

@@ -149,3 +149,8 @@ def test_require_aws_names_what_is_missing() -> None:
         Settings.from_env({}).require_aws()
     settings = Settings.from_env({"DESTINATION_BUCKET": "b", "DEAD_LETTER_QUEUE_URL": "q"})
     assert settings.require_aws() is settings
+
+
+def test_source_bucket_is_read_and_unset_means_any() -> None:
+    assert Settings.from_env({}).source_bucket == ""
+    assert Settings.from_env({"SOURCE_BUCKET": " uploads-1 "}).source_bucket == "uploads-1"

@@ -9,8 +9,15 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from resizer.errors import MalformedMessageError
-from resizer.events import Action, created_record, notification_body, parse_body, parse_record
+from resizer.errors import ForeignBucketError, MalformedMessageError
+from resizer.events import (
+    Action,
+    created_record,
+    notification_body,
+    parse_body,
+    parse_record,
+    require_source,
+)
 
 EVENTS = Path(__file__).parent.parent / "events"
 
@@ -79,3 +86,14 @@ def test_backfill_record_round_trips_awkward_keys() -> None:
     body = notification_body([created_record("bucket", key, etag="abc", size=3)])
     (event,) = parse_body(body)
     assert (event.key, event.etag, event.size, event.action) == (key, "abc", 3, Action.RENDER)
+
+
+def test_only_the_source_bucket_is_accepted_when_one_is_set() -> None:
+    (record,) = load("sqs_s3_put_real.json")
+    (event,) = parse_record(record)
+    require_source(event, "resizer-dev-source-123456789012")  # its own bucket
+    require_source(event, "")  # unset: any bucket (outside Lambda)
+    with pytest.raises(ForeignBucketError, match="'someone-elses-bucket'") as caught:
+        require_source(event, "someone-elses-bucket")
+    assert caught.value.permanent
+    assert "SOURCE_BUCKET" in caught.value.reason
