@@ -11,8 +11,9 @@ built for. Writes the list-of-{ParameterKey, ParameterValue} form that both the 
 task (templateParametersFile) and `aws cloudformation create-change-set` read.
 
 `--set Key=Value` adds what the repository does not hold (prod's AlarmEmail, from the
-pipeline's variable group). Accepted inputs: that same list, a plain {"Key": "value"} object, or CodePipeline's
-template configuration {"Parameters": {...}}. Standard library only.
+pipeline's variable group). Accepted inputs: that same list, a plain {"Key": "value"}
+object, or CodePipeline's template configuration {"Parameters": {...}}. Standard library
+only.
 """
 
 from __future__ import annotations
