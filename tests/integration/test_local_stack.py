@@ -57,7 +57,8 @@ def test_stack_is_deployed_from_the_template_with_the_gaps_applied(
     assert all(m["State"] == "Disabled" for m in mappings)
     assert local_stack.poller is not None
     config = local_stack.poller.config
-    assert config.function_arn.endswith(":1")  # the live alias's version
+    assert config.function_arn.endswith(":live")  # the mapping invokes the alias
+    assert config.function_version == "1"  # which points to version 1
     assert config.report_batch_item_failures
     assert config.environment["DESTINATION_BUCKET"] == resources.destination_bucket
 

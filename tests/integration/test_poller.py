@@ -226,3 +226,86 @@ def test_batch_size_window_and_concurrency_come_from_the_mapping(
     assert max(sizes) <= 2
     assert sum(sizes) == 6
     assert 2 <= recorder.most_active <= 3
+
+
+def _function_with_alias(aws: Aws, name: str) -> str:
+    """A moto function (never run: the poller calls the fake) with ``live`` on version 1."""
+    import io
+    import zipfile
+
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    iam = aws.session.client("iam", endpoint_url=aws.endpoint_url)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("unused.py", "")
+    aws.lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="unused.handler",
+        Code={"ZipFile": code.getvalue()},
+        Environment={"Variables": {"GENERATION": "1"}},
+    )
+    version = aws.lambda_.publish_version(FunctionName=name)["Version"]
+    return aws.lambda_.create_alias(FunctionName=name, Name="live", FunctionVersion=version)[
+        "AliasArn"
+    ]
+
+
+def test_a_moved_alias_is_followed_between_invocations_never_during_one(
+    aws: Aws, queues: tuple[str, str, str]
+) -> None:
+    url, arn, _ = queues
+    alias_arn = _function_with_alias(aws, "followed")
+    started = threading.Event()
+    seen: list[tuple[str, str]] = []  # GENERATION at the start and at the end of each call
+
+    def slow(event: dict[str, Any]) -> None:
+        at_start = os.environ["GENERATION"]
+        started.set()
+        time.sleep(1.5)
+        seen.append((at_start, os.environ["GENERATION"]))
+
+    config = _config(
+        aws,
+        url,
+        arn,
+        function_arn=alias_arn,
+        function_name="followed",
+        alias="live",
+        environment={"GENERATION": "1"},
+    )
+    moved: list[str] = []
+    poller = Poller(
+        aws,
+        config,
+        handler=Recorder(slow),
+        follow_seconds=0.1,
+        on_version=lambda c: moved.append(c.function_version),
+    )
+    with poller:
+        aws.sqs.send_message(QueueUrl=url, MessageBody="during the switch")
+        wait_for(started.is_set, what="the first invocation")
+        aws.lambda_.update_function_configuration(
+            FunctionName="followed", Environment={"Variables": {"GENERATION": "2"}}
+        )
+        version = aws.lambda_.publish_version(FunctionName="followed")["Version"]
+        aws.lambda_.update_alias(FunctionName="followed", Name="live", FunctionVersion=version)
+        wait_for(lambda: moved, what="the poller to follow the alias")
+        aws.sqs.send_message(QueueUrl=url, MessageBody="after the switch")
+        wait_for(lambda: len(seen) == 2, what="both invocations")
+    # The switch waited for the invocation in flight; the next one ran the new version.
+    assert seen == [("1", "1"), ("2", "2")]
+    assert moved == [version]
+    assert poller.config.function_version == version
+    assert "GENERATION" not in os.environ  # restored on stop

@@ -63,6 +63,14 @@ def _print_batch(result: Any) -> None:
     )
 
 
+def _print_version(config: Any) -> None:
+    console.print(
+        f"alias {config.alias} now points to version {config.function_version}: invoking it "
+        f"with its configuration (RENDITIONS={config.environment.get('RENDITIONS', '')})",
+        highlight=False,
+    )
+
+
 @local_app.command("up")
 def local_up(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 for any free one).")] = 4566,
@@ -71,14 +79,29 @@ def local_up(
     worker: Annotated[
         bool, typer.Option(help="Run the poller here (--no-worker: use `local worker`).")
     ] = True,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--parameter",
+            "-p",
+            help="KEY=VALUE template parameter override (repeatable), e.g. Renditions=...",
+        ),
+    ] = None,
 ) -> None:
     """Start the emulator, deploy the template, run the poller; until Ctrl-C."""
+    from resizer_tools.local.parameters import parse_pairs  # noqa: PLC0415
     from resizer_tools.local.stack import LocalStack  # noqa: PLC0415
 
-    stack = LocalStack(
-        template, port=port, stack_name=stack_name, on_batch=_print_batch, poller=worker
-    )
     with errors():
+        stack = LocalStack(
+            template,
+            port=port,
+            stack_name=stack_name,
+            parameters=parse_pairs(parameter or []),
+            on_batch=_print_batch,
+            on_version=_print_version,
+            poller=worker,
+        )
         stack.start()
     try:
         with _until_interrupted() as stop:
@@ -141,7 +164,12 @@ def local_worker(
     with errors():
         aws = aws_clients(endpoint, None)
         stack = aws.stack(stack_name)
-        poller = Poller(aws, MappingConfig.discover(aws, stack), on_batch=_print_batch)
+        poller = Poller(
+            aws,
+            MappingConfig.discover(aws, stack),
+            on_batch=_print_batch,
+            on_version=_print_version,
+        )
         poller.start()
     config = poller.config
     try:

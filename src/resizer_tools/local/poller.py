@@ -9,6 +9,13 @@ response, leaves failures to come back after the visibility timeout (redrive to
 the dead-letter queue is the queue's own), and fails the whole batch when the
 invocation raises, times out or returns an invalid ``batchItemFailures``.
 
+The mapping invokes an alias (``live``): each invocation runs the version the alias
+points to, with that version's configuration. A watcher thread re-reads the alias
+every ``follow_seconds``; when it has moved (update-function-configuration +
+publish-version + update-alias: what a stack update does), the poller lets the
+invocations in flight finish, holds new ones, switches to the new version's
+environment and handler (a cold start), and carries on.
+
 The handler runs in this process, with the function's environment in
 ``os.environ`` (as the Lambda runtime does); the variables are set when the poller
 starts and restored when it stops. One poller per process, then.
@@ -16,7 +23,6 @@ starts and restored when it stops. One poller per process, then.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import logging
 import os
@@ -24,14 +30,17 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from resizer.errors import ConfigurationError
-from resizer_tools.ops.aws import LOCAL_CREDENTIALS, Aws, StackResources
+from resizer_tools.local.lambda_event import LambdaContext, to_lambda_record
+from resizer_tools.local.mapping import MappingConfig
+from resizer_tools.ops.aws import LOCAL_CREDENTIALS, Aws
 
 __all__ = ["BatchResult", "LambdaContext", "MappingConfig", "Poller"]
 
@@ -42,91 +51,6 @@ Handler = Callable[[dict[str, Any], Any], Any]
 # AWS polls with at most 10 messages per ReceiveMessage and long polls for 20 s;
 # a shorter wait here only bounds how long stop() takes.
 _MAX_RECEIVE = 10
-_DEFAULT_CONCURRENCY = 5  # ScalingConfig absent: AWS scales up to 1,250; a laptop cannot.
-
-
-@dataclass(frozen=True)
-class MappingConfig:
-    """One event source mapping and the function it invokes, as deployed."""
-
-    uuid: str
-    queue_url: str
-    queue_arn: str
-    function_arn: str  # what the mapping invokes (the alias ARN)
-    function_name: str
-    function_version: str
-    handler: str
-    timeout_s: int
-    memory_mb: int
-    environment: Mapping[str, str]
-    batch_size: int
-    batching_window_s: int
-    concurrency: int
-    report_batch_item_failures: bool
-    region: str
-
-    @classmethod
-    def discover(cls, aws: Aws, stack: StackResources) -> MappingConfig:
-        """The mapping on the stack's queue (enabled or not: locally it is kept disabled)."""
-        queue_arn = aws.sqs.get_queue_attributes(
-            QueueUrl=stack.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        mappings = [
-            m
-            for m in aws.lambda_.list_event_source_mappings()["EventSourceMappings"]
-            if m.get("EventSourceArn") == queue_arn
-        ]
-        if not mappings:
-            raise ConfigurationError(
-                f"no event source mapping reads {queue_arn}; deploy the stack with "
-                "`resizer local up` (it creates the mapping from the template)"
-            )
-        mapping = mappings[0]
-        function = aws.lambda_.get_function_configuration(FunctionName=mapping["FunctionArn"])
-        scaling = mapping.get("ScalingConfig") or {}
-        return cls(
-            uuid=mapping["UUID"],
-            queue_url=stack.queue_url,
-            queue_arn=queue_arn,
-            function_arn=mapping["FunctionArn"],
-            function_name=function["FunctionName"],
-            function_version=function.get("Version", "$LATEST"),
-            handler=function.get("Handler", "resizer.handler.lambda_handler"),
-            timeout_s=int(function.get("Timeout", 3)),
-            memory_mb=int(function.get("MemorySize", 128)),
-            # str(): moto hands Number parameters back as ints.
-            environment={
-                name: str(value)
-                for name, value in (
-                    (function.get("Environment") or {}).get("Variables") or {}
-                ).items()
-            },
-            batch_size=int(mapping.get("BatchSize", 10)),
-            batching_window_s=int(mapping.get("MaximumBatchingWindowInSeconds", 0)),
-            concurrency=int(scaling.get("MaximumConcurrency", _DEFAULT_CONCURRENCY)),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in (mapping.get("FunctionResponseTypes") or []),
-            region=aws.region,
-        )
-
-
-@dataclass
-class LambdaContext:
-    """What the Python runtime passes as ``context`` (awslambdaric's LambdaContext)."""
-
-    function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: str  # a string in the real runtime too
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline: float  # time.monotonic() at which the invocation times out
-    identity: Any = None
-    client_context: Any = None
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -171,10 +95,16 @@ class Poller:
         environment: Mapping[str, str] | None = None,
         wait_seconds: int = 2,
         on_batch: Callable[[BatchResult], None] | None = None,
+        follow_seconds: float = 1.0,
+        on_version: Callable[[MappingConfig], None] | None = None,
     ) -> None:
         self._aws = aws
         self.config = config
         self._handler = handler
+        self._fixed_handler = handler is not None
+        self._follow_seconds = follow_seconds
+        self._on_version = on_version
+        self._gate = _Gate()
         self._extra_environment = dict(environment or {})
         self._wait_seconds = wait_seconds
         self._on_batch = on_batch
@@ -193,6 +123,10 @@ class Poller:
             thread = threading.Thread(target=self._run, name=f"esm-poller-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.config.alias is not None:
+            watcher = threading.Thread(target=self._follow, name="esm-alias-watcher", daemon=True)
+            watcher.start()
+            self._threads.append(watcher)
 
     def stop(self, timeout: float | None = None) -> None:
         """Finish the invocations in flight, then stop; restores ``os.environ``."""
@@ -224,7 +158,34 @@ class Poller:
                 self._stopping.wait(1)
                 continue
             if messages:
-                self._invoke(messages)
+                with self._gate.shared():
+                    self._invoke(messages)
+
+    def _follow(self) -> None:
+        """Re-read the alias; when it moved, switch to its version between invocations."""
+        while not self._stopping.wait(self._follow_seconds):
+            try:
+                moved = self.config.follow(self._aws)
+            except (BotoCoreError, ClientError) as error:
+                log.warning("could not read the alias %s: %s", self.config.alias, error)
+                continue
+            if moved is not None:
+                with self._gate.exclusive():
+                    self._switch(moved)
+                if self._on_version is not None:
+                    self._on_version(moved)
+
+    def _switch(self, config: MappingConfig) -> None:
+        """The new version's environment and a fresh handler module: a new container."""
+        self._restore_environment()
+        self.config = config
+        self._set_environment()
+        if not self._fixed_handler:
+            try:
+                self._handler = _cold_start(config.handler)
+            except ConfigurationError as error:
+                # As a Lambda init failure: every invocation of this version fails.
+                self._handler = _failing(error)
 
     def _receive_batch(self) -> list[dict[str, Any]]:
         """Long-poll; with a batching window, keep filling the batch until it closes."""
@@ -389,41 +350,41 @@ def _cold_start(handler_path: str) -> Handler:
     return handler
 
 
-def to_lambda_record(message: Mapping[str, Any], queue_arn: str, region: str) -> dict[str, Any]:
-    """An SQS ReceiveMessage message in Lambda's SQS event record format."""
-    record: dict[str, Any] = {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message.get("Body", ""),
-        "attributes": dict(message.get("Attributes") or {}),
-        "messageAttributes": {
-            name: _lambda_attribute(value)
-            for name, value in (message.get("MessageAttributes") or {}).items()
-        },
-        "md5OfBody": message.get("MD5OfBody", ""),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
-    if message.get("MD5OfMessageAttributes"):
-        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-    return record
+def _failing(error: Exception) -> Handler:
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        raise error
+
+    return handler
 
 
-def _lambda_attribute(value: Mapping[str, Any]) -> dict[str, Any]:
-    """SQS's ``StringValue`` casing -> Lambda's ``stringValue``; binaries base64-encoded."""
-    attribute: dict[str, Any] = {
-        "stringListValues": list(value.get("StringListValues") or []),
-        "binaryListValues": [_b64(v) for v in value.get("BinaryListValues") or []],
-        "dataType": value.get("DataType", "String"),
-    }
-    if "StringValue" in value:
-        attribute["stringValue"] = value["StringValue"]
-    if "BinaryValue" in value:
-        attribute["binaryValue"] = _b64(value["BinaryValue"])
-    return attribute
+class _Gate:
+    """Invocations hold it shared; a version switch holds it alone, between invocations."""
 
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._active = 0
+        self._switching = False
 
-def _b64(data: bytes | str) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return base64.b64encode(raw).decode("ascii")
+    @contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._condition:
+            self._condition.wait_for(lambda: not self._switching)
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._active -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._condition:
+            self._switching = True
+            self._condition.wait_for(lambda: self._active == 0)
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._switching = False
+                self._condition.notify_all()

@@ -9,6 +9,7 @@ from types import TracebackType
 
 from resizer_tools.local.deploy import Deployment, deploy
 from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.parameters import check_overrides
 from resizer_tools.local.poller import BatchResult, MappingConfig, Poller
 from resizer_tools.local.template import Template
 from resizer_tools.ops.aws import DEFAULT_STACK_NAME, Aws, StackResources
@@ -25,9 +26,11 @@ class LocalStack:
         *,
         port: int = 0,
         stack_name: str = DEFAULT_STACK_NAME,
+        # Template parameter overrides (checked against the template's constraints).
         parameters: Mapping[str, str] | None = None,
         environment: Mapping[str, str] | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
+        on_version: Callable[[MappingConfig], None] | None = None,
         poller: bool = True,
     ) -> None:
         self._template_path = template_path
@@ -35,6 +38,7 @@ class LocalStack:
         self._parameters = dict(parameters or {})
         self._environment = dict(environment or {})
         self._on_batch = on_batch
+        self._on_version = on_version
         self._with_poller = poller
         self.emulator = Emulator(port)
         self.poller: Poller | None = None
@@ -50,6 +54,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         started = time.monotonic()
         template = Template.load(self._template_path)
+        check_overrides(self._parameters, template)
         self.emulator.start()
         try:
             self.aws = Aws(self.emulator.endpoint_url)
@@ -58,7 +63,11 @@ class LocalStack:
             if self._with_poller:
                 config = MappingConfig.discover(self.aws, self.resources)
                 self.poller = Poller(
-                    self.aws, config, environment=self._environment, on_batch=self._on_batch
+                    self.aws,
+                    config,
+                    environment=self._environment,
+                    on_batch=self._on_batch,
+                    on_version=self._on_version,
                 )
                 self.poller.start()
         except BaseException:
