@@ -10,13 +10,13 @@ of renditions has started (before anything is removed). A hook may upload, repla
 or delete objects, or run another pipeline on the same storage.
 
 Every operation is recorded in :attr:`InMemoryStorage.calls` as
-``(operation, bucket, key)`` with operation one of ``head``, ``get``, ``put`` and
-``delete``. Thread-safe, like the S3 client.
+``(operation, bucket, key)`` with operation one of ``head``, ``get`` (the download
+starts: size and ETag known), ``read`` (its body is read), ``put`` and ``delete``.
+Thread-safe, like the S3 client.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -124,7 +124,11 @@ class InMemoryStorage(ObjectStorage):
             stored = self.objects.get((bucket, key))
         if stored is None:
             return None
-        return Opened(len(stored.data), stored.etag, io.BytesIO(stored.data))
+        return Opened(
+            len(stored.data),
+            stored.etag,
+            _Body(stored.data, lambda: self._record("read", bucket, key)),
+        )
 
     def _put(self, bucket: str, write: ObjectWrite) -> None:
         stored = StoredObject(
@@ -144,3 +148,22 @@ class InMemoryStorage(ObjectStorage):
             for key in keys:
                 self.calls.append(("delete", bucket, key))
                 self.objects.pop((bucket, key), None)
+
+    def _record(self, operation: str, bucket: str, key: str) -> None:
+        with self._lock:
+            self.calls.append((operation, bucket, key))
+
+
+class _Body:
+    """A download's body: reading it is recorded, as is any call."""
+
+    def __init__(self, data: bytes, on_read: Callable[[], None]) -> None:
+        self._data = data
+        self._on_read = on_read
+
+    def read(self) -> bytes:
+        self._on_read()
+        return self._data
+
+    def close(self) -> None:
+        """Nothing to release: the bytes are already in memory."""

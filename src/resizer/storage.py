@@ -115,7 +115,12 @@ class ObjectWrite:
 
 
 class ObjectStorage(ABC):
-    """:class:`Storage` built from four object operations a backend supplies."""
+    """:class:`Storage` built from four object operations a backend supplies.
+
+    Whatever the destination's layout grows (another object per source, written last,
+    or read back to know what to delete) belongs here, on the same four operations,
+    so every backend gets it at once.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

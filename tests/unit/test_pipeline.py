@@ -110,6 +110,7 @@ def test_a_new_image_costs_one_head_of_the_renditions_smallest_first(
     pipeline.handle(created())
     # The source, then the smallest rendition (a 404), then after writing the source again.
     assert heads(storage) == [KEY, output_key("small", KEY), KEY]
+    assert [op for op, _, _ in storage.calls if op in {"get", "read"}] == ["get", "read"]
     assert [key for op, _, key in storage.writes()] == [
         output_key("big", KEY),
         output_key("small", KEY),
@@ -201,6 +202,7 @@ def test_a_source_over_max_input_bytes_is_refused_before_it_is_read(versions: li
     with pytest.raises(ImageTooLargeError, match="MAX_INPUT_BYTES"):
         Pipeline(storage.settings, storage).handle(created())
     assert storage.writes() == []
+    assert [op for op, _, _ in storage.calls] == ["head", "head", "get"]  # never "read"
 
 
 # ---------------------------------------------------------------- folder markers
