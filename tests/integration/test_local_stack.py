@@ -18,7 +18,7 @@ from PIL import Image
 
 from resizer.events import created_record, notification_body
 from resizer_tools.local.stack import LocalStack
-from resizer_tools.ops import operations
+from resizer_tools.ops import dead_letters, operations
 from resizer_tools.ops.aws import Aws, StackResources
 
 pytestmark = pytest.mark.integration
@@ -80,10 +80,8 @@ def test_broken_file_goes_to_the_dead_letter_queue_with_its_reason(
     key = "it/broken/not-an-image.jpg"
     aws.s3.put_object(Bucket=resources.source_bucket, Key=key, Body=b"this is not a JPEG")
 
-    def letter() -> operations.DeadLetter | None:
-        found = [
-            d for d in operations.dead_letters(aws, resources, limit=50) if d.source_key == key
-        ]
+    def letter() -> dead_letters.DeadLetter | None:
+        found = dead_letters.dead_letters(aws, resources, where=dead_letters.Filter(key_prefix=key))
         return found[0] if found else None
 
     dead = wait_for(letter, what="the broken file on the dead-letter queue")
@@ -212,12 +210,12 @@ def test_dlq_redrive_moves_messages_back_to_the_queue(aws: Aws, resources: Stack
         QueueUrl=resources.dead_letter_queue_url,
         MessageBody=notification_body([created_record(resources.source_bucket, key)]),
     )
-    before = {d.source_key for d in operations.dead_letters(aws, resources)}
+    before = {d.source_key for d in dead_letters.dead_letters(aws, resources)}
     assert key in before
-    moved = operations.redrive(aws, resources)
-    assert moved >= 1
+    moved = dead_letters.redrive(aws, resources).moved
+    assert len(moved) >= 1
     _expect_renditions(aws, resources, key)
-    after = {d.source_key for d in operations.dead_letters(aws, resources)}
+    after = {d.source_key for d in dead_letters.dead_letters(aws, resources)}
     assert key not in after
 
 

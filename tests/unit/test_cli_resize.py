@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,29 @@ def test_a_bad_setting_is_one_line_and_exit_2(
     assert result.exit_code == 2
     assert "RENDITIONS" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> None:
+    crash = (
+        "import resizer.config as c\n"
+        "def boom(*a, **k): raise KeyError('surprise')\n"
+        "c.Settings.from_env = classmethod(boom)\n"
+        "import sys; sys.argv = ['resizer', 'resize', 'x.jpg', '--out', 'o']\n"
+        "from resizer_tools.cli import main; main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", crash], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1
+    assert "KeyError" in done.stderr
+    assert "RESIZER_DEBUG=1" in done.stderr
+    debugging = subprocess.run(
+        [sys.executable, "-c", crash],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "RESIZER_DEBUG": "1"},
+    )
+    assert "Traceback" in debugging.stderr

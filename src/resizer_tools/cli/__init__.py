@@ -8,10 +8,12 @@ which must work however the package was installed: without the ``cli`` extras
 
 from __future__ import annotations
 
+import os
 import sys
 
 __all__ = ["main"]
 
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 _CLI_MODULES = ("typer", "rich")
 
@@ -27,4 +29,16 @@ def main() -> None:
             raise
         print(f"error: {MissingExtrasError(error.name or 'typer').reason}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
-    app()
+    try:
+        app()
+    except Exception as error:
+        # Every error users can act on is a ResizerError, handled by the command; this
+        # is the net for the rest (a bug): one line, the traceback only on request.
+        if os.environ.get("RESIZER_DEBUG"):
+            raise
+        print(
+            f"error: unexpected {type(error).__name__}: {error} (a bug in resizer: "
+            "run again with RESIZER_DEBUG=1 for the traceback and report it)",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_FAILED) from None

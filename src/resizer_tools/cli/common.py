@@ -29,6 +29,8 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_USAGE",
     "Endpoint",
+    "Exclude",
+    "Include",
     "JsonOption",
     "Region",
     "StackName",
@@ -71,6 +73,22 @@ Region = Annotated[
 TemplateOption = Annotated[
     Path,
     typer.Option("--template", help="The CloudFormation template to deploy locally."),
+]
+Include = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include",
+        help="In folders, only files whose name or relative path matches (e.g. '*.jpg'); "
+        "repeatable.",
+    ),
+]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        help="In folders, also skip files or folders matching this (e.g. 'raw'); repeatable. "
+        "Always skipped: hidden files and folders, Thumbs.db, desktop.ini, *.xmp, *.aae.",
+    ),
 ]
 JsonOption = Annotated[
     bool,

@@ -13,13 +13,14 @@ from resizer.config import Settings
 from resizer.errors import ResizerError
 from resizer_tools.cli.common import (
     EXIT_FAILED,
+    Exclude,
+    Include,
     JsonOption,
     console,
     err_console,
     errors,
     print_json,
 )
-from resizer_tools.errors import UsageError
 
 if TYPE_CHECKING:
     from resizer.imaging import RenderedImage
@@ -27,18 +28,20 @@ if TYPE_CHECKING:
 __all__ = ["resize"]
 
 
-def _inputs(paths: list[Path]) -> list[tuple[Path, Path]]:
+def _inputs(
+    paths: list[Path], include: list[str] | None, exclude: list[str] | None
+) -> list[tuple[Path, Path]]:
     """(file, name under each rendition folder): files as given, folders recursively.
 
-    Folders skip hidden files, as ``resizer upload`` does; a missing path is a usage
+    Folders are filtered as ``resizer upload`` filters them; a missing path is a usage
     error (exit 2) before anything is written.
     """
-    from resizer_tools.ops.operations import files_to_upload  # noqa: PLC0415
+    from resizer_tools.ops.operations import DEFAULT_EXCLUDES, files_to_upload  # noqa: PLC0415
 
-    try:
-        return [(path, Path(key)) for path, key in files_to_upload(paths)]
-    except FileNotFoundError as error:
-        raise UsageError(str(error)) from None
+    found = files_to_upload(
+        paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
+    )
+    return [(path, Path(key)) for path, key in found]
 
 
 def resize(
@@ -47,6 +50,8 @@ def resize(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <rendition>/<file>.")],
     as_json: JsonOption = False,
+    include: Include = None,
+    exclude: Exclude = None,
 ) -> None:
     """Resize files offline, with the same engine and settings (RENDITIONS...) as the Lambda.
 
@@ -59,7 +64,7 @@ def resize(
 
     with errors():
         settings = Settings.from_env()
-        inputs = _inputs(files)
+        inputs = _inputs(files, include, exclude)
 
     def one(path: Path) -> list[RenderedImage] | str:
         try:

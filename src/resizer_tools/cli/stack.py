@@ -20,6 +20,8 @@ from rich.table import Table
 from resizer_tools.cli.common import (
     DEFAULT_STACK_NAME,
     Endpoint,
+    Exclude,
+    Include,
     JsonOption,
     Region,
     StackName,
@@ -32,18 +34,29 @@ from resizer_tools.cli.common import (
 __all__ = ["backfill", "status", "upload"]
 
 
-def upload(
+def upload(  # noqa: PLR0917 (one parameter per option)
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (recursive).")],
     stack_name: StackName = DEFAULT_STACK_NAME,
     endpoint: Endpoint = None,
     region: Region = None,
     prefix: Annotated[str, typer.Option(help="Key prefix in the source bucket.")] = "",
+    include: Include = None,
+    exclude: Exclude = None,
 ) -> None:
-    """Upload images to the stack's source bucket, with a progress bar."""
-    from resizer_tools.ops.operations import files_to_upload, upload_file  # noqa: PLC0415
+    """Upload images to the stack's source bucket, with a progress bar.
+
+    Folders are uploaded recursively, without hidden files and sidecars (see --exclude).
+    """
+    from resizer_tools.ops.operations import (  # noqa: PLC0415
+        DEFAULT_EXCLUDES,
+        files_to_upload,
+        upload_file,
+    )
 
     with errors():
-        files = files_to_upload(paths)
+        files = files_to_upload(
+            paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
+        )
         aws = aws_clients(endpoint, region)
         stack = aws.stack(stack_name)
         total = sum(path.stat().st_size for path, _ in files)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from resizer.errors import ConfigurationError
+from resizer_tools.errors import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -48,7 +50,7 @@ class Aws:
     """
 
     def __init__(self, endpoint_url: str | None = None, region: str | None = None) -> None:
-        self.endpoint_url = endpoint_url or None
+        self.endpoint_url = _checked_endpoint(endpoint_url)
         session = boto3.session.Session(region_name=region)
         if self.endpoint_url:
             # The emulator takes any credentials and any region; default both.
@@ -90,6 +92,20 @@ class Aws:
 
     def stack(self, stack_name: str) -> StackResources:
         return StackResources.find(self, stack_name)
+
+
+def _checked_endpoint(endpoint_url: str | None) -> str | None:
+    """The endpoint as given, if it is a URL botocore accepts; a usage error naming the fix."""
+    if not endpoint_url:
+        return None
+    parsed = urlsplit(endpoint_url)
+    if parsed.scheme in {"http", "https"} and parsed.netloc:
+        return endpoint_url
+    raise UsageError(
+        f"endpoint {endpoint_url!r} is not a URL: write it with its scheme, e.g. "
+        f"--endpoint http://{endpoint_url.split('://')[-1]} "
+        "(or AWS_ENDPOINT_URL=...)"
+    )
 
 
 @dataclass(frozen=True)

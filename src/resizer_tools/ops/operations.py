@@ -1,4 +1,6 @@
-"""What the CLI does to a deployed stack (local or on AWS): upload, status, backfill, DLQ.
+"""What the CLI does to a deployed stack (local or on AWS): upload, status, backfill.
+
+The dead-letter queue has a module of its own (:mod:`resizer_tools.ops.dead_letters`).
 
 Kept apart from the command-line parsing so that the demo and the tests call the
 very same code.
@@ -6,28 +8,26 @@ very same code.
 
 from __future__ import annotations
 
-import json
+import fnmatch
 import mimetypes
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from resizer.events import created_record, notification_body
+from resizer_tools.errors import OperationFailedError, UsageError
 from resizer_tools.ops.aws import Aws, StackResources
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
-    from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef
 
 __all__ = [
-    "DeadLetter",
+    "DEFAULT_EXCLUDES",
     "Status",
     "backfill",
-    "dead_letters",
     "files_to_upload",
-    "redrive",
     "status",
     "upload_file",
 ]
@@ -75,21 +75,48 @@ def _objects(aws: Aws, bucket: str, prefix: str = "") -> Iterator[tuple[str, int
             yield item["Key"], item.get("Size", 0)
 
 
-def files_to_upload(paths: list[Path]) -> list[tuple[Path, str]]:
-    """(file, key) for files and, recursively, directories (keys relative to the directory)."""
+#: What a folder of photos holds besides photos: hidden files and folders (.DS_Store,
+#: ._AppleDouble, .git), Windows' thumbnail caches and the editors' sidecars (Lightroom
+#: and darktable .xmp, iOS edits .aae). Uploaded, they would only be dead-lettered.
+DEFAULT_EXCLUDES: tuple[str, ...] = (".*", "Thumbs.db", "desktop.ini", "*.xmp", "*.aae")
+
+
+def files_to_upload(
+    paths: list[Path],
+    *,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES,
+) -> list[tuple[Path, str]]:
+    """(file, key) for files and, recursively, folders (keys relative to the folder).
+
+    Inside folders, a file is skipped when its name or any folder on its way matches an
+    ``exclude`` pattern (shell-style, case-insensitive), or when ``include`` is given and
+    neither its name nor its relative key matches one. Files named explicitly are
+    always taken. Raises :class:`UsageError` for a path that does not exist.
+    """
     found: list[tuple[Path, str]] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                (f, f.relative_to(path).as_posix())
-                for f in sorted(path.rglob("*"))
-                if f.is_file() and not f.name.startswith(".")
-            )
+            for file in sorted(path.rglob("*")):
+                key = file.relative_to(path).as_posix()
+                if file.is_file() and _wanted(key, include, exclude):
+                    found.append((file, key))
         elif path.is_file():
             found.append((path, path.name))
         else:
-            raise FileNotFoundError(f"{path}: no such file or directory")
+            raise UsageError(f"{path}: no such file or folder")
     return found
+
+
+def _wanted(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    parts = key.lower().split("/")
+    if any(fnmatch.fnmatchcase(part, pattern.lower()) for part in parts for pattern in exclude):
+        return False
+    return not include or any(
+        fnmatch.fnmatchcase(candidate, pattern.lower())
+        for candidate in (parts[-1], key.lower())
+        for pattern in include
+    )
 
 
 def upload_file(
@@ -129,7 +156,11 @@ def backfill(aws: Aws, stack: StackResources, prefix: str = "") -> int:
         )
         failed = response.get("Failed", [])
         if failed:
-            raise RuntimeError(f"SQS refused {len(failed)} message(s): {failed[0].get('Message')}")
+            raise OperationFailedError(
+                f"SQS refused {len(failed)} message(s) ({sent} enqueued so far): "
+                f"{failed[0].get('Message')}; run the backfill again "
+                "(renditions already current are skipped)"
+            )
         sent += len(batch)
         batch.clear()
 
@@ -148,120 +179,3 @@ def backfill(aws: Aws, stack: StackResources, prefix: str = "") -> int:
                 flush()
     flush()
     return sent
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    message_id: str
-    source_key: str
-    error_type: str
-    reason: str
-    sent_timestamp_ms: int
-    receive_count: int
-    body: str
-
-
-def dead_letters(aws: Aws, stack: StackResources, limit: int = 100) -> list[DeadLetter]:
-    """Look at up to ``limit`` messages on the DLQ without taking them off it.
-
-    Each is received (hidden for a few seconds) and then made visible again at once.
-    """
-    url = stack.dead_letter_queue_url
-    seen: dict[str, tuple[DeadLetter, str]] = {}
-    while len(seen) < limit:
-        messages = aws.sqs.receive_message(
-            QueueUrl=url,
-            MaxNumberOfMessages=min(_BATCH, limit - len(seen)),
-            VisibilityTimeout=30,
-            WaitTimeSeconds=1,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for message in fresh:
-            seen[message["MessageId"]] = (_dead_letter(dict(message)), message["ReceiptHandle"])
-    entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
-        {"Id": str(n), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-        for n, (_, handle) in enumerate(seen.values())
-    ]
-    for start in range(0, len(entries), _BATCH):
-        aws.sqs.change_message_visibility_batch(
-            QueueUrl=url, Entries=entries[start : start + _BATCH]
-        )
-    return [letter for letter, _ in seen.values()]
-
-
-def _dead_letter(message: dict[str, Any]) -> DeadLetter:
-    attributes = message.get("MessageAttributes") or {}
-
-    def text(name: str) -> str:
-        return str((attributes.get(name) or {}).get("StringValue", ""))
-
-    system = message.get("Attributes") or {}
-    body = message.get("Body", "")
-    return DeadLetter(
-        message_id=message["MessageId"],
-        source_key=text("SourceKey") or _key_from_body(body),
-        error_type=text("ErrorType") or "RetriesExhausted",
-        reason=text("ErrorReason")
-        or "failed on every attempt (maxReceiveCount); see the function's log",
-        sent_timestamp_ms=int(system.get("SentTimestamp", 0)),
-        receive_count=int(system.get("ApproximateReceiveCount", 0)),
-        body=body,
-    )
-
-
-def _key_from_body(body: str) -> str:
-    try:
-        records = json.loads(body).get("Records") or []
-        return str(records[0]["s3"]["object"]["key"])
-    except (ValueError, LookupError, TypeError, AttributeError):
-        return "-"
-
-
-def redrive(aws: Aws, stack: StackResources, limit: int | None = None) -> int:
-    """Move messages from the DLQ back to the main queue (the body only; reasons dropped).
-
-    Each message is deleted from the DLQ only after the main queue accepted it. Moves
-    at most the messages there when it starts: one that fails again and comes back
-    meanwhile is not moved a second time (no ping-pong).
-    """
-    waiting = int(
-        aws.sqs.get_queue_attributes(
-            QueueUrl=stack.dead_letter_queue_url, AttributeNames=["ApproximateNumberOfMessages"]
-        )["Attributes"]["ApproximateNumberOfMessages"]
-    )
-    limit = waiting if limit is None else min(limit, waiting)
-    moved = 0
-    while moved < limit:
-        count = min(_BATCH, limit - moved)
-        messages = aws.sqs.receive_message(
-            QueueUrl=stack.dead_letter_queue_url,
-            MaxNumberOfMessages=count,
-            VisibilityTimeout=60,
-            WaitTimeSeconds=1,
-        ).get("Messages", [])
-        if not messages:
-            break
-        sent = aws.sqs.send_message_batch(
-            QueueUrl=stack.queue_url,
-            Entries=[{"Id": str(n), "MessageBody": m["Body"]} for n, m in enumerate(messages)],
-        )
-        accepted = {int(entry["Id"]) for entry in sent.get("Successful", [])}
-        done = [m for n, m in enumerate(messages) if n in accepted]
-        if done:
-            aws.sqs.delete_message_batch(
-                QueueUrl=stack.dead_letter_queue_url,
-                Entries=[
-                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)
-                ],
-            )
-        moved += len(done)
-        if len(done) < len(messages):
-            raise RuntimeError(
-                f"the main queue refused {len(messages) - len(done)} message(s); "
-                "they stay on the dead-letter queue"
-            )
-    return moved
