@@ -20,6 +20,7 @@ from resizer_tools.errors import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
@@ -89,6 +90,10 @@ class Aws:
     @cached_property
     def lambda_(self) -> LambdaClient:
         return self.session.client("lambda", endpoint_url=self.endpoint_url, config=self._config)
+
+    @cached_property
+    def events(self) -> EventBridgeClient:
+        return self.session.client("events", endpoint_url=self.endpoint_url, config=self._config)
 
     def stack(self, stack_name: str) -> StackResources:
         return StackResources.find(self, stack_name)

@@ -1,0 +1,98 @@
+"""``resizer events``: watch a stack's Renditions Ready / Removed / Rendition Failed events."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from resizer_tools.cli.common import (
+    DEFAULT_STACK_NAME,
+    Endpoint,
+    Region,
+    StackName,
+    aws_clients,
+    console,
+    err_console,
+    errors,
+)
+from resizer_tools.cli.local import _until_interrupted  # Ctrl-C ends the watch cleanly
+
+__all__ = ["events"]
+
+
+def events(
+    *,
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    endpoint: Endpoint = None,
+    region: Region = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep watching until Ctrl-C (or --count).")
+    ] = False,
+    seconds: Annotated[int, typer.Option(min=1, help="Without --follow: how long to watch.")] = 30,
+    count: Annotated[int | None, typer.Option(min=1, help="Stop after this many events.")] = None,
+    bus: Annotated[
+        str | None,
+        typer.Option(help="Event bus (default: the stack's EventBusName parameter)."),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="One JSON line per event (EventBridge's envelope)."),
+    ] = False,
+) -> None:
+    """Watch the stack's events: a temporary EventBridge rule and queue, removed on exit.
+
+    Only events published while watching are seen (EventBridge keeps no history).
+    """
+    from resizer_tools.ops.events import event_bus, receive, watching  # noqa: PLC0415
+
+    seen = 0
+    with errors(), _until_interrupted() as stop:
+        aws = aws_clients(endpoint, region)
+        stack = aws.stack(stack_name)
+        name = bus or event_bus(aws, stack_name)
+        with watching(aws, stack, name) as watch:
+            ends = None if follow else time.monotonic() + seconds
+            err_console.print(
+                f"watching bus {name!r} for the events of stack {stack_name} "
+                f"(temporary rule {watch.rule} -> queue); "
+                + ("Ctrl-C stops" if follow else f"for {seconds} s"),
+                highlight=False,
+            )
+            while not stop.is_set() and (ends is None or time.monotonic() < ends):
+                for event in receive(aws, watch, wait_seconds=1):
+                    _show(event, as_json)
+                    seen += 1
+                    if count is not None and seen >= count:
+                        stop.set()
+                        break
+    err_console.print(f"{seen} event(s); the temporary rule and queue are removed", highlight=False)
+
+
+def _show(event: Any, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(event.envelope, sort_keys=True) + "\n")
+        sys.stdout.flush()
+        return
+    detail = event.detail
+    if event.detail_type == "Renditions Ready":
+        parts = [
+            f"{r.get('name')} {r.get('width')}x{r.get('height')} {r.get('format')}"
+            for r in detail.get("renditions") or []
+        ]
+        note = f"{len(parts)} rendition(s): " + ", ".join(parts)
+    elif event.detail_type == "Rendition Failed":
+        note = f"[red]{detail.get('error_type')}[/]: {detail.get('reason')}"
+    else:
+        note = ""
+    style = {"Renditions Ready": "green", "Renditions Removed": "yellow"}.get(
+        event.detail_type, "red"
+    )
+    console.print(
+        f"{event.time} [{style}]{event.detail_type}[/] s3://{event.bucket}/{event.key} {note}",
+        highlight=False,
+        soft_wrap=True,
+    )
