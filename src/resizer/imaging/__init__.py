@@ -2,16 +2,28 @@
 
 The pipeline, visible in the modules: ``_source`` (sniff, identify, check limits,
 classify decoding errors) -> ``_colour`` (working colour mode, ICC, CMYK) ->
-``_render`` (shrink-on-load, orientation, the cascade) -> ``_output`` (formats and
-encoders); ``_memory`` budgets concurrent renders. Only :func:`render`,
-:class:`RenderedImage` and :class:`MemoryBudget` are public.
+``_render`` (shrink-on-load, orientation, the cascade; ``_crop`` cuts cover crops
+around the focal point, ``_placeholder`` makes the BlurHash) -> ``_output`` (formats
+and encoders); ``_memory`` budgets concurrent renders. Only the names in ``__all__``
+are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration
 of the HEIF opener. Pillow releases the GIL while it decodes, resizes and encodes,
 so several images render in parallel in threads.
 """
 
+from resizer.imaging._crop import parse_focal_point
 from resizer.imaging._memory import MemoryBudget
-from resizer.imaging._render import RenderedImage, render
+from resizer.imaging._placeholder import Placeholder
+from resizer.imaging._render import RenderedImage, RenderSet, SourceInfo, render, render_set
 
-__all__ = ["MemoryBudget", "RenderedImage", "render"]
+__all__ = [
+    "MemoryBudget",
+    "Placeholder",
+    "RenderSet",
+    "RenderedImage",
+    "SourceInfo",
+    "parse_focal_point",
+    "render",
+    "render_set",
+]

@@ -46,6 +46,18 @@ def drop_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
+def flatten(image: Image.Image) -> Image.Image:
+    """A straight (RGBA, LA, RGB, L) image without alpha: transparent areas over white,
+    as a page shows them (for JPEG and placeholders)."""
+    if image.mode not in ("RGBA", "LA"):
+        return image
+    if image.getchannel("A").getextrema()[0] == 255:
+        return drop_alpha(image)
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    flat = Image.alpha_composite(white, image.convert("RGBA"))
+    return flat.convert("RGB" if image.mode == "RGBA" else "L")
+
+
 def is_opaque(image: Image.Image) -> bool:
     if not has_alpha(image.mode):
         return True

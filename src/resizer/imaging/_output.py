@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PIL import Image
 
+from resizer.config import AVIF_SPEED, WEBP_METHOD
 from resizer.imaging import _colour
 
 
@@ -23,6 +24,7 @@ JPEG = Output("JPEG", "image/jpeg", ".jpg")
 PNG = Output("PNG", "image/png", ".png")
 WEBP = Output("WEBP", "image/webp", ".webp")
 GIF = Output("GIF", "image/gif", ".gif")
+AVIF = Output("AVIF", "image/avif", ".avif")
 
 # Formats browsers show: the output keeps the family. MPO is a JPEG with extras.
 _KEPT = {"JPEG": JPEG, "MPO": JPEG, "PNG": PNG, "WEBP": WEBP, "GIF": GIF}
@@ -43,12 +45,34 @@ def choose(source_format: str, opaque: bool) -> tuple[Output, bool]:
     return (JPEG if opaque else PNG), True
 
 
+#: RENDITIONS' ``format=`` names, other than ``original`` (the rule of :func:`choose`).
+NAMED = {"jpeg": JPEG, "png": PNG, "webp": WEBP, "avif": AVIF}
+#: Outputs that hold an animation; an animation written to another keeps its first frame
+#: (animated AVIF is left out: libavif encodes every frame as a still, far too slow).
+ANIMATED = frozenset({GIF, PNG, WEBP})
+
+
+def resolve(name: str, source_format: str, opaque: bool) -> tuple[Output, bool]:
+    """(output, converted) for a RENDITIONS format name."""
+    if name == "original":
+        return choose(source_format, opaque)
+    output = NAMED[name]
+    return output, _KEPT.get(source_format) is not output
+
+
 @dataclass(frozen=True)
 class Encoding:
     jpeg_quality: int
     webp_quality: int
     icc_profile: bytes | None
     png_compress_level: int = 6
+    avif_quality: int = 60
+
+    def with_quality(self, quality: int | None) -> Encoding:
+        """The same settings with a rendition's ``quality=`` for every lossy format."""
+        if quality is None:
+            return self
+        return replace(self, jpeg_quality=quality, webp_quality=quality, avif_quality=quality)
 
 
 def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
@@ -64,7 +88,10 @@ def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
         # optimal Huffman tables (a few % smaller, cheap at rendition sizes).
         options.update(quality=encoding.jpeg_quality, optimize=True, progressive=True)
     elif output is WEBP:
-        options.update(quality=encoding.webp_quality, method=4)
+        options.update(quality=encoding.webp_quality, method=WEBP_METHOD)
+    elif output is AVIF:
+        # speed: measured, see config.AVIF_SPEED; libavif's default (6) costs ~4x more.
+        options.update(quality=encoding.avif_quality, speed=AVIF_SPEED)
     elif output is PNG:
         # zlib level (PNG_COMPRESS_LEVEL, 6 by default as in Pillow); 3 encodes about
         # 2.4x faster for files ~6% larger. optimize=True would try level 9, slow.
@@ -75,7 +102,7 @@ def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
 def _prepared(image: Image.Image, output: Output) -> Image.Image:
     image = _colour.straight(image)
     if output is JPEG:
-        image = _colour.drop_alpha(image)
+        image = _colour.flatten(image)
     # Pillow quirk: resize() and convert() copy .info (EXIF, XMP, comments, GIF
     # extensions, transparency index) from the source; clear it so nothing leaks.
     image.info = {}

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from resizer.config import Rendition, Settings
-from resizer.imaging import _colour, _output
+from resizer.imaging import _colour, _crop, _output, _placeholder
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
 from resizer.imaging._memory import MemoryBudget, estimate_bytes
+from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._source import Opened, decoding, open_image
 
 # Speed/quality knobs, each measured by bench/renditions.py on examples/photos and
@@ -40,16 +41,47 @@ FILTER = Image.Resampling.LANCZOS
 
 @dataclass(frozen=True)
 class RenderedImage:
-    """One encoded rendition, ready to upload."""
+    """One encoded rendition in one format, ready to upload."""
 
     rendition: Rendition
     data: bytes
-    content_type: str  # "image/jpeg", "image/png", "image/webp" or "image/gif"
+    content_type: str  # "image/jpeg", "image/png", "image/webp", "image/gif", "image/avif"
     width: int
     height: int
-    format: str  # Pillow's encoder name: "JPEG", "PNG", "WEBP" or "GIF"
-    extension: str  # ".jpg", ".png", ".webp" or ".gif"
-    converted: bool  # the source's family is not kept (TIFF, BMP, HEIC, AVIF)
+    format: str  # Pillow's encoder name: "JPEG", "PNG", "WEBP", "GIF" or "AVIF"
+    extension: str  # ".jpg", ".png", ".webp", ".gif" or ".avif"
+    converted: bool  # the output's family is not the source's
+    #: Appended to the output key: "" for the rendition's first format, else its extension.
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """The source as the manifest describes it (size after EXIF orientation)."""
+
+    width: int
+    height: int
+    format: str  # Pillow's name: "JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", ...
+    bytes: int
+
+
+@dataclass(frozen=True)
+class RenderSet:
+    """Everything one source gives: its description, its renditions, its placeholder."""
+
+    source: SourceInfo
+    images: list[RenderedImage]
+    placeholder: Placeholder
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Cascade targets: one per rendition (a cover's is the whole image scaled to cover
+    its box), then the placeholder's and the focal-point analysis' copies."""
+
+    upright: tuple[int, int]
+    targets: list[tuple[int, int]]
+    crops: list[tuple[int, int] | None]  # per rendition: the cover crop, else None
 
 
 def _orientation(image: Image.Image) -> int:
@@ -114,8 +146,37 @@ def _cascade(
     return [im for im in results if im is not None]
 
 
-def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, list[tuple[int, int]]]:
-    """Open and check the source; (opened, EXIF orientation, upright target sizes)."""
+@dataclass(frozen=True)
+class _Job:
+    """One source being rendered: what every step after the plan needs."""
+
+    opened: Opened
+    orientation: int
+    plan: _Plan
+    settings: Settings
+    focal: tuple[float, float] | None
+    source: SourceInfo
+
+
+def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Plan:
+    targets: list[tuple[int, int]] = []
+    crops: list[tuple[int, int] | None] = []
+    for rendition in renditions:
+        if rendition.fit == "cover":
+            scaled, crop = _crop.cover_size(upright, rendition.box)
+            targets.append(scaled)
+            crops.append(crop)
+        else:
+            targets.append(fit(upright, rendition.box))
+            crops.append(None)
+    small = (_placeholder.SIZE, _placeholder.SIZE)
+    analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
+    targets += [fit(upright, small), fit(upright, analysis)]
+    return _Plan(upright, targets, crops)
+
+
+def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, _Plan]:
+    """Open and check the source; (opened, EXIF orientation, plan)."""
     opened = open_image(data, settings.max_input_pixels, settings.max_input_bytes)
     with decoding(f"{opened.format} metadata"):
         if opened.format == "TIFF":
@@ -126,54 +187,134 @@ def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, list[tuple[int,
             opened.image.load()
         orientation = _orientation(opened.image)
     upright = _stored(opened.image.size, orientation)
-    return opened, orientation, [fit(upright, r.box) for r in settings.renditions]
+    return opened, orientation, _make_plan(upright, settings.renditions)
+
+
+def _windows(
+    made: Sequence[Image.Image], plan: _Plan, focal: _crop.Point | None
+) -> list[tuple[int, int, int, int] | None]:
+    """Per rendition, the box a cover crop cuts from its scaled image (else None)."""
+    count = len(plan.crops)
+    edges: Image.Image | None = None
+    boxes: list[tuple[int, int, int, int] | None] = []
+    for image, crop in zip(made[:count], plan.crops, strict=True):
+        if crop is None:
+            boxes.append(None)
+            continue
+        point = focal
+        if point is None:
+            if edges is None:
+                edges = _crop.energy(made[count + 1])
+            point = _crop.attention(edges, image.size, crop)
+        boxes.append(_crop.window(image.size, crop, point or (0.5, 0.5)))
+    return boxes
+
+
+def _cut(
+    made: Sequence[Image.Image], boxes: Sequence[tuple[int, int, int, int] | None]
+) -> list[Image.Image]:
+    """One image per rendition: the cascade's, cut where a box says."""
+    return [im if box is None else im.crop(box) for im, box in zip(made, boxes, strict=False)]
+
+
+def render_set(
+    data: bytes,
+    settings: Settings,
+    budget: MemoryBudget | None = None,
+    focal: tuple[float, float] | None = None,
+) -> RenderSet:
+    """Render every rendition of ``settings.renditions`` (same order; each rendition's
+    formats in its order, a format that resolves to an output already made skipped),
+    with the source's description and placeholder.
+
+    ``focal`` (fractions of the upright image) centres the cover crops; None chooses
+    by edge energy, else the centre. Raises InvalidImageError (not an image),
+    UnsupportedFormatError, CorruptImageError or ImageTooLargeError, each with a
+    readable reason; nothing else for bad input. With a ``budget``, the decode waits
+    until the memory it needs is free.
+    """
+    opened, orientation, plan = _plan(data, settings)
+    source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
+    job = _Job(opened, orientation, plan, settings, focal, source)
+    if budget is None:
+        return _render_opened(job)
+    with budget.reserve(estimate_bytes(opened, len(data))):
+        return _render_opened(job)
 
 
 def render(
-    data: bytes, settings: Settings, budget: MemoryBudget | None = None
+    data: bytes,
+    settings: Settings,
+    budget: MemoryBudget | None = None,
+    focal: tuple[float, float] | None = None,
 ) -> list[RenderedImage]:
-    """Render every rendition of ``settings.renditions`` (same order) from ``data``.
-
-    Raises InvalidImageError (not an image), UnsupportedFormatError, CorruptImageError
-    or ImageTooLargeError, each with a readable reason; nothing else for bad input.
-    With a ``budget``, the decode waits until the memory it needs is free.
-    """
-    opened, orientation, targets = _plan(data, settings)
-    if budget is None:
-        return _render_opened(opened, orientation, targets, settings)
-    with budget.reserve(estimate_bytes(opened, len(data))):
-        return _render_opened(opened, orientation, targets, settings)
+    """The renditions of :func:`render_set`, alone."""
+    return render_set(data, settings, budget, focal).images
 
 
-def _render_opened(
-    opened: Opened, orientation: int, targets: Sequence[tuple[int, int]], settings: Settings
+def _encoded(
+    rendition: Rendition,
+    frames: Sequence[Image.Image],
+    *,
+    source_format: str,
+    opaque: bool,
+    encoding: _output.Encoding,
+    durations: Sequence[int] = (),
+    loop: int | None = None,
 ) -> list[RenderedImage]:
+    """One rendition (its frames: one for a still) in each of its formats."""
+    results: list[RenderedImage] = []
+    encoding = encoding.with_quality(rendition.quality)
+    for name in rendition.formats:
+        output, converted = _output.resolve(name, source_format, opaque)
+        if any(done.format == output.format for done in results):
+            continue  # "original" and a named format that resolve alike: written once
+        if len(frames) > 1 and output in _output.ANIMATED:
+            data = _output.encode_animation(frames, durations, loop, output, encoding)
+        else:
+            data = _output.encode(frames[0], output, encoding)
+        results.append(
+            RenderedImage(
+                rendition,
+                data,
+                output.content_type,
+                frames[0].width,
+                frames[0].height,
+                output.format,
+                output.extension,
+                converted,
+                output.extension if results else "",
+            )
+        )
+    return results
+
+
+def _render_opened(job: _Job) -> RenderSet:
+    opened, plan = job.opened, job.plan
     if opened.frames > 1:
-        icc = opened.image.info.get("icc_profile") or None
-        encoding = _output.Encoding(
-            settings.jpeg_quality, settings.webp_quality, icc, settings.png_compress_level
+        return _render_animation(job)
+    made, icc = _resample_still(opened, job.orientation, plan.targets)
+    images = _cut(made, _windows(made, plan, job.focal))
+    opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
+    encoding = _encoding(job.settings, icc)
+    rendered = [
+        result
+        for rendition, im in zip(job.settings.renditions, images, strict=True)
+        for result in _encoded(
+            rendition, [im], source_format=opened.format, opaque=opaque, encoding=encoding
         )
-        return _render_animation(opened, orientation, targets, settings, encoding)
-
-    images, icc = _resample_still(opened, orientation, targets)
-    opaque = _colour.is_opaque(max(images, key=lambda im: im.width * im.height))
-    output, converted = _output.choose(opened.format, opaque)
-    encoding = _output.Encoding(
-        settings.jpeg_quality, settings.webp_quality, icc, settings.png_compress_level
-    )
-    return [
-        RenderedImage(
-            rendition,
-            _output.encode(im, output, encoding),
-            output.content_type,
-            im.width,
-            im.height,
-            output.format,
-            output.extension,
-            converted,
-        )
-        for rendition, im in zip(settings.renditions, images, strict=True)
     ]
+    return RenderSet(job.source, rendered, _placeholder.placeholder(made[len(plan.crops)]))
+
+
+def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
+    return _output.Encoding(
+        settings.jpeg_quality,
+        settings.webp_quality,
+        icc,
+        settings.png_compress_level,
+        settings.avif_quality,
+    )
 
 
 def _resample_still(
@@ -189,24 +330,27 @@ def _resample_still(
     return _cascade(work.image, box, orientation, targets), work.icc_profile
 
 
-def resample(data: bytes, settings: Settings) -> list[Image.Image]:
+def resample(
+    data: bytes, settings: Settings, focal: tuple[float, float] | None = None
+) -> list[Image.Image]:
     """The pixels render() would encode, for still images (quality tests, benchmarks)."""
-    opened, orientation, targets = _plan(data, settings)
-    images, _ = _resample_still(opened, orientation, targets)
+    opened, orientation, plan = _plan(data, settings)
+    made, _ = _resample_still(opened, orientation, plan.targets)
+    images = _cut(made, _windows(made, plan, focal))
     return [_colour.straight(im) for im in images]
 
 
-def _render_animation(
-    opened: Opened,
-    orientation: int,
-    targets: Sequence[tuple[int, int]],
-    settings: Settings,
-    encoding: _output.Encoding,
-) -> list[RenderedImage]:
-    """Animated GIF, WebP and APNG keep every frame and its duration."""
+def _render_animation(job: _Job) -> RenderSet:
+    """Animated GIF, WebP and APNG keep every frame and its duration where the output
+    holds an animation (GIF, WebP, PNG); other outputs get the first frame. Cover crops
+    cut every frame at the first frame's window."""
+    opened, plan = job.opened, job.plan
     image = opened.image
-    frames: list[list[Image.Image]] = [[] for _ in targets]
+    icc = image.info.get("icc_profile") or None
+    frames: list[list[Image.Image]] = [[] for _ in plan.crops]
     durations: list[int] = []
+    firsts: list[Image.Image] = []
+    boxes: list[tuple[int, int, int, int] | None] = []
     with decoding(f"{opened.format} animation"):
         loop = image.info.get("loop")
         for index in range(opened.frames):
@@ -215,21 +359,23 @@ def _render_animation(
             # as P; normalise every frame to premultiplied RGBA, then resample.
             frame = image.convert("RGBA").convert("RGBa")
             durations.append(int(image.info.get("duration", 100)))
-            for rendition_frames, im in zip(
-                frames, _cascade(frame, None, orientation, targets), strict=True
-            ):
+            made = _cascade(frame, None, job.orientation, plan.targets)
+            if not firsts:
+                firsts, boxes = made, _windows(made, plan, job.focal)
+            for rendition_frames, im in zip(frames, _cut(made, boxes), strict=False):
                 rendition_frames.append(im)
-    output, converted = _output.choose(opened.format, opaque=False)
-    return [
-        RenderedImage(
+    encoding = _encoding(job.settings, icc)
+    rendered = [
+        result
+        for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True)
+        for result in _encoded(
             rendition,
-            _output.encode_animation(rendition_frames, durations, loop, output, encoding),
-            output.content_type,
-            rendition_frames[0].width,
-            rendition_frames[0].height,
-            output.format,
-            output.extension,
-            converted,
+            rendition_frames,
+            source_format=job.opened.format,
+            opaque=False,
+            encoding=encoding,
+            durations=durations,
+            loop=loop,
         )
-        for rendition, rendition_frames in zip(settings.renditions, frames, strict=True)
     ]
+    return RenderSet(job.source, rendered, _placeholder.placeholder(firsts[len(plan.crops)]))
