@@ -76,10 +76,10 @@ clean:
 .PHONY: cfn-lint checkov smoke
 
 cfn-lint: install
-	$(VENV)/bin/cfn-lint infra/template.yaml infra/bootstrap.yaml
+	$(VENV)/bin/cfn-lint infra/template.yaml infra/bootstrap.yaml infra/deploy-roles.yaml
 
 checkov: tools
-	$(CHECKOV) -f infra/template.yaml -f infra/bootstrap.yaml --framework cloudformation --skip-download --quiet --compact
+	$(CHECKOV) -f infra/template.yaml -f infra/bootstrap.yaml -f infra/deploy-roles.yaml --framework cloudformation --skip-download --quiet --compact
 
 # Upload a photo to a deployed stack and wait for every rendition, e.g.
 #   make smoke SMOKE_ARGS="--stack-name resizer-dev"   (honours AWS_ENDPOINT_URL)

@@ -20,6 +20,8 @@ from resizer_tools.local import template
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 TEMPLATE = INFRA / "template.yaml"
 BOOTSTRAP = INFRA / "bootstrap.yaml"
+DEPLOY_ROLES = INFRA / "deploy-roles.yaml"
+TEMPLATES = [TEMPLATE, BOOTSTRAP, DEPLOY_ROLES]
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -179,7 +181,15 @@ class Resolver:
         if resource_type == "AWS::SNS::Topic":
             return f"{prefix.format('sns')}:{STACK_NAME}-{logical_id}-SAMPLE"
         if resource_type == "AWS::IAM::Role":
-            return f"{STACK_NAME}-{logical_id}-SAMPLE"
+            return str(
+                self.resolve(properties.get("RoleName", f"{STACK_NAME}-{logical_id}-SAMPLE"))
+            )
+        if resource_type == "AWS::IAM::ManagedPolicy":
+            name = self.resolve(properties.get("ManagedPolicyName", f"{STACK_NAME}-{logical_id}"))
+            return f"arn:aws:iam::{self.account}:policy/{name}"
+        if resource_type == "AWS::IAM::OIDCProvider":
+            url = str(self.resolve(properties["Url"])).removeprefix("https://")
+            return f"arn:aws:iam::{self.account}:oidc-provider/{url}"
         return f"{STACK_NAME}-{logical_id}-sample"
 
     def attribute(self, logical_id: str, attr: str) -> str:
@@ -200,5 +210,10 @@ class Resolver:
         if resource_type == "AWS::Lambda::Version" and attr == "Version":
             return "1"
         if resource_type == "AWS::IAM::Role" and attr == "Arn":
-            return f"arn:aws:iam::{self.account}:role/{name}"
+            path = self.resources[logical_id].get("Properties", {}).get("Path", "/")
+            return f"arn:aws:iam::{self.account}:role{path}{name}"
+        if resource_type == "AWS::Signer::SigningProfile" and attr == "ProfileVersionArn":
+            return f"{prefix.format('signer')}:/signing-profiles/{name}/SAMPLEVERSION"
+        if resource_type == "AWS::Lambda::CodeSigningConfig" and attr == "CodeSigningConfigArn":
+            return f"{prefix.format('lambda')}:code-signing-config:csc-0123456789abcdef0"
         raise UnresolvableError(f"GetAtt {logical_id}.{attr} ({resource_type}) is not known here")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cfn_template import BOOTSTRAP, TEMPLATE
+from cfn_template import TEMPLATES
 from cfnlint.api import ManualArgs, lint_file
 
 # Findings we accept, each with the reason. Only experimental rules may appear here.
@@ -17,13 +17,13 @@ EXPLAINED = {
 }
 
 
-@pytest.mark.parametrize("path", [TEMPLATE, BOOTSTRAP], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_no_findings_including_informational(path: Path) -> None:
     matches = lint_file(path, config=ManualArgs(include_checks=["I"]))
     assert [str(m) for m in matches] == []
 
 
-@pytest.mark.parametrize("path", [TEMPLATE, BOOTSTRAP], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
 def test_experimental_rules_find_only_what_is_explained(path: Path) -> None:
     matches = lint_file(path, config=ManualArgs(include_checks=["I"], include_experimental=True))
     assert [str(m) for m in matches if m.rule.id not in EXPLAINED] == []

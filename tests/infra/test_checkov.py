@@ -14,9 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfn_template import BOOTSTRAP, TEMPLATE, load
-
-TEMPLATES = [TEMPLATE, BOOTSTRAP]
+from cfn_template import TEMPLATES, load
 
 
 @cache

@@ -62,7 +62,9 @@ def test_parameter_file_is_valid_for_the_template(path: Path) -> None:
     values = {e["ParameterKey"]: e["ParameterValue"] for e in entries}
     assert values["Environment"] == path.stem
     # The template's Rules, which CloudFormation enforces when the change set is made.
-    at_deploy = {"AlarmEmail": "ops@example.com"} if path.stem == "prod" else {}
+    at_deploy = (
+        {"AlarmEmail": "ops@example.com", "CodeVersion": "v1"} if path.stem == "prod" else {}
+    )
     assert Resolver(load(TEMPLATE), values | at_deploy).rule_failures() == []
     if path.stem == "prod":
         assert "AlarmEmail" not in values, "prod's alarm address comes from the pipeline"
