@@ -408,7 +408,8 @@ def test_key_policies_let_services_act_only_for_this_account() -> None:
 
 def test_prod_refuses_an_empty_alarm_email_and_an_unpinned_code_version() -> None:
     assert Resolver(DOCUMENT, {"Environment": "prod"}).rule_failures() == [
-        "ProdNeedsAlarmEmail: Environment prod needs an AlarmEmail (its alarms would reach nobody).",
+        "ProdNeedsAlarmEmail: Environment prod needs an AlarmEmail"
+        " (its alarms would reach nobody).",
         "ProdDeploysAnObjectVersion: Environment prod needs CodeVersion"
         " (scripts/stack_parameters.py --verify sets it).",
     ]
@@ -420,7 +421,8 @@ def test_prod_refuses_an_empty_alarm_email_and_an_unpinned_code_version() -> Non
 def test_code_is_deployed_by_object_version_and_optionally_signed() -> None:
     code = {"CodeVersion": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"}
     signed = {
-        "CodeSigningConfigArn": "arn:aws:lambda:eu-west-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+        "CodeSigningConfigArn": "arn:aws:lambda:eu-west-1:123456789012:"
+        "code-signing-config:csc-0123456789abcdef0"
     }
     function = Resolver(DOCUMENT, code | signed).resolve(props("Function"))
     assert function["Code"]["S3ObjectVersion"] == code["CodeVersion"]
