@@ -8,9 +8,11 @@
 
 The wheels come from `pip download --only-binary=:all: --platform ...` for the *target*
 (never the build agent's interpreter), pinned and hash-checked by requirements/lambda.lock.
+What goes in (the function's packages, the wheels' files Lambda loads, bytecode compiled
+by the target's Python) is decided by scripts/zip_contents.py.
 The zip is reproducible: entries sorted, timestamps fixed at 1980-01-01, permissions 0644,
-no bytecode, nothing that depends on the build (build id, git sha, time) inside it. Same
-inputs, same bytes, so the sha256 of the zip names it. The build id and git sha only go
+hash-based bytecode, nothing that depends on the build (build id, git sha, time) inside it.
+Same inputs, same bytes, so the sha256 of the zip names it. The build id and git sha only go
 into the file name and the manifest beside the zip.
 
 Only the standard library is used, so any Python 3.11+ with pip can run this.
@@ -36,6 +38,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import zip_contents  # scripts/, beside this file
+from zip_contents import PackagingError
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "requirements" / "lambda.lock"
 TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -51,22 +56,8 @@ LAMBDA_GLIBC = (2, 34)
 ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
 PYTHONS = ("3.12", "3.13")
 
-# What the function needs to run: the package minus the laptop side (CLI, local stack).
-# tests/pipeline unzips a host build and runs the handler with nothing else on sys.path,
-# which proves nothing excluded here is imported by the handler.
-SOURCE_EXCLUDES = (
-    "resizer/cli.py",
-    "resizer/__main__.py",
-    "resizer/local/",
-    "resizer/tuning.py",
-)
-
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip can hold
 FILE_MODE = 0o100644  # regular file, rw-r--r--: Lambda needs world-readable files
-
-
-class PackagingError(Exception):
-    """The package cannot be built as asked; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -336,19 +327,14 @@ def wheel_files(whl: Path) -> dict[str, bytes]:
 # ---------------------------------------------------------------------------- build
 
 
-def source_files(source: Path = SOURCE) -> dict[str, bytes]:
-    files = {}
-    for path in sorted((source / "resizer").rglob("*")):
-        rel = path.relative_to(source).as_posix()
-        if path.is_dir() or "__pycache__" in rel or path.suffix in (".pyc", ".pyo"):
-            continue
-        if any(rel == ex or rel.startswith(ex) for ex in SOURCE_EXCLUDES if ex.endswith("/")):
-            continue
-        if rel in SOURCE_EXCLUDES:
-            continue
-        files[rel] = path.read_bytes()
-    if "resizer/handler.py" not in files:
-        raise PackagingError("src/resizer/handler.py is missing: nothing to deploy")
+def installed_files(wheels: list[Path]) -> dict[str, bytes]:
+    """The files of all the wheels, as pip would install them into one flat folder."""
+    files: dict[str, bytes] = {}
+    for whl in wheels:
+        for path, data in wheel_files(whl).items():
+            if path in files and files[path] != data:
+                raise PackagingError(f"{path} comes from two wheels with different content")
+            files[path] = data
     return files
 
 
@@ -383,20 +369,24 @@ def build(
     sha: str | None = None,
     max_zipped: int = MAX_ZIPPED_BYTES,
     source: Path = SOURCE,
+    bytecode: bool = True,
+    bytecode_python: str | None = None,
 ) -> dict[str, object]:
+    """Build the zip and its manifest into ``out``; what goes in: scripts/zip_contents.py."""
     started = time.monotonic()
+    ours = zip_contents.function_files(source)
+    python = None
+    if bytecode:
+        given = sys.executable if target.host else bytecode_python
+        python = zip_contents.find_interpreter(target.python, given)
     wheels = download_wheels(target, lock, wheelhouse)
-    files: dict[str, bytes] = {}
-    for whl in wheels:
-        for path, data in wheel_files(whl).items():
-            if path in files and files[path] != data:
-                raise PackagingError(f"{path} comes from two wheels with different content")
-            files[path] = data
-    ours = source_files(source)
+    files = zip_contents.slim(installed_files(wheels))
     clash = sorted(p for p in ours if p in files)
     if clash:
         raise PackagingError(f"a wheel ships files of the resizer package itself: {clash}")
     files.update(ours)
+    if python is not None:
+        files.update(zip_contents.compile_bytecode(files, python))
 
     unzipped = sum(len(d) for d in files.values())
     if unzipped > MAX_UNZIPPED_BYTES:
@@ -447,6 +437,9 @@ def build(
         "lock": {"path": lock.name, "sha256": sha256_file(lock)},
         "wheels": [asdict(wheel_record(w)) for w in wheels],
         "source_files": sorted(ours),
+        "botocore_services": list(zip_contents.BOTOCORE_SERVICES),
+        # Hash-based pycs compiled by the target's Python (None: built with --no-bytecode).
+        "bytecode": target.python if python is not None else None,
         # Deflate output can differ between zlib versions: the same bytes are promised
         # for the same inputs *and* the same zlib.
         "builder": {"python": platform.python_version(), "zlib": zlib.ZLIB_RUNTIME_VERSION},
@@ -531,6 +524,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--git-sha", default=None)
     parser.add_argument("--max-zipped-mb", type=float, default=MAX_ZIPPED_BYTES / 1024 / 1024)
     parser.add_argument("--update-lock", action="store_true")
+    parser.add_argument(
+        "--bytecode-python", help="the target's Python, to compile the bytecode (default: found)"
+    )
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="no .pyc in the zip (slower cold starts)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -551,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
             build_id=args.build_id,
             sha=args.git_sha,
             max_zipped=int(args.max_zipped_mb * 1024 * 1024),
+            bytecode=not args.no_bytecode,
+            bytecode_python=args.bytecode_python,
         )
     except PackagingError as exc:
         print(f"package: {exc}", file=sys.stderr)

@@ -19,9 +19,8 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -31,7 +30,9 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.client import BaseClient
 from botocore.config import Config
+from botocore.session import Session, get_session
 
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
@@ -40,6 +41,7 @@ from resizer.pipeline import Outcome, Pipeline, Result
 from resizer.storage import S3Storage
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
 logger = Logger(service="resizer")
@@ -63,8 +65,28 @@ class Runtime:
 
     settings: Settings
     pipeline: Pipeline
-    sqs: SQSClient
     executor: ThreadPoolExecutor
+    aws: AWS
+
+    @functools.cached_property
+    def sqs(self) -> SQSClient:
+        """Made on the first dead letter: most cold starts never send one."""
+        return cast("SQSClient", self.aws.client("sqs"))
+
+
+@dataclass(frozen=True)
+class AWS:
+    """One botocore session (its loaded models and endpoints shared) and the clients' Config.
+
+    botocore's session rather than boto3's: boto3 and s3transfer cost a cold start about
+    40 ms of imports and are not in the zip (scripts/zip_contents.py, docs/tuning.md).
+    """
+
+    session: Session
+    config: Config
+
+    def client(self, service: str) -> BaseClient:
+        return self.session.create_client(service, config=self.config)
 
 
 @functools.cache
@@ -78,13 +100,13 @@ def runtime() -> Runtime:
         retries={"mode": "legacy", "total_max_attempts": 5},
         max_pool_connections=max(10, settings.workers * 4),
     )
-    s3 = boto3.client("s3", config=config)
-    sqs = boto3.client("sqs", config=config)
+    aws = AWS(get_session(), config)
+    s3 = cast("S3Client", aws.client("s3"))
     return Runtime(
         settings=settings,
         pipeline=Pipeline(settings, S3Storage(s3, settings)),
-        sqs=sqs,
         executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="render"),
+        aws=aws,
     )
 
 
