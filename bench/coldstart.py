@@ -1,309 +1,394 @@
-"""Cold start: the handler's import time, its runtime's construction, the zip's size.
+"""Cold start, this tree against other commits: the import, the first invocation, the zip.
 
-    python bench/coldstart.py [--runs 11] [--top 12] [--no-zip] [--no-experiments]
+    python bench/coldstart.py --baseline 461ffa4 [--runs 15] [--mode zip venv]
+                              [--importtime] [--no-zip-sizes]
 
-A benchmark, never a test: it prints figures and asserts nothing.
+A benchmark, never a test: it prints figures and asserts nothing but that every
+contestant did the same work.
 
-1. Wall time, each in a fresh interpreter (median of --runs): the interpreter alone
-   (`python -c pass`), `import resizer.handler`, and the first `runtime()` (Settings,
-   the boto3 S3 and SQS clients, the thread pool) with a dummy environment. That is
-   what a Lambda cold start pays before the first record (Lambda's own bootstrap aside).
-2. `python -X importtime -c "import resizer.handler"`: which packages dominate (self
-   time summed per top-level package) and the handler's direct imports (cumulative).
-3. The deployment zip: `scripts/package.py` for the template's Runtime/Architecture
-   into a temporary folder (the wheels are cached in build/wheelhouse; the first build
-   downloads them from PyPI), its manifest, and what takes the room inside.
-4. Experiments: copies of src/resizer with one change to handler.py each (printed as
-   a diff), timed interleaved with the unchanged code, fresh interpreters again.
+Contestants: the working tree, and each ``--baseline`` commit (``git archive`` into a
+temporary folder). Each is run as a Lambda container would run it, in fresh processes,
+interleaved round by round (the order rotating, so the machine's noise hits everyone):
+
+* ``zip``: the contestant's own ``scripts/package.py --host`` builds its deployment zip
+  for this interpreter; the zip is unzipped into a read-only folder (as /var/task is, so
+  nothing can write bytecode) and the probe runs with ``-I -S``: nothing but the zip and
+  the standard library. What Lambda runs.
+* ``venv``: the contestant's src/ in front of this venv's site-packages (bytecode cached):
+  what a developer's ``import resizer.handler`` costs.
+
+Each run is ``bench/coldstart_probe.py``: ``import resizer.handler``, then one
+``lambda_handler`` call with one fresh small JPEG against moto's server on 127.0.0.1
+(clients, HEAD, GET, three renditions PUT). The process's whole CPU time (interpreter
+start-up included) comes from ``getrusage``. CPU time is the steadier figure on a shared
+machine; the load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
-import difflib
+import io
 import json
+import logging
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
+import time
+import uuid
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
-
-#: What runtime() needs to build itself; no AWS call is made.
-DUMMY_ENV = {
-    "DESTINATION_BUCKET": "resizer-coldstart",
-    "DEAD_LETTER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/000000000000/resizer-coldstart",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-}
-
-# Wall and CPU time: on a busy machine the CPU time of the child is the steadier figure.
-_TIMED = """
-import json, time
-t0, c0 = time.perf_counter(), time.process_time()
-import resizer.handler
-t1, c1 = time.perf_counter(), time.process_time()
-resizer.handler.runtime()
-t2, c2 = time.perf_counter(), time.process_time()
-print(json.dumps({
-    "import_ms": (t1 - t0) * 1e3, "runtime_ms": (t2 - t1) * 1e3,
-    "import_cpu_ms": (c1 - c0) * 1e3, "runtime_cpu_ms": (c2 - c1) * 1e3,
-}))
-"""
+PROBE = Path(__file__).with_name("coldstart_probe.py")
+WHEELHOUSE = ROOT / "build" / "wheelhouse"
+REGION = "us-east-1"
+RENDITIONS = ("large", "medium", "thumbnails")  # the default RENDITIONS of every commit
+#: What a commit's package.py needs from its tree.
+TREE = ("src", "scripts", "requirements", "infra", "pyproject.toml")
 
 
-def _env(src: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
-    env.update(DUMMY_ENV)
-    env["PYTHONPATH"] = str(src)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the experiment copies
-    return env
+@dataclass
+class Contestant:
+    name: str
+    root: Path  # a checkout (the working tree, or a commit's archive)
+    task: Path | None = None  # its unzipped host zip
+    manifest: dict[str, Any] | None = None
+
+    def path(self, mode: str) -> Path:
+        if mode == "zip":
+            assert self.task is not None
+            return self.task
+        return self.root / "src"
 
 
-def _run(code: str, src: Path, *flags: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *flags, "-c", code],
-        env=_env(src),
+# ---------------------------------------------------------------------------- setup
+
+
+def export(ref: str, dest: Path) -> Path:
+    """The files of ``ref`` that a build needs, extracted into dest."""
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, *TREE], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return dest
+
+
+def wheelhouse() -> list[str]:
+    """Every commit's build shares this tree's wheel cache (pins are hash-checked anyway)."""
+    return ["--wheelhouse", str(WHEELHOUSE)]
+
+
+def build_zip(contestant: Contestant, tmp: Path) -> None:
+    """The contestant's own package.py builds its zip for this interpreter; unzip read-only."""
+    out = tmp / f"{contestant.name}-dist"
+    subprocess.run(
+        [sys.executable, "scripts/package.py", "--host", "--out", str(out), *wheelhouse()],
+        cwd=contestant.root,
+        check=True,
+        capture_output=True,
+    )
+    contestant.manifest = json.loads(next(out.glob("*.manifest.json")).read_text())
+    task = tmp / f"{contestant.name}-task"
+    with zipfile.ZipFile(out / contestant.manifest["zip"]) as zf:
+        zf.extractall(task)
+    for path in [task, *task.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    contestant.task = task
+
+
+def unfreeze(path: Path) -> None:
+    for item in [path, *path.rglob("*")]:
+        item.chmod(item.stat().st_mode | 0o200)
+
+
+@dataclass
+class Emulator:
+    s3: Any
+    endpoint: str
+    source: str
+    destination: str
+    dlq_url: str
+
+    def env(self) -> dict[str, str]:
+        keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_"))}
+        return keep | {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "DESTINATION_BUCKET": self.destination,
+            "DEAD_LETTER_QUEUE_URL": self.dlq_url,
+            "POWERTOOLS_METRICS_NAMESPACE": "Resizer",
+        }
+
+    def new_image(self, data: bytes) -> tuple[str, dict[str, Any]]:
+        """A fresh key in the source bucket and the SQS event announcing it."""
+        key = f"coldstart/{uuid.uuid4().hex}.jpg"
+        etag = self.s3.put_object(Bucket=self.source, Key=key, Body=data)["ETag"].strip('"')
+        record = {
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": REGION,
+            "eventName": "ObjectCreated:Put",
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "bucket": {"name": self.source, "arn": f"arn:aws:s3:::{self.source}"},
+                "object": {"key": key, "size": len(data), "eTag": etag},
+            },
+        }
+        message = {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": "coldstart",
+            "body": json.dumps({"Records": [record]}),
+            "attributes": {"ApproximateReceiveCount": "1"},
+            "messageAttributes": {},
+            "md5OfBody": "",
+            "eventSource": "aws:sqs",
+            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:resizer-queue",
+            "awsRegion": REGION,
+        }
+        return key, {"Records": [message]}
+
+    def rendered(self, key: str) -> bool:
+        listed = self.s3.list_objects_v2(Bucket=self.destination).get("Contents", [])
+        return {f"{name}/{key}" for name in RENDITIONS} <= {o["Key"] for o in listed}
+
+
+@contextmanager
+def emulator() -> Iterator[Emulator]:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    try:
+        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, **creds)
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint, **creds)
+        s3.create_bucket(Bucket="coldstart-source")
+        s3.create_bucket(Bucket="coldstart-destination")
+        dlq = sqs.create_queue(QueueName="coldstart-dlq")["QueueUrl"]
+        yield Emulator(s3, endpoint, "coldstart-source", "coldstart-destination", dlq)
+    finally:
+        server.stop()
+
+
+def small_jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.linear_gradient("L").resize((640, 480)).convert("RGB").save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------- runs
+
+
+def probe(contestant: Contestant, mode: str, aws: Emulator, image: bytes) -> dict[str, float]:
+    key, event = aws.new_image(image)
+    flags = ["-I", "-S"] if mode == "zip" else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, *flags, str(PROBE), str(contestant.path(mode)), json.dumps(event)],
         capture_output=True,
         text=True,
-        check=True,
-        cwd=src,
+        env=aws.env(),
+        cwd=tempfile.gettempdir(),
+        check=False,
     )
+    wall = (time.perf_counter() - started) * 1e3
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(f"{contestant.name} ({mode}) failed:\n{result.stderr[-3000:]}")
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    if figures["response"] != {"batchItemFailures": []} or not aws.rendered(key):
+        raise SystemExit(f"{contestant.name} ({mode}) did not render {key}: {figures}")
+    if not figures["resizer"].startswith(str(contestant.path(mode))):
+        raise SystemExit(f"{contestant.name} ({mode}) imported {figures['resizer']}")
+    cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1e3
+    return {
+        "import_ms": figures["import_ms"],
+        "import_cpu_ms": figures["import_cpu_ms"],
+        "invoke_ms": figures["invoke_ms"],
+        "invoke_cpu_ms": figures["invoke_cpu_ms"],
+        "first_ms": figures["import_ms"] + figures["invoke_ms"],
+        "first_cpu_ms": figures["import_cpu_ms"] + figures["invoke_cpu_ms"],
+        "process_ms": wall,
+        "process_cpu_ms": cpu,
+    }
 
 
-def timed(src: Path) -> dict[str, float]:
-    result = _run(_TIMED, src)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+ROWS = (
+    ("import resizer.handler", "import_ms", "import_cpu_ms"),
+    ("first invocation (clients + one batch)", "invoke_ms", "invoke_cpu_ms"),
+    ("import + first invocation", "first_ms", "first_cpu_ms"),
+    ("whole process (interpreter start-up too)", "process_ms", "process_cpu_ms"),
+)
 
 
-def interpreter_ms(runs: int) -> float:
-    import time
+def report(mode: str, samples: dict[str, list[dict[str, float]]], runs: int) -> None:
+    names = list(samples)
+    print(f"\n{mode}: fresh processes, interleaved, median of {runs}  (wall ms | CPU ms)")
+    print(f"  {'':<44}" + "".join(f"{n:>22}" for n in names))
+    for label, wall, cpu in ROWS:
+        cells = []
+        for name in names:
+            w = statistics.median(s[wall] for s in samples[name])
+            c = statistics.median(s[cpu] for s in samples[name])
+            cells.append(f"{w:10.0f} |{c:7.0f}   ")
+        print(f"  {label:<44}" + "".join(f"{c:>22}" for c in cells))
+    if len(names) > 1:
+        base = names[-1]
+        for name in names[:-1]:
+            ratios = []
+            for label, _, cpu in ROWS:
+                new = statistics.median(s[cpu] for s in samples[name])
+                old = statistics.median(s[cpu] for s in samples[base])
+                ratios.append(f"{label.split(' (')[0]} {new / old:.0%}")
+            print(f"  CPU, {name} / {base}: " + "; ".join(ratios))
 
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
-        samples.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(samples)
 
+# ---------------------------------------------------------------------------- importtime
 
-# ------------------------------------------------------------------ -X importtime
 _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
 
 
-def importtime(src: Path) -> list[tuple[int, int, int, str]]:
-    """(self µs, cumulative µs, depth, module) for every module import."""
-    result = _run("import resizer.handler", src, "-X", "importtime")
-    rows = []
+def importtime(contestant: Contestant, mode: str, top: int) -> None:
+    """One traced import (python -X importtime): self time summed per top-level package."""
+    code = f"import sys; sys.path.insert(0, {str(contestant.path(mode))!r}); import resizer.handler"
+    flags = ["-I", "-S"] if mode == "zip" else []
+    env = {"DESTINATION_BUCKET": "x", "PATH": os.environ.get("PATH", "")}
+    result = subprocess.run(
+        [sys.executable, *flags, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    per_package: dict[str, int] = defaultdict(int)
+    total = 0
     for line in result.stderr.splitlines():
         match = _LINE.match(line)
         if match:
-            depth = len(match.group(3)) // 2
-            rows.append((int(match.group(1)), int(match.group(2)), depth, match.group(4)))
-    return rows
-
-
-def print_importtime(rows: list[tuple[int, int, int, str]], top: int) -> None:
-    total = next(cum for _, cum, _, name in rows if name == "resizer.handler")
-    by_package: dict[str, int] = defaultdict(int)
-    for self_us, _, _, name in rows:
-        by_package[name.split(".")[0]] += self_us
-    print(f"\n-X importtime: import resizer.handler = {total / 1e3:.0f} ms (one run, traced)")
-    print(f"  {'package (self time summed)':<36}{'ms':>8}{'share':>8}")
-    for name, us in sorted(by_package.items(), key=lambda kv: -kv[1])[:top]:
-        print(f"  {name:<36}{us / 1e3:8.1f}{us / total:8.0%}")
-    # Direct imports of resizer.handler: depth 1, under it (the rows end with it).
-    direct = [(cum, name) for _, cum, depth, name in rows if depth == 1]
-    print(f"\n  {'imported by resizer.handler (cumulative)':<44}{'ms':>8}")
-    for cum, name in sorted(direct, reverse=True)[:top]:
-        print(f"  {name:<44}{cum / 1e3:8.1f}")
-
-
-# ------------------------------------------------------------------ the zip
-def zip_report(top: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "package.py"), "--out", tmp],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=ROOT,
-        )
-        if result.returncode != 0:
-            print(f"\nzip: scripts/package.py failed:\n{result.stderr.strip()}")
-            return
-        manifest_path = next(Path(tmp).glob("*.manifest.json"))
-        manifest = json.loads(manifest_path.read_text())
-        zip_path = Path(tmp) / manifest["zip"]
-        sizes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        with zipfile.ZipFile(zip_path) as zf:
-            for info in zf.infolist():
-                parts = info.filename.split("/")
-                key = parts[0]
-                if key == "botocore" and len(parts) > 2 and parts[1] == "data":
-                    key = "botocore/data (service models)"
-                sizes[key][0] += info.compress_size
-                sizes[key][1] += info.file_size
+            per_package[match.group(4).split(".")[0]] += int(match.group(1))
+            if match.group(4) == "resizer.handler":
+                total = int(match.group(2))
     print(
-        f"\ndeployment zip ({manifest['runtime']}, {manifest['arch']}): "
-        f"{manifest['zipped_bytes'] / 1e6:.1f} MB zipped, "
-        f"{manifest['unzipped_bytes'] / 1e6:.1f} MB unzipped, {manifest['file_count']} files "
-        "(Lambda limits: 50 MB zipped for a direct upload, 250 MB unzipped)"
+        f"\n-X importtime, {contestant.name} ({mode}): import resizer.handler {total / 1e3:.0f} ms"
     )
-    print("  wheels: " + ", ".join(f"{w['name']} {w['version']}" for w in manifest["wheels"]))
-    print(f"  {'inside the zip':<40}{'zipped MB':>11}{'unzipped MB':>13}")
-    for name, (zipped, unzipped) in sorted(sizes.items(), key=lambda kv: -kv[1][0])[:top]:
-        print(f"  {name:<40}{zipped / 1e6:11.1f}{unzipped / 1e6:13.1f}")
+    for name, us in sorted(per_package.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {name:<32}{us / 1e3:8.1f} ms{us / max(total, 1):7.0%}")
 
 
-# ------------------------------------------------------------------ experiments
-_IMPORT = ("import boto3\n", "from botocore.session import get_session\n")
-_CLIENTS = (
-    '    s3 = boto3.client("s3", config=config)\n    sqs = boto3.client("sqs", config=config)\n'
-)
-_FIELD = "    pipeline: Pipeline\n    sqs: SQSClient\n    executor: ThreadPoolExecutor\n"
-_EXECUTOR = '        executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="render"),\n'
+# ---------------------------------------------------------------------------- zip sizes
 
 
-def _lazy_sqs(make_client: str) -> list[tuple[str, str]]:
-    """Runtime.sqs becomes a cached property; the clients' Config is kept for it."""
-    return [
-        (
-            _FIELD,
-            "    pipeline: Pipeline\n    executor: ThreadPoolExecutor\n    config: Config\n\n"
-            "    @functools.cached_property\n"
-            "    def sqs(self) -> SQSClient:\n"
-            '        """Only permanent failures need SQS: made on the first one, not at init."""\n'
-            f'        return {make_client}("sqs", config=self.config)\n',
-        ),
-        ("        sqs=sqs,\n", ""),
-        (_EXECUTOR, _EXECUTOR + "        config=config,\n"),
-    ]
+def zip_sizes(contestants: list[Contestant], tmp: Path) -> None:
+    """Each contestant's zip for the template's Runtime, on both architectures."""
+    print("\ndeployment zips (each commit's own scripts/package.py, its template's Runtime)")
+    print(f"  {'':<14}{'arch':<8}{'zipped MB':>10}{'unzipped MB':>13}{'files':>7}  biggest")
+    for contestant in contestants:
+        for arch in ("arm64", "x86_64"):
+            out = tmp / f"{contestant.name}-{arch}"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "scripts/package.py",
+                    "--arch",
+                    arch,
+                    "--out",
+                    str(out),
+                    *wheelhouse(),
+                ],
+                cwd=contestant.root,
+                check=True,
+                capture_output=True,
+            )
+            manifest = json.loads(next(out.glob("*.manifest.json")).read_text())
+            sizes: dict[str, int] = defaultdict(int)
+            with zipfile.ZipFile(out / manifest["zip"]) as zf:
+                for info in zf.infolist():
+                    parts = info.filename.split("/")
+                    top = "/".join(parts[:2]) if parts[:2] == ["botocore", "data"] else parts[0]
+                    sizes[top] += info.compress_size
+            biggest = ", ".join(
+                f"{k} {v / 1e6:.1f}" for k, v in sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+            )
+            print(
+                f"  {contestant.name:<14}{arch:<8}{manifest['zipped_bytes'] / 1e6:10.1f}"
+                f"{manifest['unzipped_bytes'] / 1e6:13.1f}{manifest['file_count']:7}  {biggest}"
+            )
 
 
-#: Each experiment: edits (old text, new text) applied to resizer/handler.py, in order.
-EXPERIMENTS: dict[str, list[tuple[str, str]]] = {
-    "A: botocore session instead of boto3 (no s3transfer import)": [
-        _IMPORT,
-        (
-            _CLIENTS,
-            "    session = get_session()\n"
-            '    s3 = session.create_client("s3", config=config)\n'
-            '    sqs = session.create_client("sqs", config=config)\n',
-        ),
-    ],
-    "B: SQS client made on the first dead letter, not at cold start": [
-        (_CLIENTS, '    s3 = boto3.client("s3", config=config)\n'),
-        *_lazy_sqs("boto3.client"),
-    ],
-    "A + B": [
-        _IMPORT,
-        (_CLIENTS, '    s3 = get_session().create_client("s3", config=config)\n'),
-        *_lazy_sqs("get_session().create_client"),
-    ],
-}
-
-
-def variant(tmp: Path, name: str, edits: list[tuple[str, str]]) -> tuple[Path, str]:
-    """A copy of src/resizer with the edits applied to handler.py; (its src, the diff)."""
-    dest = tmp / re.sub(r"\W+", "-", name)[:40] / "src"
-    shutil.copytree(SRC / "resizer", dest / "resizer", ignore=shutil.ignore_patterns("__pycache__"))
-    handler = dest / "resizer" / "handler.py"
-    before = handler.read_text()
-    after = before
-    for old, new in edits:
-        if old not in after:
-            raise SystemExit(f"experiment {name!r}: handler.py no longer contains {old!r}")
-        after = after.replace(old, new, 1)
-    handler.write_text(after)
-    diff = "".join(
-        difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            "a/src/resizer/handler.py",
-            "b/src/resizer/handler.py",
-            n=1,
-        )
-    )
-    return dest, diff
-
-
-def experiments(runs: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        variants = {"unchanged": SRC}
-        diffs = {}
-        for name, edits in EXPERIMENTS.items():
-            variants[name], diffs[name] = variant(Path(tmp), name, edits)
-        samples: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
-        names = list(variants)
-        for round_ in range(runs):  # interleaved, order rotating: noise hits every variant
-            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
-                samples[name].append(timed(variants[name]))
-    print(f"\nexperiments (fresh interpreters, interleaved, median of {runs}; wall | CPU ms)")
-    print(f"  {'variant':<64}{'import':>14}{'runtime':>14}{'total':>14}")
-    base = _medians(samples["unchanged"])
-    for name, rows in samples.items():
-        med = _medians(rows)
-        delta = (
-            ""
-            if name == "unchanged"
-            else f"  ({med['total'] - base['total']:+.0f} | {med['cpu'] - base['cpu']:+.0f})"
-        )
-        print(
-            f"  {name:<64}{_pair(med, 'import_ms', 'import_cpu_ms')}"
-            f"{_pair(med, 'runtime_ms', 'runtime_cpu_ms')}{_pair(med, 'total', 'cpu')}{delta}"
-        )
-    print(f"\n--- the change, A + B\n{diffs['A + B']}")
-
-
-def _medians(rows: list[dict[str, float]]) -> dict[str, float]:
-    keys = ("import_ms", "runtime_ms", "import_cpu_ms", "runtime_cpu_ms")
-    med = {key: statistics.median(r[key] for r in rows) for key in keys}
-    med["total"] = statistics.median(r["import_ms"] + r["runtime_ms"] for r in rows)
-    med["cpu"] = statistics.median(r["import_cpu_ms"] + r["runtime_cpu_ms"] for r in rows)
-    return med
-
-
-def _pair(med: dict[str, float], wall: str, cpu: str) -> str:
-    return f"{med[wall]:7.0f} |{med[cpu]:5.0f}"
+# ---------------------------------------------------------------------------- main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=11, help="fresh interpreters per figure")
-    parser.add_argument("--top", type=int, default=12, help="rows per breakdown")
-    parser.add_argument("--no-zip", action="store_true", help="skip building the zip")
-    parser.add_argument("--no-experiments", action="store_true", help="skip the lazy imports")
+    parser.add_argument("--baseline", action="append", default=[], help="a commit to compare")
+    parser.add_argument("--runs", type=int, default=15, help="fresh processes per figure")
+    parser.add_argument("--mode", nargs="+", choices=("zip", "venv"), default=["zip", "venv"])
+    parser.add_argument("--importtime", action="store_true", help="one traced import each")
+    parser.add_argument("--top", type=int, default=10, help="rows of the importtime breakdown")
+    parser.add_argument("--no-zip-sizes", action="store_true", help="skip the Lambda zips")
     args = parser.parse_args()
 
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); load {os.getloadavg()}")
-    bare = interpreter_ms(args.runs)
-    rows = [timed(SRC) for _ in range(args.runs)]
-    med = _medians(rows)
-    print(f"\ncold start, fresh interpreters, median of {args.runs}")
-    print(f"  {'interpreter alone (python -c pass)':<44}{bare:9.0f}")
-    print(f"  {'':<44}{'wall ms':>9}{'CPU ms':>9}")
-    for label, wall, cpu in (
-        ("import resizer.handler", "import_ms", "import_cpu_ms"),
-        ("first runtime() (settings, S3+SQS clients)", "runtime_ms", "runtime_cpu_ms"),
-        ("handler ready (import + runtime)", "total", "cpu"),
-    ):
-        print(f"  {label:<44}{med[wall]:9.0f}{med[cpu]:9.0f}")
-    print_importtime(importtime(SRC), args.top)
-    if not args.no_zip:
-        zip_report(args.top)
-    if not args.no_experiments:
-        experiments(args.runs)
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        contestants = [Contestant("this tree", ROOT)]
+        for ref in args.baseline:
+            sha = subprocess.run(
+                ["git", "rev-parse", "--short", ref],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            contestants.append(Contestant(sha or ref, export(ref, tmp / f"tree-{ref}")))
+        try:
+            if "zip" in args.mode:
+                for contestant in contestants:
+                    build_zip(contestant, tmp)
+            image = small_jpeg()
+            with emulator() as aws:
+                for mode in args.mode:
+                    samples: dict[str, list[dict[str, float]]] = {c.name: [] for c in contestants}
+                    for round_ in range(args.runs):
+                        turn = round_ % len(contestants)
+                        for contestant in contestants[turn:] + contestants[:turn]:
+                            samples[contestant.name].append(probe(contestant, mode, aws, image))
+                    report(mode, samples, args.runs)
+            print(f"\nload after the runs {os.getloadavg()}")
+            if args.importtime:
+                for mode in args.mode:
+                    for contestant in contestants:
+                        importtime(contestant, mode, args.top)
+            if not args.no_zip_sizes:
+                zip_sizes(contestants, tmp)
+        finally:
+            for contestant in contestants:
+                if contestant.task is not None:
+                    unfreeze(contestant.task)
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
