@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from resizer_tools.cli.common import (
     DEFAULT_STACK_NAME,
@@ -101,6 +100,7 @@ def local_up(
             on_batch=_print_batch,
             on_version=_print_version,
             poller=worker,
+            readable_logs=console.is_terminal,
         )
         stack.start()
     try:
@@ -114,27 +114,35 @@ def local_up(
 
 
 def _print_ready(stack: Any) -> None:
+    """What is running and how to use it: one ``name: value`` line each, never cut.
+
+    Lines, not a table: queue URLs are longer than a terminal is wide, and a table cut
+    at 80 columns loses the part one needs to copy.
+    """
     resources, deployment, endpoint = stack.resources, stack.deployment, stack.endpoint_url
     console.print("ready", style="bold green")
-    table = Table(show_header=False, box=None)
-    table.add_row("endpoint", endpoint)
-    table.add_row("stack", f"{resources.stack_name} (up in {stack.seconds:.1f} s)")
-    table.add_row("source bucket", resources.source_bucket)
-    table.add_row("destination bucket", resources.destination_bucket)
-    table.add_row("queue", resources.queue_url)
-    table.add_row("dead-letter queue", resources.dead_letter_queue_url)
+    rows = [
+        ("endpoint", endpoint),
+        ("stack", f"{resources.stack_name} (up in {stack.seconds:.1f} s)"),
+        ("source bucket", resources.source_bucket),
+        ("destination bucket", resources.destination_bucket),
+        ("queue", resources.queue_url),
+        ("dead-letter queue", resources.dead_letter_queue_url),
+    ]
     if stack.poller is not None:
         config = stack.poller.config
-        table.add_row(
-            "function",
-            f"{config.function_name} ({config.handler}, batch {config.batch_size}, "
-            f"{config.concurrency} concurrent, timeout {config.timeout_s} s)",
+        rows.append(
+            (
+                "function",
+                f"{config.function_name} ({config.handler}, batch {config.batch_size}, "
+                f"{config.concurrency} concurrent, timeout {config.timeout_s} s)",
+            )
         )
     else:
-        table.add_row("function", f"not polled here: resizer local worker --endpoint {endpoint}")
-    for item in deployment.not_emulated:
-        table.add_row("not emulated", item)
-    console.print(table)
+        rows.append(("function", f"not polled here: resizer local worker --endpoint {endpoint}"))
+    rows.extend(("not emulated", item) for item in deployment.not_emulated)
+    for name, value in rows:
+        console.print(f"[dim]{name + ':':<20}[/]{value}", highlight=False, soft_wrap=True)
     src, dst = resources.source_bucket, resources.destination_bucket
     console.print(
         "\n[bold]Try it[/] (any credentials work locally):\n"
@@ -143,6 +151,7 @@ def _print_ready(stack: Any) -> None:
         f"  aws --endpoint-url {endpoint} s3 cp photo.jpg s3://{src}/\n"
         f"  aws --endpoint-url {endpoint} s3 ls s3://{dst}/ --recursive\n"
         f"  AWS_ENDPOINT_URL={endpoint} resizer status\n"
+        f"  AWS_ENDPOINT_URL={endpoint} resizer logs --follow\n"
         f'  AWS_ENDPOINT_URL={endpoint} python -c "import boto3; '
         f"boto3.client('s3').upload_file('photo.jpg', '{src}', 'photo.jpg')\"\n"
         "Ctrl-C stops everything.",

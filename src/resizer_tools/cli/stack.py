@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +32,7 @@ from resizer_tools.cli.common import (
     print_json,
 )
 
-__all__ = ["backfill", "status", "upload"]
+__all__ = ["backfill", "logs", "status", "upload"]
 
 
 def upload(  # noqa: PLR0917 (one parameter per option)
@@ -123,3 +124,46 @@ def backfill(
         stack = aws.stack(stack_name)
         sent = enqueue(aws, stack, prefix)
     console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _since_ms(since: str) -> int:
+    from resizer_tools.errors import UsageError  # noqa: PLC0415
+
+    number, unit = since[:-1], since[-1:]
+    if unit not in _UNITS or not number.isdigit():
+        raise UsageError(f"--since {since!r}: write a number and a unit, e.g. 30s, 10m, 2h, 1d")
+    return int((time.time() - int(number) * _UNITS[unit]) * 1000)
+
+
+def logs(
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    endpoint: Endpoint = None,
+    region: Region = None,
+    since: Annotated[str, typer.Option(help="How far back to start: 30s, 10m, 2h, 1d.")] = "10m",
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+) -> None:
+    """The function's log lines from its log group, on AWS or the local stack.
+
+    Readable (time, level, message, fields) in a terminal; the JSON lines as logged
+    when piped. Locally, `resizer local up` ships the function's lines to the
+    emulator's log group.
+    """
+    from resizer_tools.ops.logs import follow as read_lines  # noqa: PLC0415
+    from resizer_tools.ops.logs import log_group, readable  # noqa: PLC0415
+
+    show = readable if console.is_terminal else (lambda line: line)
+    with errors():
+        aws = aws_clients(endpoint, region)
+        group = log_group(aws.stack(stack_name))
+        try:
+            for _, line in read_lines(
+                aws, group, since_ms=_since_ms(since), keep_going=lambda: follow
+            ):
+                console.print(show(line), highlight=False, soft_wrap=True, markup=False)
+        except KeyboardInterrupt:
+            return

@@ -59,7 +59,14 @@ class Emulator:
 
 
 def _require_free(port: int) -> None:
+    """Refuse a port another server listens on (not one left in TIME_WAIT).
+
+    The probe binds as the server will (werkzeug sets ``SO_REUSEADDR``): without it,
+    the connections of a stack stopped a moment ago keep the port "in use" for up to
+    a minute although nothing listens.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

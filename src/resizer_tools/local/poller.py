@@ -37,6 +37,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from resizer.config import Settings
 from resizer.errors import ConfigurationError
 from resizer_tools.local.lambda_event import LambdaContext, to_lambda_record
 from resizer_tools.local.mapping import MappingConfig
@@ -116,6 +117,7 @@ class Poller:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._set_environment()
+        self._check_settings()
         if self._handler is None:
             self._handler = _cold_start(self.config.handler)
         self._stopping.clear()
@@ -311,6 +313,20 @@ class Poller:
         variables = {**lambda_variables, **config.environment, **self._extra_environment}
         self._saved_environment = {name: os.environ.get(name) for name in variables}
         os.environ.update(variables)
+
+    def _check_settings(self) -> None:
+        """The function's settings, read as its cold start will: refused before ``ready``.
+
+        Otherwise a bad value (``RENDITIONS``...) only shows as a traceback logged on
+        every invocation.
+        """
+        try:
+            Settings.from_env()
+        except ConfigurationError as error:
+            self._restore_environment()
+            raise ConfigurationError(
+                f"function {self.config.function_name}: {error.reason}"
+            ) from None
 
     def _restore_environment(self) -> None:
         for name, value in self._saved_environment.items():

@@ -9,10 +9,12 @@ from types import TracebackType
 
 from resizer_tools.local.deploy import Deployment, deploy
 from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.function_logs import LogShipper, attach, detach
 from resizer_tools.local.parameters import check_overrides
 from resizer_tools.local.poller import BatchResult, MappingConfig, Poller
 from resizer_tools.local.template import Template
 from resizer_tools.ops.aws import DEFAULT_STACK_NAME, Aws, StackResources
+from resizer_tools.ops.logs import log_group
 
 __all__ = ["LocalStack"]
 
@@ -32,6 +34,8 @@ class LocalStack:
         on_batch: Callable[[BatchResult], None] | None = None,
         on_version: Callable[[MappingConfig], None] | None = None,
         poller: bool = True,
+        # Show the function's JSON log lines as `time LEVEL message` (for a terminal).
+        readable_logs: bool = False,
     ) -> None:
         self._template_path = template_path
         self._stack_name = stack_name
@@ -40,6 +44,8 @@ class LocalStack:
         self._on_batch = on_batch
         self._on_version = on_version
         self._with_poller = poller
+        self._readable_logs = readable_logs
+        self._shipper: LogShipper | None = None
         self.emulator = Emulator(port)
         self.poller: Poller | None = None
         self.deployment: Deployment | None = None
@@ -70,6 +76,10 @@ class LocalStack:
                     on_version=self._on_version,
                 )
                 self.poller.start()
+                # After the cold start, which configures the function's logger.
+                self._shipper = attach(
+                    self.aws, log_group(self.resources), readable=self._readable_logs
+                )
         except BaseException:
             self.stop()
             raise
@@ -80,6 +90,9 @@ class LocalStack:
         if self.poller is not None:
             self.poller.stop()
             self.poller = None
+        if self._shipper is not None:
+            detach(self._shipper)
+            self._shipper = None
         self.emulator.stop()
 
     def __enter__(self) -> LocalStack:

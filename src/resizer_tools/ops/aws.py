@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -90,6 +91,10 @@ class Aws:
     @cached_property
     def lambda_(self) -> LambdaClient:
         return self.session.client("lambda", endpoint_url=self.endpoint_url, config=self._config)
+
+    @cached_property
+    def logs(self) -> CloudWatchLogsClient:
+        return self.session.client("logs", endpoint_url=self.endpoint_url, config=self._config)
 
     @cached_property
     def events(self) -> EventBridgeClient:

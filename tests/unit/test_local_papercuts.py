@@ -1,0 +1,97 @@
+"""The local stack's papercuts: port probe, ready screen, readable log lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from types import SimpleNamespace
+
+import pytest
+from rich.console import Console
+
+from resizer_tools.cli import local as local_cli
+from resizer_tools.local.emulator import _require_free
+from resizer_tools.ops.logs import readable
+
+
+def _port_in_time_wait() -> int:
+    """A port whose server closed an accepted connection first (TIME_WAIT), now unbound."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug's server
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = int(server.getsockname()[1])
+        client = socket.create_connection(("127.0.0.1", port))
+        accepted, _ = server.accept()
+        accepted.close()  # the server side closes first: its end goes to TIME_WAIT
+        client.recv(1)
+        client.close()
+    return port
+
+
+def test_a_port_left_in_time_wait_is_free_for_the_next_local_up() -> None:
+    port = _port_in_time_wait()
+    with socket.socket() as plain, pytest.raises(OSError, match="in use"):
+        plain.bind(("127.0.0.1", port))  # what the old probe did: "in use" for a minute
+    _require_free(port)  # binds as the server will (SO_REUSEADDR)
+
+
+def test_a_port_someone_listens_on_is_refused() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        with pytest.raises(Exception, match="in use"):
+            _require_free(int(server.getsockname()[1]))
+
+
+def test_the_ready_screen_keeps_every_value_whole_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    out = io.StringIO()
+    monkeypatch.setattr(local_cli, "console", Console(file=out, width=80, color_system=None))
+    queue = "http://127.0.0.1:4566/123456789012/resizer-local-Queue-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    dlq = "http://127.0.0.1:4566/123456789012/resizer-local-DeadLetterQueue-ABCDEFGHIJKLMNOPQR"
+    stack = SimpleNamespace(
+        endpoint_url="http://127.0.0.1:4566",
+        seconds=3.2,
+        poller=None,
+        resources=SimpleNamespace(
+            stack_name="resizer-local",
+            source_bucket="resizer-local-source-123456789012-0123abcd",
+            destination_bucket="resizer-local-destination-123456789012-0123abcd",
+            queue_url=queue,
+            dead_letter_queue_url=dlq,
+        ),
+        deployment=SimpleNamespace(not_emulated=["AWS::CloudWatch::Alarm (4): alarms"]),
+    )
+    local_cli._print_ready(stack)
+    text = out.getvalue()
+    for value in (queue, dlq, "resizer-local-destination-123456789012-0123abcd"):
+        assert value in text
+    assert "…" not in text
+
+
+def test_a_function_log_line_reads_as_time_level_message_fields() -> None:
+    line = json.dumps(
+        {
+            "level": "INFO",
+            "location": "handle:120",
+            "message": "rendered",
+            "timestamp": "2026-11-30 15:40:01,234+0000",
+            "service": "resizer",
+            "cold_start": False,
+            "function_request_id": "abc",
+            "key": "photos/a.jpg",
+            "ms": 41,
+            "renditions": ["thumbnails", "medium"],
+        }
+    )
+    assert readable(line) == (
+        '15:40:01,234 INFO    rendered  key=photos/a.jpg ms=41 renditions=["thumbnails","medium"]'
+    )
+
+
+@pytest.mark.parametrize("line", ["plain text", "[1, 2]", '{"no": "level"}', ""])
+def test_other_lines_are_left_as_they_are(line: str) -> None:
+    assert readable(line) == line
