@@ -44,3 +44,19 @@ def renditions_of(aws: Aws, stack: StackResources, key: str) -> set[str]:
     names = ("thumbnails", "medium", "large")
     present = keys(aws, stack.destination_bucket)
     return {f"{name}/{key}" for name in names} & present
+
+
+def publish_config(aws: Aws, function_name: str, **variables: str) -> str:
+    """What a stack update does to the function: new configuration, version, ``live`` moved.
+
+    Returns the new version; the local poller follows the alias to it.
+    """
+    current = aws.lambda_.get_function_configuration(FunctionName=function_name)
+    # str(): moto hands Number parameters back as ints.
+    environment = {k: str(v) for k, v in current["Environment"]["Variables"].items()}
+    aws.lambda_.update_function_configuration(
+        FunctionName=function_name, Environment={"Variables": {**environment, **variables}}
+    )
+    version = aws.lambda_.publish_version(FunctionName=function_name)["Version"]
+    aws.lambda_.update_alias(FunctionName=function_name, Name="live", FunctionVersion=version)
+    return version

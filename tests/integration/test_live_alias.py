@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from e2e import TEMPLATE, jpeg, keys, wait_for
+from e2e import TEMPLATE, jpeg, keys, publish_config, wait_for
 from PIL import Image
 
 from resizer_tools.local.mapping import MappingConfig
@@ -83,20 +83,18 @@ def test_the_next_upload_uses_the_version_live_moves_to(stack: LocalStack) -> No
     _upload_and_wait(aws, resources, "alias/before.jpg", {"small/alias/before.jpg"})
     assert _size(aws, destination, "small/alias/before.jpg") == (200, 150)
 
-    # The stack update, as CloudFormation does it: configuration, version, alias.
+    # The stack update, as CloudFormation does it: configuration, version, alias; but
+    # first only the configuration ($LATEST): live has not moved, uploads get version 1.
     current = aws.lambda_.get_function_configuration(FunctionName=name)
-    # str(): moto hands Number parameters back as ints.
     variables = {k: str(v) for k, v in current["Environment"]["Variables"].items()}
     aws.lambda_.update_function_configuration(
         FunctionName=name, Environment={"Variables": {**variables, "RENDITIONS": SECOND}}
     )
-    # $LATEST changed, live has not moved: uploads still get version 1.
     _upload_and_wait(aws, resources, "alias/latest-only.jpg", {"small/alias/latest-only.jpg"})
     assert _size(aws, destination, "small/alias/latest-only.jpg") == (200, 150)
     assert "big/alias/latest-only.jpg" not in keys(aws, destination)
 
-    version = aws.lambda_.publish_version(FunctionName=name)["Version"]
-    aws.lambda_.update_alias(FunctionName=name, Name="live", FunctionVersion=version)
+    version = publish_config(aws, name, RENDITIONS=SECOND)
     seen = stack.versions_seen  # type: ignore[attr-defined]
     wait_for(lambda: seen, what=f"the poller to follow live to version {version}")
     assert [c.function_version for c in seen] == [version]

@@ -38,6 +38,66 @@ FLAGS = (
 )
 
 
+# Runs before the page's own content: records layout shifts, and every image's box
+# as laid out when the DOM is ready (before the images are there).
+BEFORE_LOAD = """
+window.__shifts = [];
+new PerformanceObserver(list => {
+  for (const entry of list.getEntries()) window.__shifts.push(entry.value);
+}).observe({type: 'layout-shift', buffered: true});
+document.addEventListener('DOMContentLoaded', () => {
+  window.__early = [...document.images].map(img => {
+    const r = img.getBoundingClientRect();
+    const style = getComputedStyle(img);
+    return {w: r.width, h: r.height, x: r.left, y: r.top + window.scrollY,
+            complete: img.complete && img.naturalWidth > 0,
+            background: style.backgroundColor, backgroundImage: style.backgroundImage.slice(0, 40)};
+  });
+});
+"""
+
+LOAD_ALL = """
+(async () => {
+  const decoded = [];
+  for (const img of document.images) {
+    img.scrollIntoView();
+    await img.decode();
+    // naturalWidth of a srcset image is scaled by the candidate's density: load the
+    // chosen file alone for its real pixel size.
+    const probe = new Image();
+    probe.src = img.currentSrc;
+    await probe.decode();
+    decoded.push([probe.naturalWidth, probe.naturalHeight]);
+  }
+  window.scrollTo(0, 0);
+  await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  return [...document.images].map((img, index) => {
+    const r = img.getBoundingClientRect();
+    const style = getComputedStyle(img);
+    return {
+      alt: img.alt, currentSrc: decodeURIComponent(img.currentSrc),
+      complete: img.complete, naturalWidth: img.naturalWidth, pixels: decoded[index],
+      width: img.getAttribute('width'), height: img.getAttribute('height'),
+      box: {w: r.width, h: r.height, x: r.left, y: r.top + window.scrollY},
+      background: style.backgroundColor, backgroundImage: style.backgroundImage.slice(0, 40),
+      sources: [...img.parentElement.querySelectorAll('source')].map(s => s.type),
+    };
+  });
+})()
+"""
+
+
+def load_images(browser: Browser, url: str) -> dict[str, Any]:
+    """Open ``url``, load every image; each image's DOM facts, early boxes, layout shifts."""
+    browser.open(url, before_load=BEFORE_LOAD)
+    images = browser.evaluate(LOAD_ALL)
+    return {
+        "images": images,
+        "early": browser.evaluate("window.__early"),
+        "shifts": browser.evaluate("window.__shifts"),
+    }
+
+
 def chromium_or_skip() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None:

@@ -27,29 +27,25 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["MANIFEST_PREFIX", "picture", "placeholder_style", "write_gallery"]
+__all__ = ["picture", "placeholder_style", "write_gallery"]
 
-#: Where the function writes a source's manifest: ``manifests/<source key>.json``.
-MANIFEST_PREFIX = "manifests/"
-#: Display width of the responsive picture (CSS below), the ``sizes`` that goes with it.
+#: The box the responsive picture is shown in (CSS px), never above its own size.
 _DISPLAY = 640
-_SIZES = f"(max-width: {_DISPLAY + 48}px) calc(100vw - 48px), {_DISPLAY}px"
 #: The order browsers should try formats in: smallest files first.
 _PREFERRED = ("image/avif", "image/webp", "image/jpeg", "image/png", "image/gif")
 _PLACEHOLDER_PX = 32
 
-_STYLE = f"""
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }}
-h1 {{ font-size: 1.4em; }} h2 {{ font-size: 1.1em; margin: 0 0 .3em; overflow-wrap: anywhere; }}
-section {{ margin: 0 0 2.5em; }}
-.pictures {{ display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }}
-figure {{ margin: 0; }}
-figcaption, .meta {{ color: #555; font-size: 12px; }}
-img {{ display: block; height: auto; max-width: 100%; }}
-.responsive img {{ width: {_DISPLAY}px; }}
-table {{ border-collapse: collapse; font-size: 12px; margin-top: .6em; }}
-td, th {{ padding: 1px 8px; text-align: left; border-bottom: 1px solid #eee; }}
-td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+_STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin: 0 0 .3em; overflow-wrap: anywhere; }
+section { margin: 0 0 2.5em; }
+.pictures { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
+figure { margin: 0; }
+figcaption, .meta { color: #555; font-size: 12px; }
+img { display: block; height: auto; max-width: 100%; }
+table { border-collapse: collapse; font-size: 12px; margin-top: .6em; }
+td, th { padding: 1px 8px; text-align: left; border-bottom: 1px solid #eee; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
@@ -95,24 +91,35 @@ def picture(
     manifest: Mapping[str, Any],
     renditions: Sequence[Mapping[str, Any]],
     *,
-    sizes: str | None = None,
+    responsive: bool = False,
     lazy: bool = True,
 ) -> str:
-    """A ``<picture>`` of ``renditions`` (one aspect ratio): a source per extra format."""
+    """A ``<picture>`` of ``renditions`` (one aspect ratio): a source per extra format.
+
+    ``responsive``: every size in each ``srcset`` (``<key> <width>w``), shown to fit a
+    :data:`_DISPLAY` px square (never above the largest rendition's size), and ``sizes``
+    saying so, so the browser fetches the smallest file that covers it. Otherwise one
+    file per format, shown at its size. The placeholder is the ``<img>``'s background
+    until it loads (then removed: transparent images show the page, not the blur).
+    """
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for rendition in renditions:
         by_type.setdefault(str(rendition["content_type"]), []).append(rendition)
     fallback = [r for r in renditions if _primary(manifest, r)] or list(renditions)
     fallback_type = str(fallback[0]["content_type"])
     largest = max(fallback, key=lambda r: int(r["width"]))
+    width, height = int(largest["width"]), int(largest["height"])
+    shown = min(width, _DISPLAY, round(_DISPLAY * width / max(height, 1)))
 
     def srcset(items: Sequence[Mapping[str, Any]]) -> str:
-        if sizes is None:  # one size: no width descriptors
+        if not responsive:
             return _href(str(items[0]["key"]))
         ordered = sorted(items, key=lambda r: int(r["width"]))
         return ", ".join(f"{_href(str(r['key']))} {int(r['width'])}w" for r in ordered)
 
-    size_attr = f' sizes="{html.escape(sizes)}"' if sizes else ""
+    sizes = f"(max-width: {shown + 48}px) calc(100vw - 48px), {shown}px"
+    size_attr = f' sizes="{sizes}"' if responsive else ""
+    box = f"width: {shown}px; " if responsive else ""
     sources = "".join(
         f'<source type="{kind}" srcset="{srcset(by_type[kind])}"{size_attr}>'
         for kind in sorted(by_type, key=lambda k: (_rank(k), k))
@@ -123,8 +130,9 @@ def picture(
     return (
         f"<picture>{sources}"
         f'<img src="{_href(str(largest["key"]))}" srcset="{srcset(fallback)}"{size_attr} '
-        f'width="{int(largest["width"])}" height="{int(largest["height"])}" alt="{alt}"'
-        f'{loading} decoding="async" style="{placeholder_style(manifest)}"></picture>'
+        f'width="{width}" height="{height}" alt="{alt}"{loading} decoding="async" '
+        f'style="{box}{placeholder_style(manifest)}" '
+        "onload=\"this.style.background='none'\"></picture>"
     )
 
 
@@ -145,7 +153,7 @@ def _section(manifest: Mapping[str, Any], first: bool) -> str:
         names = sorted({str(r["name"]) for r in fitted})
         figures.append(
             '<figure class="responsive">'
-            + picture(manifest, fitted, sizes=_SIZES, lazy=not first)
+            + picture(manifest, fitted, responsive=True, lazy=not first)
             + f"<figcaption>fit: {html.escape(', '.join(names))} (srcset; the browser "
             "picks the size and format)</figcaption></figure>"
         )
