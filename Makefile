@@ -73,7 +73,16 @@ clean:
 	rm -rf $(VENV) $(TOOLS) dist build .pytest_cache .mypy_cache .ruff_cache .coverage coverage.xml junit.xml
 
 # --- Azure DevOps pipeline steps (azure-pipelines.yml); each runs the same here. ---
-.PHONY: cfn-lint checkov smoke
+.PHONY: cfn-lint checkov smoke deploy-tools
+
+# What the steps holding AWS credentials run: boto3 only, every file pinned by hash,
+# installed before any credential is in the job (azure-pipelines.yml).
+DEPLOY_VENV := .deploy
+$(DEPLOY_VENV)/.installed: requirements/deploy.lock
+	test -x $(DEPLOY_VENV)/bin/python || $(PYTHON) -m venv $(DEPLOY_VENV)
+	$(DEPLOY_VENV)/bin/python -m pip install -q --require-hashes --no-deps -r requirements/deploy.lock
+	touch $@
+deploy-tools: $(DEPLOY_VENV)/.installed
 
 cfn-lint: install
 	$(VENV)/bin/cfn-lint infra/template.yaml infra/bootstrap.yaml infra/deploy-roles.yaml

@@ -10,6 +10,12 @@ Architecture from the manifest, so the function always runs the Python and CPU t
 built for. Writes the list-of-{ParameterKey, ParameterValue} form that both the AWS Toolkit
 task (templateParametersFile) and `aws cloudformation create-change-set` read.
 
+`--verify` (needs boto3 and read access to the artifact bucket) downloads the object the
+deploy will name, checks its SHA-256 against the manifest right there, and pins
+CodeVersion to that object version: the function deploys exactly the bytes that were
+checked, whatever happens to the key afterwards. Without it, the script needs only the
+standard library.
+
 `--set Key=Value` adds what the repository does not hold (prod's AlarmEmail, from the
 pipeline's variable group). Accepted inputs: that same list, a plain {"Key": "value"}
 object, or CodePipeline's template configuration {"Parameters": {...}}. Standard library
@@ -19,6 +25,7 @@ only.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -51,6 +58,25 @@ def parse_settings(items: list[str]) -> dict[str, str]:
     return settings
 
 
+def verify_code(s3: Any, bucket: str, manifest: dict[str, Any]) -> str:
+    """The version id of the code object, after checking its bytes match the manifest."""
+    key = str(manifest["code_key"])
+    found = s3.get_object(Bucket=bucket, Key=key)
+    version = str(found.get("VersionId") or "null")
+    if version == "null":
+        raise SystemExit(f"s3://{bucket}/{key} has no version id: turn versioning on (bootstrap)")
+    digest = hashlib.sha256()
+    for chunk in found["Body"].iter_chunks(1 << 20):
+        digest.update(chunk)
+    if digest.hexdigest() != manifest["sha256"]:
+        raise SystemExit(
+            f"s3://{bucket}/{key} version {version} has sha256 {digest.hexdigest()}, not the "
+            f"build's {manifest['sha256']}: refusing to deploy it"
+        )
+    print(f"verified s3://{bucket}/{key} version {version}: sha256 {manifest['sha256']}")
+    return version
+
+
 def build_parameters(
     manifest: dict[str, Any], base: dict[str, str], code_bucket: str
 ) -> dict[str, str]:
@@ -76,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--code-bucket", required=True, help="the artifact bucket")
     parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="check the uploaded zip's SHA-256 and pin CodeVersion to that object version",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -89,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
     base = load_parameters(args.parameters) | parse_settings(args.set)
     params = build_parameters(manifest, base, args.code_bucket)
+    if args.verify:
+        import boto3  # noqa: PLC0415 (only --verify needs it)
+
+        params["CodeVersion"] = verify_code(boto3.client("s3"), args.code_bucket, manifest)
     listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
     args.out.write_text(json.dumps(listed, indent=2) + "\n", encoding="utf-8")
     for item in listed:

@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -29,6 +30,14 @@ PIPELINE = ROOT / "azure-pipelines.yml"
 SCHEMA_DIR = ROOT / "ci" / "azure-schema"
 MANIFEST_DIR = SCHEMA_DIR / "aws-toolkit-tasks"
 TOOLKIT_MAJOR = 1  # the manifests carry no version; every toolkit task is @1
+# Marketplace tasks are named by their full reference, <publisher>.<extension>.<contribution>
+# .<task>: a short name could be taken over by an in-box or another extension's task.
+TOOLKIT_PREFIX = "AmazonWebServices.aws-vsts-tools"
+
+
+def full_name(task: str) -> str:
+    return f"{TOOLKIT_PREFIX}.{task}.{task}@{TOOLKIT_MAJOR}"
+
 
 TRUE_FALSE = {"true", "false", "True", "False"}
 
@@ -47,7 +56,7 @@ def manifests() -> dict[str, dict[str, Any]]:
     found = {}
     for path in sorted(MANIFEST_DIR.glob("*.task.json")):
         manifest = json.loads(path.read_text())
-        found[f"{manifest['name']}@{TOOLKIT_MAJOR}"] = manifest
+        found[full_name(manifest["name"])] = manifest
     return found
 
 
@@ -69,7 +78,7 @@ def manifest_branch(manifest: dict[str, Any]) -> dict[str, Any]:
             required.append(item["name"])
     return {
         "properties": {
-            "task": {"pattern": f"^{manifest['name']}@{TOOLKIT_MAJOR}$"},
+            "task": {"pattern": f"^{re.escape(full_name(manifest['name']))}$"},
             "inputs": {
                 "properties": properties,
                 "additionalProperties": False,
@@ -164,7 +173,7 @@ def commands(pipeline: dict[str, Any]) -> Iterator[tuple[str, str]]:
         for key in ("script", "bash"):
             if key in step:
                 yield where, step[key]
-        if step.get("task", "").startswith("AWSShellScript@"):
+        if "AWSShellScript" in step.get("task", ""):
             yield where, step["inputs"].get("inlineScript", "")
 
 
@@ -261,18 +270,14 @@ def toolkit_problems(step: dict[str, Any]) -> list[str]:
 
 
 def toolkit_steps(pipeline: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (w, s)
-        for w, s in steps(pipeline)
-        if s.get("task", "").split("@")[0] in {m["name"] for m in manifests().values()}
-    ]
+    return [(w, s) for w, s in steps(pipeline) if s.get("task", "") in manifests()]
 
 
 def test_aws_toolkit_steps_match_their_manifests() -> None:
     found = toolkit_steps(load_pipeline())
     assert {s["task"] for _, s in found} >= {
-        "CloudFormationCreateOrUpdateStack@1",
-        "AWSShellScript@1",
+        full_name("CloudFormationCreateOrUpdateStack"),
+        full_name("AWSShellScript"),
     }
     problems = [f"{w} {s['task']}: {p}" for w, s in found for p in toolkit_problems(s)]
     assert problems == []
@@ -289,14 +294,14 @@ def test_aws_toolkit_steps_match_their_manifests() -> None:
     ],
 )
 def test_toolkit_checks_can_fail(edit: dict[str, str], expected: str) -> None:
-    _, step = next(x for x in toolkit_steps(load_pipeline()) if x[1]["task"].startswith("CloudF"))
+    _, step = next(x for x in toolkit_steps(load_pipeline()) if "CloudFormation" in x[1]["task"])
     broken = copy.deepcopy(step)
     broken["inputs"].update(edit)
     assert any(expected in p for p in toolkit_problems(broken)), toolkit_problems(broken)
 
 
 def test_required_toolkit_input_missing_is_caught() -> None:
-    _, step = next(x for x in toolkit_steps(load_pipeline()) if x[1]["task"].startswith("AWSShell"))
+    _, step = next(x for x in toolkit_steps(load_pipeline()) if "AWSShellScript" in x[1]["task"])
     broken = copy.deepcopy(step)
     broken["inputs"]["scriptType"] = "filePath"  # makes filePath (no default) required
     problems = toolkit_problems(broken)
@@ -304,16 +309,25 @@ def test_required_toolkit_input_missing_is_caught() -> None:
     assert any(p.startswith("'inlineScript' is ignored") for p in problems)
 
 
-def test_deploys_use_change_sets_and_capture_outputs() -> None:
-    stacks = [s for _, s in toolkit_steps(load_pipeline()) if s["task"].startswith("CloudF")]
-    assert {s["inputs"]["stackName"] for s in stacks} == {"resizer-dev", "resizer-prod"}
-    for step in stacks:
-        inputs = step["inputs"]
-        assert inputs["useChangeSet"] == "true"
-        assert inputs["captureStackOutputs"] == "asVariables"
-        env = inputs["stackName"].removeprefix("resizer-")
-        assert inputs["awsCredentials"] == f"${{{{ variables.awsConnection{env.title()} }}}}"
-        assert f"parameters/{env}.json" in json.dumps(load_pipeline())
+def test_dev_deploys_through_its_service_role_by_change_set() -> None:
+    stacks = [s for _, s in toolkit_steps(load_pipeline()) if "CloudFormation" in s["task"]]
+    assert [s["inputs"]["stackName"] for s in stacks] == ["resizer-dev"]
+    (inputs,) = [s["inputs"] for s in stacks]
+    assert inputs["useChangeSet"] == "true"
+    assert inputs["captureStackOutputs"] == "asVariables"
+    assert inputs["awsCredentials"] == "${{ variables.awsConnectionDev }}"
+    assert inputs["roleARN"] == "$(cloudFormationRoleDev)"
+    # The deploy role may not write to the artifact bucket: no template upload.
+    assert "s3BucketName" not in inputs
+
+
+def test_marketplace_tasks_are_named_by_full_reference() -> None:
+    short = {m["name"] for m in manifests().values()}
+    named = [s.get("task", "") for _, s in steps(load_pipeline())]
+    assert [t for t in named if t.split("@")[0] in short] == []
+    assert sum(t.startswith(f"{TOOLKIT_PREFIX}.") for t in named) >= 6
+    broken = PIPELINE.read_text().replace(full_name("AWSShellScript"), "AWSShellScript@1")
+    assert schema_errors(load_pipeline(broken)), "a short marketplace name passed the schema"
 
 
 # ---------------------------------------------------------------------------- flow
@@ -322,7 +336,15 @@ def test_deploys_use_change_sets_and_capture_outputs() -> None:
 def test_pull_requests_stop_after_package() -> None:
     pipeline = load_pipeline()
     names = [s["stage"] for s in pipeline["stages"]]
-    assert names == ["Validate", "Test", "Package", "DeployDev", "SmokeDev", "DeployProd"]
+    assert names == [
+        "Validate",
+        "Test",
+        "Package",
+        "DeployDev",
+        "SmokeDev",
+        "PlanProd",
+        "DeployProd",
+    ]
     guard = next(v for v in pipeline["variables"] if v.get("name") == "isMainPush")["value"]
     assert "'PullRequest'" in guard
     assert "refs/heads/main" in guard
@@ -338,10 +360,43 @@ def test_pull_requests_stop_after_package() -> None:
 def test_prod_deploys_through_an_environment_after_the_smoke_test() -> None:
     stages = {s["stage"]: s for s in load_pipeline()["stages"]}
     assert stages["SmokeDev"]["dependsOn"] == "DeployDev"
-    assert stages["DeployProd"]["dependsOn"] == "SmokeDev"
+    assert stages["PlanProd"]["dependsOn"] == "SmokeDev"
+    assert stages["DeployProd"]["dependsOn"] == "PlanProd"
     prod_job = stages["DeployProd"]["jobs"][0]
     assert prod_job["environment"] == "resizer-prod"
     assert "runOnce" in prod_job["strategy"]
+
+
+def test_prod_change_set_exists_and_is_shown_before_the_approval() -> None:
+    """Plan prod (no environment, so no approval) creates and shows the change set; the
+    approval gates Deploy prod, which executes that change set by name and id only."""
+    pipeline = load_pipeline()
+    stages = {s["stage"]: s for s in pipeline["stages"]}
+    (plan,) = stages["PlanProd"]["jobs"]
+    assert "environment" not in plan
+    (create,) = [s for s in plan["steps"] if s.get("name") == "changeset"]
+    script = create["inputs"]["inlineScript"]
+    assert "scripts/change_set.py" in script
+    assert " create " in script
+    assert '--role-arn "$CLOUDFORMATION_ROLE"' in script
+    assert "--summary" in script
+    assert create["env"]["CLOUDFORMATION_ROLE"] == "$(cloudFormationRoleProd)"
+    (deploy,) = stages["DeployProd"]["jobs"]
+    hooks = deploy["strategy"]["runOnce"]["deploy"]["steps"]
+    (run,) = [s for s in hooks if "change_set.py" in s.get("inputs", {}).get("inlineScript", "")]
+    assert 'execute --expect-id "$CHANGE_SET_ID"' in run["inputs"]["inlineScript"]
+    assert run["env"] == {"CHANGE_SET_NAME": "$(changeSetName)", "CHANGE_SET_ID": "$(changeSetId)"}
+    for variable in ("changeSetName", "changeSetId"):
+        assert deploy["variables"][variable] == (
+            f"$[ stageDependencies.PlanProd.plan.outputs['changeset.{variable}'] ]"
+        )
+    # Nothing in prod deploys without the change set: no toolkit deploy of resizer-prod.
+    assert "resizer-prod" not in json.dumps(
+        [s for _, s in toolkit_steps(pipeline) if "CloudFormation" in s["task"]]
+    )
+    # A change set with nothing in it asks for no approval.
+    condition = stages["DeployProd"]["condition"]
+    assert "dependencies.PlanProd.outputs['plan.changeset.hasChanges'], 'true'" in condition
 
 
 def test_smoke_stage_reads_the_outputs_the_deploy_publishes() -> None:
@@ -384,7 +439,15 @@ def make_targets_named() -> set[str]:
 
 def test_every_make_target_the_pipeline_runs_exists() -> None:
     targets = make_targets_named()
-    assert targets >= {"lint", "typecheck", "cfn-lint", "checkov", "test", "package", "smoke"}
+    assert targets >= {
+        "lint",
+        "typecheck",
+        "cfn-lint",
+        "checkov",
+        "test",
+        "package",
+        "deploy-tools",
+    }
     for target in sorted(targets):
         dry = subprocess.run(
             ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=False
@@ -418,7 +481,7 @@ def test_vendored_files_are_unmodified_copies() -> None:
 def test_inline_aws_shell_scripts_run_from_the_checkout() -> None:
     """AWSShellScript starts in the script's folder, the agent's temp dir for inline ones;
     the scripts call .venv/bin/python and make, which live in the checkout."""
-    shells = [s for _, s in toolkit_steps(load_pipeline()) if s["task"] == "AWSShellScript@1"]
+    shells = [s for _, s in toolkit_steps(load_pipeline()) if "AWSShellScript" in s["task"]]
     assert shells
     for step in shells:
         assert step["inputs"]["disableAutoCwd"] == "true"
@@ -444,7 +507,127 @@ def test_a_spliced_variable_is_caught() -> None:
 
 
 def test_prod_gets_its_alarm_email_from_the_variable_group() -> None:
-    prod = [s for w, s in steps(load_pipeline()) if w.startswith("DeployProd/") and "script" in s]
-    (parameters,) = [s for s in prod if "stack_parameters.py" in s["script"]]
-    assert '--set "AlarmEmail=$ALARM_EMAIL"' in parameters["script"]
+    plan = [s for w, s in steps(load_pipeline()) if w.startswith("PlanProd/")]
+    (parameters,) = [
+        s for s in plan if "stack_parameters.py" in s.get("inputs", {}).get("inlineScript", "")
+    ]
+    assert '--set "AlarmEmail=$ALARM_EMAIL"' in parameters["inputs"]["inlineScript"]
     assert parameters["env"]["ALARM_EMAIL"] == "$(alarmEmail)"
+
+
+# ------------------------------------------------------------------ credentials
+
+
+def aws_steps(pipeline: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(w, s) for w, s in steps(pipeline) if "awsCredentials" in s.get("inputs", {})]
+
+
+def test_no_step_with_aws_credentials_runs_in_a_pull_request_or_branch_build() -> None:
+    pipeline = load_pipeline()
+    guard = next(v for v in pipeline["variables"] if v.get("name") == "isMainPush")["value"]
+    assert guard == (
+        "${{ and(eq(variables['Build.SourceBranch'], 'refs/heads/main'), "
+        "ne(variables['Build.Reason'], 'PullRequest')) }}"
+    )
+    stages = {s["stage"]: s for s in pipeline["stages"]}
+    found = aws_steps(pipeline)
+    assert len(found) >= 6
+    for where, step in found:
+        stage = stages[where.split("/")[0]]
+        guarded = "eq(variables.isMainPush, 'True')"
+        assert guarded in stage.get("condition", "") or guarded in step.get("condition", ""), where
+
+
+def unpinned_credential_steps(pipeline: dict[str, Any]) -> list[str]:
+    """Steps holding AWS credentials that run anything but the hash-pinned interpreter:
+    pip, make (which installs), another interpreter, or no `make deploy-tools` before."""
+    ordered = list(steps(pipeline))
+    found = []
+    for index, (where, step) in enumerate(ordered):
+        if "awsCredentials" not in step.get("inputs", {}):
+            continue
+        script = step["inputs"].get("inlineScript", "")
+        if "AWSShellScript" in step["task"] and (
+            not script.startswith(".deploy/bin/python scripts/")
+            or "pip" in script
+            or re.search(r"\bmake\b", script)
+        ):
+            found.append(f"{where}: {script[:60]}")
+        earlier = [s for w, s in ordered[:index] if w == where]
+        if not any(s.get("script") == "make deploy-tools" for s in earlier):
+            found.append(f"{where}: no hashed install before it")
+    return found
+
+
+def test_steps_with_aws_credentials_run_only_hash_pinned_code() -> None:
+    assert unpinned_credential_steps(load_pipeline()) == []
+    recipe = subprocess.run(
+        ["make", "-n", "-B", "deploy-tools"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert "--require-hashes --no-deps -r requirements/deploy.lock" in recipe
+
+
+def test_an_unhashed_install_with_credentials_is_caught() -> None:
+    text = PIPELINE.read_text().replace(
+        ".deploy/bin/python scripts/smoke_test.py", "make smoke SMOKE_ARGS=x && .venv/bin/python"
+    )
+    assert [p for p in unpinned_credential_steps(load_pipeline(text)) if "SmokeDev" in p]
+
+
+def test_the_deploy_lock_is_the_lambda_locks_boto3_with_hashes() -> None:
+    """One truth: the same pins and hashes as requirements/lambda.lock, every line hashed."""
+
+    def entries(path: Path) -> dict[str, str]:
+        text = path.read_text()
+        found = re.findall(
+            r"^([a-z0-9_.-]+==\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M
+        )
+        return {pin: " ".join(hashes.split()) for pin, hashes in found}
+
+    deploy = entries(ROOT / "requirements" / "deploy.lock")
+    lam = entries(ROOT / "requirements" / "lambda.lock")
+    names = {pin.split("==")[0] for pin in deploy}
+    assert names == {
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "python-dateutil",
+        "six",
+        "urllib3",
+    }
+    assert {pin: deploy[pin] for pin in deploy} == {pin: lam[pin] for pin in deploy}
+    lines = [
+        line
+        for line in (ROOT / "requirements" / "deploy.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert all(line.endswith("\\") or "--hash=sha256:" in line for line in lines)
+
+
+def test_every_deploy_verifies_the_code_before_the_change_set() -> None:
+    pipeline = load_pipeline()
+    calls = [
+        (w, s["inputs"]["inlineScript"])
+        for w, s in aws_steps(pipeline)
+        if "stack_parameters.py" in s["inputs"].get("inlineScript", "")
+    ]
+    assert {w.split("/")[0] for w, _ in calls} == {"DeployDev", "PlanProd"}
+    assert all("--verify" in script for _, script in calls)
+
+
+def test_the_deploy_lock_installs_with_its_hashes() -> None:
+    """pip itself checks every hash (a dry run downloads and verifies, installs nothing)."""
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"),
+            *("--require-hashes", "--no-deps", "-r", str(ROOT / "requirements" / "deploy.lock")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Would install" in run.stdout
+    assert "boto3-1.44.8" in run.stdout

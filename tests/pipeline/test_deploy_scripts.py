@@ -247,3 +247,35 @@ def test_stack_parameters_take_settings_kept_out_of_the_repository(
     with pytest.raises(SystemExit, match="Key=Value"):
         stack_parameters.parse_settings(["AlarmEmail"])
     assert stack_parameters.parse_settings(["AlarmEmail="]) == {"AlarmEmail": ""}
+
+
+# ---------------------------------------------------------------------------- verify
+
+
+@pytest.fixture
+def versioned(s3: Any) -> Any:
+    s3.put_bucket_versioning(Bucket="artifacts", VersioningConfiguration={"Status": "Enabled"})
+    return s3
+
+
+def test_verify_pins_the_version_whose_bytes_match(packaged: Path, versioned: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    key = publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    version = versioned.head_object(Bucket="artifacts", Key=key)["VersionId"]
+    assert stack_parameters.verify_code(versioned, "artifacts", manifest) == version
+
+
+def test_verify_refuses_other_bytes_under_the_key(packaged: Path, versioned: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    # Someone with write access overwrote the key: a new version with other bytes.
+    versioned.put_object(Bucket="artifacts", Key=manifest["code_key"], Body=b"not the build")
+    with pytest.raises(SystemExit, match="refusing to deploy"):
+        stack_parameters.verify_code(versioned, "artifacts", manifest)
+
+
+def test_verify_refuses_an_unversioned_bucket(packaged: Path, s3: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=s3)
+    with pytest.raises(SystemExit, match="no version id"):
+        stack_parameters.verify_code(s3, "artifacts", manifest)
