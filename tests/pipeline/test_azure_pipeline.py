@@ -574,20 +574,19 @@ def test_an_unhashed_install_with_credentials_is_caught() -> None:
     assert [p for p in unpinned_credential_steps(load_pipeline(text)) if "SmokeDev" in p]
 
 
-def test_the_deploy_lock_is_the_lambda_locks_boto3_with_hashes() -> None:
-    """One truth: the same pins and hashes as requirements/lambda.lock, every line hashed."""
+def test_the_deploy_lock_pins_what_the_tests_ran_every_file_hashed() -> None:
+    """One truth: the versions of requirements/dev.lock (what the tests ran), and where
+    requirements/lambda.lock pins the same package, the same hashes."""
 
     def entries(path: Path) -> dict[str, str]:
         text = path.read_text()
         found = re.findall(
-            r"^([a-z0-9_.-]+==\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M
+            r"^([a-z0-9_.-]+)==(\S+) \\\n((?:\s+--hash=sha256:[0-9a-f]{64}.*\n)+)", text, re.M
         )
-        return {pin: " ".join(hashes.split()) for pin, hashes in found}
+        return {name: f"{version} {' '.join(hashes.split())}" for name, version, hashes in found}
 
     deploy = entries(ROOT / "requirements" / "deploy.lock")
-    lam = entries(ROOT / "requirements" / "lambda.lock")
-    names = {pin.split("==")[0] for pin in deploy}
-    assert names == {
+    assert set(deploy) == {
         "boto3",
         "botocore",
         "s3transfer",
@@ -596,7 +595,14 @@ def test_the_deploy_lock_is_the_lambda_locks_boto3_with_hashes() -> None:
         "six",
         "urllib3",
     }
-    assert {pin: deploy[pin] for pin in deploy} == {pin: lam[pin] for pin in deploy}
+    dev = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements" / "dev.lock").read_text().splitlines()
+        if "==" in line
+    )
+    assert {n: deploy[n].split()[0] for n in deploy} == {n: dev[n] for n in deploy}
+    lam = entries(ROOT / "requirements" / "lambda.lock")
+    assert {n: deploy[n] for n in deploy if n in lam} == {n: lam[n] for n in deploy if n in lam}
     lines = [
         line
         for line in (ROOT / "requirements" / "deploy.lock").read_text().splitlines()
