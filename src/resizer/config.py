@@ -207,6 +207,11 @@ class Settings:
     png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 6, 0, 9)
     max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
     max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)
+    # Frames of an animation (GIF, WebP, APNG), counted from the container before any
+    # is decoded. Each frame costs about 1 ms of fixed work however small it is (10,000
+    # one-pixel frames: 9.7 s), which MAX_INPUT_PIXELS cannot see; 1,000 frames is 40 s
+    # at 25 fps, longer than animated images on the web run (docs/reliability.md).
+    max_input_frames: int = _setting("MAX_INPUT_FRAMES", 1_000, 1, 1_000_000)
     cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
     # Stop starting new records when less than this is left of the invocation.
     deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)

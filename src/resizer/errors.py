@@ -55,6 +55,11 @@ class ImageTooLargeError(PermanentError):
     """Over MAX_INPUT_PIXELS or MAX_INPUT_BYTES."""
 
 
+class EncodingError(PermanentError):
+    """The image decoded, but an encoder cannot write it (a format limit the same bytes
+    always reach, e.g. a frame duration GIF cannot express)."""
+
+
 class KeyTooLongError(PermanentError):
     """The source key leaves no room for the rendition prefix within S3's 1,024 bytes."""
 

@@ -105,7 +105,9 @@ class Pipeline:
             watch = _Stopwatch()
             source = self.storage.fetch(event.bucket, event.key)
             watch.lap("fetch")
-            images = imaging.render(source.data, self.settings, self.budget)
+            images = imaging.render(
+                source.data, self.settings, self.budget, check_deadline=check_deadline
+            )
             watch.lap("render")
             # The last moment to give up cleanly: nothing written yet.
             check_deadline()

@@ -95,7 +95,9 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
     (line,) = probe(folder)
     assert line["outcome"].startswith("rendered")
     settings = Settings()
-    opened = open_image(data, settings.max_input_pixels, settings.max_input_bytes)
+    opened = open_image(
+        data, settings.max_input_pixels, settings.max_input_bytes, settings.max_input_frames
+    )
     estimate_mb = estimate_bytes(opened, len(data)) / BYTES_PER_MB
     assert line["peak_mb"] <= estimate_mb, (line, estimate_mb)
     # ...and alone it fits the default function, so the budget admits it.

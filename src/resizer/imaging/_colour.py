@@ -8,6 +8,7 @@ Working modes are ``L``, ``RGB``, ``La`` and ``RGBa``: 8 bits per sample, and al
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image, ImageCms
@@ -19,6 +20,13 @@ from resizer.errors import UnsupportedFormatError
 # (losing precision at low alpha), so we premultiply once and stay premultiplied.
 _PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
 _STRAIGHT = {"RGBa": "RGBA", "La": "LA"}
+
+#: The largest ICC profile copied into renditions. Display profiles (sRGB, Display P3,
+#: Adobe RGB) are matrix/curve profiles of 0.5-4 KB; profiles of tens of KB to MBs
+#: carry lookup tables (printer, camera and v4 "preference" profiles) and would dwarf
+#: a 6 KB thumbnail (a 2 MB one made a 150 px JPEG of 2.1 MB). Past this size the
+#: renditions are converted to sRGB, the web's default, and carry no profile.
+MAX_EMBEDDED_ICC_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,3 +132,33 @@ def working(image: Image.Image, icc: bytes | None) -> Working:  # noqa: PLR0911 
         f"the image uses the colour mode {mode!r}, which resizer cannot render; "
         "save it as 8-bit RGB or greyscale"
     )
+
+
+def bounded_profile(
+    images: Sequence[Image.Image], icc: bytes | None
+) -> tuple[list[Image.Image], bytes | None]:
+    """(images, profile to embed): a profile over MAX_EMBEDDED_ICC_BYTES is applied
+    (the pixels converted to sRGB) instead of embedded; one LittleCMS cannot use, or
+    on greyscale pixels, is dropped."""
+    if icc is None or len(icc) <= MAX_EMBEDDED_ICC_BYTES:
+        return list(images), icc
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        transforms = {
+            mode: ImageCms.buildTransform(source, srgb, mode, mode)
+            for mode in {straight(im).mode for im in images}
+            if mode in ("RGB", "RGBA")
+        }
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return list(images), None
+    converted = []
+    for image in images:
+        flat = straight(image)
+        transform = transforms.get(flat.mode)
+        if transform is None:
+            converted.append(image)
+            continue
+        result = ImageCms.applyTransform(flat, transform) or flat
+        converted.append(result.convert(image.mode) if image.mode != result.mode else result)
+    return converted, None

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from PIL import Image
 
 from resizer.config import Rendition, Settings
-from resizer.imaging import _colour, _crop, _output, _placeholder
+from resizer.imaging import _colour, _crop, _frames, _output, _placeholder
+from resizer.imaging._admission import admitted
+from resizer.imaging._frames import DeadlineCheck, never
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
-from resizer.imaging._memory import MemoryBudget, estimate_bytes
+from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._placeholder import Placeholder
-from resizer.imaging._source import Opened, decoding, open_image
+from resizer.imaging._source import Opened, decoding, encoding_failures
 
 # Speed/quality knobs, each measured by bench/renditions.py on examples/photos and
 # guarded by tests/unit/test_imaging_quality.py (SSIM >= 0.99, PSNR >= 40 dB against
@@ -156,6 +158,7 @@ class _Job:
     settings: Settings
     focal: tuple[float, float] | None
     source: SourceInfo
+    check_deadline: DeadlineCheck = never
 
 
 def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Plan:
@@ -175,9 +178,8 @@ def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Pl
     return _Plan(upright, targets, crops)
 
 
-def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, _Plan]:
-    """Open and check the source; (opened, EXIF orientation, plan)."""
-    opened = open_image(data, settings.max_input_pixels, settings.max_input_bytes)
+def _plan(opened: Opened, settings: Settings) -> tuple[int, _Plan]:
+    """(EXIF orientation, plan); may decode (TIFF, PNG's EXIF), so only once admitted."""
     with decoding(f"{opened.format} metadata"):
         if opened.format == "TIFF":
             # Pillow quirk: its TIFF plugin reports the *oriented* size and applies
@@ -187,7 +189,7 @@ def _plan(data: bytes, settings: Settings) -> tuple[Opened, int, _Plan]:
             opened.image.load()
         orientation = _orientation(opened.image)
     upright = _stored(opened.image.size, orientation)
-    return opened, orientation, _make_plan(upright, settings.renditions)
+    return orientation, _make_plan(upright, settings.renditions)
 
 
 def _windows(
@@ -222,6 +224,7 @@ def render_set(
     settings: Settings,
     budget: MemoryBudget | None = None,
     focal: tuple[float, float] | None = None,
+    check_deadline: DeadlineCheck = never,
 ) -> RenderSet:
     """Render every rendition of ``settings.renditions`` (same order; each rendition's
     formats in its order, a format that resolves to an output already made skipped),
@@ -229,16 +232,15 @@ def render_set(
 
     ``focal`` (fractions of the upright image) centres the cover crops; None chooses
     by edge energy, else the centre. Raises InvalidImageError (not an image),
-    UnsupportedFormatError, CorruptImageError or ImageTooLargeError, each with a
-    readable reason; nothing else for bad input. With a ``budget``, the decode waits
-    until the memory it needs is free.
+    UnsupportedFormatError, CorruptImageError, ImageTooLargeError or EncodingError,
+    each with a readable reason; nothing else for bad input. With a ``budget``,
+    nothing is decoded until the memory it needs is free. ``check_deadline`` (raises
+    when the invocation's time is running out) is called between an animation's frames.
     """
-    opened, orientation, plan = _plan(data, settings)
-    source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
-    job = _Job(opened, orientation, plan, settings, focal, source)
-    if budget is None:
-        return _render_opened(job)
-    with budget.reserve(estimate_bytes(opened, len(data))):
+    with admitted(data, settings, budget) as opened:
+        orientation, plan = _plan(opened, settings)
+        source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
+        job = _Job(opened, orientation, plan, settings, focal, source, check_deadline)
         return _render_opened(job)
 
 
@@ -247,9 +249,10 @@ def render(
     settings: Settings,
     budget: MemoryBudget | None = None,
     focal: tuple[float, float] | None = None,
+    check_deadline: DeadlineCheck = never,
 ) -> list[RenderedImage]:
     """The renditions of :func:`render_set`, alone."""
-    return render_set(data, settings, budget, focal).images
+    return render_set(data, settings, budget, focal, check_deadline).images
 
 
 def _encoded(
@@ -270,7 +273,12 @@ def _encoded(
         if any(done.format == output.format for done in results):
             continue  # "original" and a named format that resolve alike: written once
         if len(frames) > 1 and output in _output.ANIMATED:
-            data = _output.encode_animation(frames, durations, loop, output, encoding)
+            # Identical frames merged and their time clamped, as the encoders cannot.
+            kept, times = _frames.merge_repeats(
+                frames, durations, _frames.MAX_FRAME_MS[output.format]
+            )
+            with encoding_failures(f"{output.format} animation of {len(kept)} frames"):
+                data = _output.encode_animation(kept, times, loop, output, encoding)
         else:
             data = _output.encode(frames[0], output, encoding)
         results.append(
@@ -296,6 +304,7 @@ def _render_opened(job: _Job) -> RenderSet:
     made, icc = _resample_still(opened, job.orientation, plan.targets)
     images = _cut(made, _windows(made, plan, job.focal))
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
+    images, icc = _colour.bounded_profile(images, icc)
     encoding = _encoding(job.settings, icc)
     rendered = [
         result
@@ -334,8 +343,9 @@ def resample(
     data: bytes, settings: Settings, focal: tuple[float, float] | None = None
 ) -> list[Image.Image]:
     """The pixels render() would encode, for still images (quality tests, benchmarks)."""
-    opened, orientation, plan = _plan(data, settings)
-    made, _ = _resample_still(opened, orientation, plan.targets)
+    with admitted(data, settings, None) as opened:
+        orientation, plan = _plan(opened, settings)
+        made, _ = _resample_still(opened, orientation, plan.targets)
     images = _cut(made, _windows(made, plan, focal))
     return [_colour.straight(im) for im in images]
 
@@ -354,6 +364,7 @@ def _render_animation(job: _Job) -> RenderSet:
     with decoding(f"{opened.format} animation"):
         loop = image.info.get("loop")
         for index in range(opened.frames):
+            job.check_deadline()
             image.seek(index)
             # Pillow quirk: GIF frames after the first arrive as RGB/RGBA, the first
             # as P; normalise every frame to premultiplied RGBA, then resample.
@@ -364,11 +375,14 @@ def _render_animation(job: _Job) -> RenderSet:
                 firsts, boxes = made, _windows(made, plan, job.focal)
             for rendition_frames, im in zip(frames, _cut(made, boxes), strict=False):
                 rendition_frames.append(im)
-    encoding = _encoding(job.settings, icc)
-    rendered = [
-        result
-        for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True)
-        for result in _encoded(
+    embed = icc
+    for index, rendition_frames in enumerate(frames):
+        frames[index], embed = _colour.bounded_profile(rendition_frames, icc)
+    encoding = _encoding(job.settings, embed)
+    rendered = []
+    for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True):
+        job.check_deadline()
+        rendered += _encoded(
             rendition,
             rendition_frames,
             source_format=job.opened.format,
@@ -377,5 +391,4 @@ def _render_animation(job: _Job) -> RenderSet:
             durations=durations,
             loop=loop,
         )
-    ]
     return RenderSet(job.source, rendered, _placeholder.placeholder(firsts[len(plan.crops)]))

@@ -20,19 +20,21 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from resizer.errors import (
     CorruptImageError,
+    EncodingError,
     ImageTooLargeError,
     InvalidImageError,
     ResizerError,
     UnsupportedFormatError,
 )
+from resizer.imaging import _frames
 
-# Pillow quirk: Image.open() warns (DecompressionBombWarning) above MAX_IMAGE_PIXELS
-# (~89 MP) and raises DecompressionBombError above twice that. Our own, configurable
-# limit (MAX_INPUT_PIXELS, 100 MP by default, frames counted) is checked against the
-# header before any decoding, so Pillow's guard is redundant - and its warning would
-# surface as an exception under `-W error`, while warnings.catch_warnings() is not
-# thread-safe. resizer renders in threads, so the guard is switched off process-wide.
-Image.MAX_IMAGE_PIXELS = None
+# Pillow's own bomb guard stays on, at the configured MAX_INPUT_PIXELS (set by
+# open_image): it also runs where resizer's checks cannot, inside Pillow (a GIF frame
+# growing the canvas at seek, a TIFF tile at load). Above the limit it warns
+# (DecompressionBombWarning), above twice the limit it raises; decoding() turns both
+# into ImageTooLargeError. No warnings.catch_warnings() (not thread-safe): where
+# warnings are only printed (Lambda), resizer's own check refuses the image anyway.
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 # Pillow plugin names tried, in this order, by Image.open (never every plugin Pillow
 # has: fewer parsers exposed to untrusted bytes). "JPEG" also yields "MPO" images
@@ -137,6 +139,10 @@ def decoding(what: str) -> Iterator[None]:
         yield
     except ResizerError:
         raise
+    except _BOMB as error:
+        raise ImageTooLargeError(
+            f"the {what} is too large ({error}); the limit is MAX_INPUT_PIXELS"
+        ) from None
     except MemoryError:
         raise ImageTooLargeError(
             f"the {what} needs more memory than is available; lower MAX_INPUT_PIXELS "
@@ -165,7 +171,23 @@ def decoding(what: str) -> Iterator[None]:
         ) from None
 
 
-def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
+@contextmanager
+def encoding_failures(what: str) -> Iterator[None]:
+    """An encoder refusing decoded pixels fails the same way on every retry: permanent."""
+    try:
+        yield
+    except MemoryError:
+        raise ImageTooLargeError(
+            f"the {what} needs more memory than is available to encode; "
+            "give the function more memory"
+        ) from None
+    except (OSError, ValueError, OverflowError, struct.error, TypeError) as error:
+        raise EncodingError(
+            f"the {what} cannot be written ({type(error).__name__}: {error})"
+        ) from None
+
+
+def open_image(data: bytes, max_pixels: int, max_bytes: int, max_frames: int) -> Opened:
     """Identify ``data`` by its bytes and check its size, without decoding pixels."""
     if len(data) > max_bytes:
         raise ImageTooLargeError(
@@ -179,6 +201,10 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
             f"the file is {sniffed}, which resizer does not render; "
             f"upload {SUPPORTED_NAMES} instead"
         )
+    container = _frames.scan(data, sniffed, max_frames)
+    if container is not None:
+        _frames.check(sniffed or "", container, max_pixels, max_frames)
+    Image.MAX_IMAGE_PIXELS = max_pixels
     formats: tuple[str, ...] = _FORMATS
     if sniffed == "HEIF":
         _register_heif()
@@ -186,10 +212,13 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
     if sniffed is None:
         # No magic number we know: whatever a lenient plugin (BMP accepts any "BM")
         # raises about these bytes, the answer is "not an image".
-        try:
-            image = Image.open(io.BytesIO(data), formats=formats)
-        except Exception:
-            raise _unidentified(None) from None
+        with decoding("image header"):
+            try:
+                image = Image.open(io.BytesIO(data), formats=formats)
+            except _BOMB:
+                raise
+            except Exception:
+                raise _unidentified(None) from None
     else:
         with decoding(f"{sniffed} header"):
             try:
@@ -203,50 +232,12 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int) -> Opened:
         # pages, HEIF bursts, AVIF sequences) render their first picture only.
         frames = int(getattr(image, "n_frames", 1)) if fmt in ANIMATED else 1
     width, height = image.size
-    if fmt == "GIF":
-        width, height = _gif_canvas(data, image.size)
+    if container is not None:
+        width, height = max(width, container.width), max(height, container.height)
     if width < 1 or height < 1:
         raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
-    pixels = width * height * frames
-    if pixels > max_pixels:
-        what = f"{frames} frames of {width}x{height}" if frames > 1 else f"{width}x{height}"
-        raise ImageTooLargeError(
-            f"the {fmt} image is {what} = {pixels:,} pixels, over the limit of "
-            f"{max_pixels:,} (MAX_INPUT_PIXELS); upload a smaller image"
-        )
+    _frames.check(fmt, _frames.Container(width, height, frames), max_pixels, max_frames)
     return Opened(image, fmt, frames)
-
-
-def _gif_canvas(data: bytes, size: tuple[int, int]) -> tuple[int, int]:
-    """The largest canvas any GIF frame asks for, read from the image descriptors.
-
-    Pillow quirk: a GIF frame may extend past the logical screen, and Pillow then
-    grows the whole image (and allocates "dispose" buffers of the frame's size) when
-    it seeks to that frame. With Pillow's own bomb guard off, a 1 KB GIF whose third
-    frame claims 65535 x 65535 would pass the header check and allocate 4 GB later.
-    So walk the blocks (no decoding: a few bytes per frame) and count the real canvas.
-    Damage is left for the decoder to report; the scan just stops.
-    """
-    width, height = size
-    try:
-        flags = data[10]
-        position = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
-        while position < len(data):
-            block = data[position]
-            if block == 0x21:  # extension: label, then sub-blocks
-                position += 2
-            elif block == 0x2C:  # image descriptor: x, y, w, h, flags
-                x, y, w, h, flags = struct.unpack_from("<HHHHB", data, position + 1)
-                width, height = max(width, x + w), max(height, y + h)
-                position += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0) + 1
-            else:  # trailer (0x3B) or garbage
-                break
-            while (length := data[position]) != 0:  # sub-blocks, up to the terminator
-                position += length + 1
-            position += 1
-    except (IndexError, struct.error):
-        pass
-    return width, height
 
 
 def _unidentified(sniffed: str | None) -> InvalidImageError:

@@ -1,0 +1,76 @@
+"""Open a source under its memory reservation: nothing is decoded before it is admitted.
+
+The order matters. Limits first (MAX_INPUT_BYTES, MAX_INPUT_FRAMES, MAX_INPUT_PIXELS,
+from the bytes and the header), then the reservation of the render's estimated peak
+from the shared budget, and only then anything that decodes pixels: a TIFF's load, a
+PNG's EXIF (Pillow decodes the whole PNG to find an eXIf chunk after the pixels),
+every frame of an animation. WebP is reserved even before Pillow opens it, since
+libwebp allocates its canvases at open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from resizer.config import Settings
+from resizer.imaging import _frames
+from resizer.imaging._geometry import fit
+from resizer.imaging._memory import MemoryBudget, estimate_bytes
+from resizer.imaging._source import Opened, open_image
+
+_UNLIMITED = MemoryBudget(0)
+
+
+def _sizes(canvas: tuple[int, int], settings: Settings) -> list[tuple[int, int]]:
+    """An upper bound of each rendition's size: fitted in either orientation (EXIF may
+    turn it), or the whole canvas for a cover crop (scaled to cover, then cropped)."""
+    turned = (canvas[1], canvas[0])
+    return [
+        canvas
+        if r.fit == "cover"
+        else max(fit(canvas, r.box), fit(turned, r.box), key=lambda size: size[0] * size[1])
+        for r in settings.renditions
+    ]
+
+
+def _open(data: bytes, settings: Settings) -> Opened:
+    return open_image(
+        data, settings.max_input_pixels, settings.max_input_bytes, settings.max_input_frames
+    )
+
+
+def _is_webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
+    """A render's peak memory, from the opened (not decoded) image and its frames."""
+    webp = opened.format == "WEBP"
+    if opened.frames == 1 and not webp:
+        return estimate_bytes(opened, data_size)
+    canvas = opened.image.size
+    sizes = _sizes(canvas, settings)
+    animation = _frames.animation_bytes(canvas, opened.frames, sizes, webp)
+    return animation + (estimate_bytes(opened, data_size) if not webp else data_size)
+
+
+@contextmanager
+def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> Iterator[Opened]:
+    """The opened source, within limits, while its estimated peak is reserved."""
+    budget = budget or _UNLIMITED
+    if _is_webp(data):
+        container = _frames.scan(data, "WebP", settings.max_input_frames)
+        if container is not None:
+            # Check the limits first, so that a bomb is refused for what it is.
+            _frames.check("WebP", container, settings.max_input_pixels, settings.max_input_frames)
+            canvas = (container.width, container.height)
+            amount = len(data) + _frames.animation_bytes(
+                canvas, container.frames, _sizes(canvas, settings), webp=True
+            )
+            with budget.reserve(amount):
+                yield _open(data, settings)
+            return
+    opened = _open(data, settings)
+    with budget.reserve(estimate(opened, len(data), settings)):
+        yield opened
