@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import random
 import struct
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from images import (
     oriented_jpeg,
     picture,
     png,
+    png_chunk,
     raw_png,
     stored_for,
 )
@@ -87,12 +89,16 @@ def gif_screen_bomb() -> bytes:
     return bytes(data)
 
 
-def gif_frames_bomb(frames: int = 150, width: int = 1000, height: int = 700) -> bytes:
+def gif_frames_bomb(
+    frames: int = 150, width: int = 1000, height: int = 700, centiseconds: int = 10
+) -> bytes:
     """Hundreds of 1-pixel frames on a big logical screen: Pillow counts each frame
     at the screen's size, so this tiny file claims frames x width x height pixels."""
     screen = struct.pack("<HHBBB", width, height, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
     frame = (
-        b"\x21\xf9\x04\x00\x0a\x00\x00\x00"  # graphic control: 100 ms
+        b"\x21\xf9\x04\x00"
+        + struct.pack("<H", centiseconds)
+        + b"\x00\x00"  # graphic control
         + b"\x2c"
         + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
         + b"\x02\x02\x44\x01\x00"  # LZW data of one pixel
@@ -154,8 +160,11 @@ def corrupt_exif() -> bytes:
     return jpeg_with_app1(b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + bytes(range(256)) * 2)
 
 
-def icc_profile(description: str, primaries: tuple[tuple[float, ...], ...], gamma: float) -> bytes:
-    """A v2 RGB matrix/TRC display profile (what Display P3 and Adobe RGB are)."""
+def icc_profile(
+    description: str, primaries: tuple[tuple[float, ...], ...], gamma: float, padding: int = 0
+) -> bytes:
+    """A v2 RGB matrix/TRC display profile (what Display P3 and Adobe RGB are);
+    ``padding`` bytes of a private tag make it as big as a LUT profile."""
 
     def s15(value: float) -> bytes:
         return struct.pack(">i", round(value * 65536))
@@ -177,6 +186,8 @@ def icc_profile(description: str, primaries: tuple[tuple[float, ...], ...], gamm
         (b"gTRC", curve),
         (b"bTRC", curve),
     ]
+    if padding:
+        tags.append((b"zzzz", b"zzzz\x00\x00\x00\x00" + bytes(padding)))
     offset = 128 + 4 + 12 * len(tags)
     table, body = b"", b""
     for signature, data in tags:
@@ -216,6 +227,121 @@ ADOBE_RGB = icc_profile(
     ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446)),
     563 / 256,
 )
+
+
+# ------------------------------------------- animation, metadata and header bombs
+def gif_identical_frames(frames: int, size: int = 16, centiseconds: int = 10) -> bytes:
+    """``frames`` identical 1-pixel frames on a ``size`` x ``size`` screen: Pillow's GIF
+    writer merges them and overflowed the 16-bit duration of the sum (issue 12)."""
+    return gif_frames_bomb(frames, size, size, centiseconds)
+
+
+def shows_for(milliseconds: int) -> Callable[[Image.Image], None]:
+    def check(image: Image.Image) -> None:
+        assert image.info.get("duration") == milliseconds, image.info
+
+    return check
+
+
+def apng_tiny_frames(frames: int, size: int = 2) -> bytes:
+    """An APNG of ``frames`` tiny distinct frames (acTL names the count)."""
+    return animated("PNG", frames, size=size)
+
+
+def webp_canvas_bomb(width: int, height: int, frames: int = 2) -> bytes:
+    """An animated WebP of 16-pixel frames whose VP8X canvas claims ``width`` x ``height``:
+    libwebp allocates two canvases of that size the moment Pillow opens it."""
+    data = bytearray(animated("WEBP", frames, size=16))
+    assert data[12:16] == b"VP8X"
+    data[24:27] = (width - 1).to_bytes(3, "little")
+    data[27:30] = (height - 1).to_bytes(3, "little")
+    return bytes(data)
+
+
+def ispe_bomb(data: bytes, width: int, height: int) -> bytes:
+    """A HEIC or AVIF whose every ``ispe`` box (image spatial extents) claims another size."""
+    out = bytearray(data)
+    position = out.find(b"ispe")
+    assert position > 0
+    while position > 0:
+        struct.pack_into(">II", out, position + 8, width, height)  # after version/flags
+        position = out.find(b"ispe", position + 4)
+    return bytes(out)
+
+
+def tiff_second_page_bomb() -> bytes:
+    """A two-page TIFF: a 64x48 first page, and a second whose IFD claims 100,000 x 100,000."""
+    data = bytearray(
+        encode(picture(64, 48), "TIFF", save_all=True, append_images=[picture(32, 32)])
+    )
+    assert data[:4] == b"II*\x00"
+    first = struct.unpack_from("<I", data, 4)[0]
+    count = struct.unpack_from("<H", data, first)[0]
+    second = struct.unpack_from("<I", data, first + 2 + 12 * count)[0]
+    count = struct.unpack_from("<H", data, second)[0]
+    for n in range(count):
+        entry = second + 2 + 12 * n
+        tag, kind = struct.unpack_from("<HH", data, entry)
+        if tag in (256, 257):  # ImageWidth, ImageLength
+            if kind == 3:  # SHORT: make it a LONG
+                struct.pack_into("<HHI", data, entry, tag, 4, 1)
+            struct.pack_into("<I", data, entry + 8, 100_000)
+    return bytes(data)
+
+
+def png_with_chunk(kind: bytes, body: bytes) -> bytes:
+    """A small real PNG with one more chunk before its pixels."""
+    data = png(320, 240)
+    end = 8 + 25  # signature + IHDR
+    return data[:end] + png_chunk(kind, body) + data[end:]
+
+
+def zlib_bomb(megabytes: int) -> bytes:
+    """``megabytes`` MB of zeros, compressed (about 1,000:1)."""
+    squeeze = zlib.compressobj(9)
+    block = bytes(1024 * 1024)
+    return b"".join(squeeze.compress(block) for _ in range(megabytes)) + squeeze.flush()
+
+
+def png_text_bombs() -> dict[str, bytes]:
+    """zTXt, compressed iTXt and iCCP chunks that inflate to 100 MB."""
+    bomb = zlib_bomb(100)
+    return {
+        "ztxt": png_with_chunk(b"zTXt", b"Comment\x00\x00" + bomb),
+        "itxt": png_with_chunk(b"iTXt", b"Comment\x00\x01\x00en\x00Comment\x00" + bomb),
+        "iccp": png_with_chunk(b"iCCP", b"bomb\x00\x00" + bomb),
+    }
+
+
+def exif_megabyte() -> bytes:
+    """An EXIF block of 1 MB: an IFD whose MakerNote (UNDEFINED) holds a megabyte."""
+    size = 1024 * 1024
+    entries = struct.pack("<H", 2)
+    entries += struct.pack("<HHII", 0x0112, 3, 1, 1)  # Orientation 1
+    entries += struct.pack("<HHII", 0x927C, 7, size, 8 + 2 + 24 + 4)  # MakerNote
+    note = bytes(range(256)) * (size // 256)
+    return b"II*\x00" + struct.pack("<I", 8) + entries + bytes(4) + note
+
+
+def big_exif(fmt: str) -> bytes:
+    return encode(picture(400, 300), fmt, exif=exif_megabyte())
+
+
+#: A valid Display P3 profile padded to 2 MB (as big as a printer's LUT profile).
+HUGE_PROFILE = icc_profile(
+    "Display P3 padded (test)",
+    (
+        (0.515121, 0.241196, -0.001053),
+        (0.291977, 0.692245, 0.041885),
+        (0.157104, 0.066574, 0.784073),
+    ),
+    2.2,
+    padding=2 * 1024 * 1024,
+)
+
+
+def no_profile(image: Image.Image) -> None:
+    assert "icc_profile" not in image.info, "a huge profile was copied into a rendition"
 
 
 def truncated(data: bytes, fraction: float = 0.5) -> bytes:
@@ -596,6 +722,137 @@ def _cases() -> list[Case]:
             multipage_tiff,
             size=(500, 300),
             content_type=J,
+        ),
+        # Issue 12: animations, metadata and headers that still hurt.
+        Case(
+            "animation-bomb",
+            "animation-bomb/10000-one-pixel-frames.gif",
+            lambda: gif_frames_bomb(10_000, 32, 32),  # 230 KB: took 9.7 s, then OverflowError
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "animation-bomb",
+            "animation-bomb/20000-identical-frames.gif",
+            lambda: gif_identical_frames(20_000),
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "animation-bomb",
+            "animation-bomb/10000-tiny-frames.png",
+            lambda: apng_tiny_frames(10_000),
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "animation-bomb",
+            "animation-bomb/webp-canvas-16383.webp",
+            lambda: webp_canvas_bomb(16_383, 16_383),
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "tiny-frames",
+            "tiny-frames/1000-frames-2x2.gif",
+            lambda: animated("GIF", 1_000, size=2),
+            size=(2, 2),
+            content_type=G,
+            frames=1_000,
+        ),
+        Case(
+            "tiny-frames",
+            "tiny-frames/1000-frames-2x2.png",
+            lambda: apng_tiny_frames(1_000),
+            size=(2, 2),
+            content_type=P,
+            frames=1_000,
+        ),
+        Case(
+            "tiny-frames",
+            "tiny-frames/900-identical-frames.gif",
+            lambda: gif_identical_frames(900),  # one frame showing for 90 s
+            size=(16, 16),
+            content_type=G,
+            check=shows_for(90_000),
+        ),
+        Case(
+            "tiny-frames",
+            "tiny-frames/1000-identical-10s-frames.gif",
+            lambda: gif_identical_frames(1_000, centiseconds=1_000),  # 10,000 s: clamped
+            size=(16, 16),
+            content_type=G,
+            check=shows_for(655_350),
+        ),
+        Case(
+            "header-dimensions",
+            "header-dimensions/heic-ispe-100000.heic",
+            lambda: ispe_bomb(heic(), 100_000, 100_000),
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "header-dimensions",
+            "header-dimensions/avif-ispe-12000.avif",
+            lambda: ispe_bomb(encode(picture(400, 300), "AVIF", quality=50), 12_000, 12_000),
+            fails=frozenset({TOO_LARGE}),
+        ),
+        Case(
+            "header-dimensions",
+            # Over libavif's own limit (16384 x 16384): it refuses to parse the header.
+            "header-dimensions/avif-ispe-100000.avif",
+            lambda: ispe_bomb(encode(picture(400, 300), "AVIF", quality=50), 100_000, 100_000),
+            fails=frozenset({TOO_LARGE, CORRUPT}),
+        ),
+        Case(
+            "header-dimensions",
+            "header-dimensions/tiff-second-page-100000.tif",
+            tiff_second_page_bomb,
+            size=(64, 48),
+            content_type=J,
+        ),
+        Case(
+            "metadata-bomb",
+            "metadata-bomb/ztxt-100mb.png",
+            lambda: png_text_bombs()["ztxt"],
+            fails=frozenset({CORRUPT}),
+        ),
+        Case(
+            "metadata-bomb",
+            "metadata-bomb/itxt-100mb.png",
+            lambda: png_text_bombs()["itxt"],
+            fails=frozenset({CORRUPT}),
+        ),
+        Case(
+            "metadata-bomb",
+            "metadata-bomb/iccp-100mb.png",
+            lambda: png_text_bombs()["iccp"],
+            fails=frozenset({CORRUPT}),
+        ),
+        Case(
+            "metadata-bomb",
+            "metadata-bomb/exif-1mb.png",
+            lambda: big_exif("PNG"),
+            size=(400, 300),
+            content_type=P,
+        ),
+        Case(
+            "metadata-bomb",
+            "metadata-bomb/exif-1mb.webp",
+            lambda: big_exif("WEBP"),
+            size=(400, 300),
+            content_type=W,
+        ),
+        Case(
+            "icc-huge",
+            "icc-huge/2mb-profile.jpg",
+            lambda: encode(picture(1800, 1200), "JPEG", icc_profile=HUGE_PROFILE),
+            size=(1800, 1200),
+            content_type=J,
+            check=no_profile,
+        ),
+        Case(
+            "icc-huge",
+            "icc-huge/2mb-garbage-profile.jpg",
+            lambda: encode(picture(1800, 1200), "JPEG", icc_profile=bytes(2 * 1024 * 1024)),
+            size=(1800, 1200),
+            content_type=J,
+            check=no_profile,
         ),
         # ICC profiles: kept on every rendition.
         Case(

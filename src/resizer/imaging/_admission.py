@@ -46,13 +46,10 @@ def _is_webp(data: bytes) -> bool:
 
 def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
     """A render's peak memory, from the opened (not decoded) image and its frames."""
-    webp = opened.format == "WEBP"
-    if opened.frames == 1 and not webp:
+    if opened.frames == 1 and opened.format != "WEBP":
         return estimate_bytes(opened, data_size)
     canvas = opened.image.size
-    sizes = _sizes(canvas, settings)
-    animation = _frames.animation_bytes(canvas, opened.frames, sizes, webp)
-    return animation + (estimate_bytes(opened, data_size) if not webp else data_size)
+    return data_size + _frames.animation_bytes(canvas, opened.frames, _sizes(canvas, settings))
 
 
 @contextmanager
@@ -66,7 +63,7 @@ def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> It
             _frames.check("WebP", container, settings.max_input_pixels, settings.max_input_frames)
             canvas = (container.width, container.height)
             amount = len(data) + _frames.animation_bytes(
-                canvas, container.frames, _sizes(canvas, settings), webp=True
+                canvas, container.frames, _sizes(canvas, settings)
             )
             with budget.reserve(amount):
                 yield _open(data, settings)

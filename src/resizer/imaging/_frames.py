@@ -166,18 +166,22 @@ def merge_repeats(
     return kept, times
 
 
-def animation_bytes(
-    canvas: tuple[int, int], frames: int, sizes: Sequence[tuple[int, int]], webp: bool
-) -> int:
-    """Peak memory of rendering an animation, beyond the still-image estimate.
+#: Bytes a canvas pixel costs while an animation (or any WebP) decodes: Pillow's frame
+#: and its dispose/previous buffers, the RGBA and premultiplied copies, the first
+#: resample, and for WebP libwebp's two canvases and the frame it hands over as bytes.
+#: Measured 21-30 (tests/reliability/test_hostile_imaging.py checks the estimate).
+CANVAS_BYTES_PER_PIXEL = 32
 
-    The decoder's canvas and its per-frame RGBA and RGBa conversions (libwebp keeps
-    two canvases of its own); every frame of every rendition held until it is encoded
-    (RGBa, 4 bytes a pixel); while the largest is encoded, its straight copies and the
-    encoder's palette frames (about 6 bytes a pixel more).
+
+def animation_bytes(canvas: tuple[int, int], frames: int, sizes: Sequence[tuple[int, int]]) -> int:
+    """Peak memory of rendering an animation (or a WebP), beyond its compressed bytes.
+
+    The decoding canvas (CANVAS_BYTES_PER_PIXEL); every frame of every rendition held
+    until it is encoded (RGBa, 4 bytes a pixel); while the largest is encoded, its
+    straight copies and the encoder's palette frames (about 6 bytes a pixel more).
     """
     areas = [width * height for width, height in sizes]
-    decoder = canvas[0] * canvas[1] * (8 + (8 if webp else 0))
+    decoder = canvas[0] * canvas[1] * CANVAS_BYTES_PER_PIXEL
     return decoder + frames * (4 * sum(areas) + 6 * max(areas, default=0))
 
 

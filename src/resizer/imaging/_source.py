@@ -141,7 +141,8 @@ def decoding(what: str) -> Iterator[None]:
         raise
     except _BOMB as error:
         raise ImageTooLargeError(
-            f"the {what} is too large ({error}); the limit is MAX_INPUT_PIXELS"
+            f"the {what} is over the limit of {Image.MAX_IMAGE_PIXELS or 0:,} pixels "
+            f"(MAX_INPUT_PIXELS); upload a smaller image (Pillow: {error})"
         ) from None
     except MemoryError:
         raise ImageTooLargeError(
