@@ -74,3 +74,10 @@ class SourceGoneError(PermanentError):
 
 class DeadlineError(TransientError):
     """Not enough of the invocation's time left to finish this record safely."""
+
+
+def no_deadline() -> None:
+    """The deadline check of work done outside an invocation: it never raises.
+
+    Long steps (an animation's frames, a download's retries) take a check that raises
+    :class:`DeadlineError` when too little of the invocation is left."""

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from resizer.config import Settings
+from resizer.errors import no_deadline
 from resizer.storage import (
     Head,
     ObjectStorage,
@@ -100,8 +101,10 @@ class InMemoryStorage(ObjectStorage):
             return [call for call in self.calls if call[0] in {"put", "delete"}]
 
     # ---- the pipeline's side, with the hooks
-    def fetch(self, bucket: str, key: str) -> SourceObject:
-        source = super().fetch(bucket, key)
+    def fetch(
+        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
+    ) -> SourceObject:
+        source = super().fetch(bucket, key, check_deadline)
         if self.after_fetch is not None:
             self.after_fetch(bucket, key)
         return source

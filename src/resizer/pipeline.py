@@ -24,7 +24,7 @@ from enum import Enum
 
 from resizer import imaging
 from resizer.config import Settings
-from resizer.errors import SourceGoneError, TransientError
+from resizer.errors import SourceGoneError, TransientError, no_deadline
 from resizer.events import Action, ObjectEvent
 from resizer.storage import Storage
 
@@ -66,10 +66,6 @@ class _Stopwatch:
 _MAX_ROUNDS = 3
 
 
-def _never() -> None:
-    """The default deadline check: no deadline."""
-
-
 class Pipeline:
     def __init__(self, settings: Settings, storage: Storage) -> None:
         self.settings = settings
@@ -77,7 +73,9 @@ class Pipeline:
         # Shared by every thread of this pipeline: big renders wait for each other.
         self.budget = imaging.MemoryBudget(settings.memory_budget_mb * 1024 * 1024)
 
-    def handle(self, event: ObjectEvent, check_deadline: Callable[[], None] = _never) -> Outcome:
+    def handle(
+        self, event: ObjectEvent, check_deadline: Callable[[], None] = no_deadline
+    ) -> Outcome:
         """Process one object event. ``check_deadline`` raises when time is running out."""
         started = time.perf_counter()
         if event.action is Action.REMOVE:
@@ -103,7 +101,7 @@ class Pipeline:
             return Outcome(Result.UNCHANGED, event.key)
         for _ in range(_MAX_ROUNDS):
             watch = _Stopwatch()
-            source = self.storage.fetch(event.bucket, event.key)
+            source = self.storage.fetch(event.bucket, event.key, check_deadline)
             watch.lap("fetch")
             images = imaging.render(
                 source.data, self.settings, self.budget, check_deadline=check_deadline

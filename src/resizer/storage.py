@@ -13,16 +13,29 @@ operations (head, open, put, delete).
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    IncompleteReadError,
+    ReadTimeoutError,
+    ResponseStreamingError,
+)
 
 from resizer.config import Rendition, Settings
-from resizer.errors import ImageTooLargeError, KeyTooLongError, SourceGoneError, TransientError
+from resizer.errors import (
+    ImageTooLargeError,
+    KeyTooLongError,
+    SourceGoneError,
+    TransientError,
+    no_deadline,
+)
 from resizer.imaging import RenderedImage
 
 if TYPE_CHECKING:
@@ -67,8 +80,11 @@ class Storage(Protocol):
     def source_etag(self, bucket: str, key: str) -> str | None:
         """The source's current ETag, or None when it does not exist."""
 
-    def fetch(self, bucket: str, key: str) -> SourceObject:
-        """The source's bytes and ETag; SourceGoneError or ImageTooLargeError."""
+    def fetch(
+        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
+    ) -> SourceObject:
+        """The source's bytes and ETag; SourceGoneError or ImageTooLargeError.
+        ``check_deadline`` raises DeadlineError when too little time is left to retry."""
 
     def renditions_match(self, source_key: str, source_etag: str) -> bool:
         """Whether every rendition was made from the source with ``source_etag``."""
@@ -133,6 +149,10 @@ class ObjectStorage(ABC):
     def _open(self, bucket: str, key: str) -> Opened | None:
         """Start downloading the object, or None when it does not exist."""
 
+    def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
+        """The body of an opened object (a backend may classify how reading fails)."""
+        return opened.body.read()
+
     @abstractmethod
     def _put(self, bucket: str, write: ObjectWrite) -> None: ...
 
@@ -153,7 +173,9 @@ class ObjectStorage(ABC):
         head = self._head(bucket, key)
         return None if head is None else head.etag
 
-    def fetch(self, bucket: str, key: str) -> SourceObject:
+    def fetch(
+        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
+    ) -> SourceObject:
         """Download the source, refusing more than MAX_INPUT_BYTES before reading it."""
         opened = self._open(bucket, key)
         if opened is None:
@@ -167,7 +189,7 @@ class ObjectStorage(ABC):
                 f"s3://{bucket}/{key} is {opened.size:,} bytes, over MAX_INPUT_BYTES={limit:,}; "
                 "raise the limit (and the function's memory) or upload a smaller file"
             )
-        return SourceObject(data=opened.body.read(), etag=opened.etag)
+        return SourceObject(data=self._read(bucket, key, opened), etag=opened.etag)
 
     def renditions_match(self, source_key: str, source_etag: str) -> bool:
         """Renditions are written largest first, so the smallest is checked first: for a
@@ -226,12 +248,61 @@ def _unless_missing(call: Callable[[], T]) -> T | None:
         raise
 
 
-class S3Storage(ObjectStorage):
-    """The S3 backend: one client, shared by every thread."""
+#: A GetObject whose body breaks mid-stream is outside botocore's retries (they end
+#: when the response headers arrive). Without these, one reset while reading failed
+#: the record and SQS redelivered it a visibility timeout later (360 s with the
+#: template's defaults). Attempts in all, and the backoff before the second (doubling,
+#: full jitter, capped): worst case about 0.2 + 0.4 + 0.8 s of waiting.
+READ_ATTEMPTS = 4
+READ_BACKOFF_S = 0.2
+READ_BACKOFF_CAP_S = 2.0
+#: How a body breaks while it is read: urllib3's errors as botocore's StreamingBody
+#: wraps them (ResponseStreamingError: a reset or an IncompleteRead; ReadTimeoutError),
+#: a body shorter than its Content-Length (IncompleteReadError), or a socket error.
+_BROKEN_READ = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError, OSError)
 
-    def __init__(self, s3: S3Client, settings: Settings) -> None:
+
+class BrokenReadError(TransientError):
+    """The source's download broke after its headers arrived (retried in-process)."""
+
+
+class S3Storage(ObjectStorage):
+    """The S3 backend: one client, shared by every thread.
+
+    A download whose body breaks mid-stream is retried here (READ_ATTEMPTS, backoff
+    with jitter, never past the deadline) before the record is given back to SQS.
+    """
+
+    def __init__(
+        self, s3: S3Client, settings: Settings, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         super().__init__(settings)
         self.s3 = s3
+        self._sleep = sleep
+
+    def fetch(
+        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
+    ) -> SourceObject:
+        attempt = 1
+        while True:
+            try:
+                return super().fetch(bucket, key, check_deadline)
+            except BrokenReadError:
+                if attempt == READ_ATTEMPTS:
+                    raise
+            check_deadline()  # DeadlineError: too little time left for another try
+            ceiling = min(READ_BACKOFF_CAP_S, READ_BACKOFF_S * 2 ** (attempt - 1))
+            self._sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not secrets
+            attempt += 1
+
+    def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
+        try:
+            return opened.body.read()
+        except _BROKEN_READ as error:
+            raise BrokenReadError(
+                f"the download of s3://{bucket}/{key} broke after its headers "
+                f"({type(error).__name__}: {error})"
+            ) from error
 
     def _head(self, bucket: str, key: str) -> Head | None:
         head = _unless_missing(lambda: self.s3.head_object(Bucket=bucket, Key=key))

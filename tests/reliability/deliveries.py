@@ -14,6 +14,7 @@ from emulated_aws import Stack, lambda_context
 from PIL import Image
 
 from resizer import handler
+from resizer.errors import no_deadline
 from resizer.storage import SourceObject, Storage
 
 BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
@@ -109,8 +110,10 @@ class AfterFetch:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
-    def fetch(self, bucket: str, key: str) -> SourceObject:
-        source = self.inner.fetch(bucket, key)
+    def fetch(
+        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
+    ) -> SourceObject:
+        source = self.inner.fetch(bucket, key, check_deadline)
         self.action(bucket, key)
         return source
 

@@ -46,10 +46,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, rate: float, seed: int = 6) -> None:
+    def __init__(
+        self, upstream: str, rate: float, seed: int = 6, faults: tuple[str, ...] = FAULTS
+    ) -> None:
         parts = urlsplit(upstream)
         self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.rate = rate
+        self.faults = faults  # the kinds to inject (all of FAULTS by default)
         self.enabled = True
         self.counts: Counter[str] = Counter()
         self._random = random.Random(seed)
@@ -77,7 +80,7 @@ class FaultProxy:
             self.counts["requests"] += 1
             if not self.enabled or self._random.random() >= self.rate:
                 return "pass"
-            fault = self._random.choice(FAULTS)
+            fault = self._random.choice(self.faults)
             if fault == "truncated" and method != "GET":
                 fault = "lost_response"
             self.counts[fault] += 1

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from resizer.errors import ImageTooLargeError
+from resizer.errors import ImageTooLargeError, no_deadline
 
 #: The longest frame each output format can say (GIF: 16-bit centiseconds; APNG:
 #: 16-bit numerator over 1000; WebP: 24-bit milliseconds). Pillow merges identical
@@ -185,8 +185,5 @@ def animation_bytes(canvas: tuple[int, int], frames: int, sizes: Sequence[tuple[
     return decoder + frames * (4 * sum(areas) + 6 * max(areas, default=0))
 
 
-def never() -> None:
-    """A deadline check that never fires (renders outside a Lambda invocation)."""
-
-
 DeadlineCheck = Callable[[], None]
+never = no_deadline
