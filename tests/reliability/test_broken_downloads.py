@@ -3,7 +3,7 @@
 30 % of the GETs are answered with their full Content-Length and half the body, then
 a reset (the proxy's ``truncated`` fault): what botocore's own retries never see,
 since the response headers had arrived. The S3 storage retries the read in-process,
-so every download still returns the whole object. unit/test_read_retries.py has the
+so every download still returns the whole object. tests/unit/test_read_retries.py has the
 rules (bounded attempts, backoff with jitter, the deadline).
 """
 
