@@ -16,6 +16,7 @@ from resizer_tools.tuning import (
     ImageMeasurement,
     Prices,
     batch_seconds,
+    child,
     choose_timeout,
     corpus,
     cost_per_million,
@@ -28,6 +29,7 @@ from resizer_tools.tuning import (
     tune_command,
     vcpus,
 )
+from resizer_tools.tuning.measure import _DUMMY_ENVIRONMENT
 
 
 def measurement(
@@ -244,3 +246,16 @@ def test_corpus_refuses_an_empty_or_missing_folder(tmp_path: Path) -> None:
         corpus(tmp_path)
     with pytest.raises(FileNotFoundError, match="not a folder"):
         corpus(tmp_path / "missing")
+
+
+def test_the_child_measurement_in_process(photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module the child runs is ordinary code: the same figures, or one error line."""
+    for name, value in _DUMMY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    figures = child.measure(str(photo), 2, 1)
+    assert figures["bytes_in"] == photo.stat().st_size
+    assert figures["megapixels"] == pytest.approx(3.0)
+    assert 0 < float(figures["baseline_mb"]) <= float(figures["peak_mb"])
+    broken = photo.with_name("broken.png")
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert str(child.measure(str(broken), 1, 1)["error"]).startswith("CorruptImageError: ")
