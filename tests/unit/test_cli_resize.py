@@ -149,3 +149,35 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> Non
         env={**os.environ, "RESIZER_DEBUG": "1"},
     )
     assert "Traceback" in debugging.stderr
+
+
+def test_tune_json_holds_the_recommendation(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "photos" / "a.jpg", (800, 600))
+    result = CliRunner().invoke(
+        app, ["tune", str(tmp_path / "photos"), "--workers", "1", "--batch-size", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [m["name"] for m in report["measurements"]] == ["a.jpg"]
+    assert report["recommendation"]["chosen"]["memory_mb"] >= 128
+    assert report["failed"] == []
+
+
+def test_an_event_file_is_an_sqs_event_or_a_wrapped_s3_notification() -> None:
+    from resizer.events import parse_body
+    from resizer_tools.cli.invoke import sqs_event
+
+    arn = "arn:aws:sqs:us-east-1:123456789012:q"
+    sqs = json.loads((ROOT / "tests" / "events" / "sqs_s3_put_real.json").read_text())
+    assert sqs_event(sqs, arn, "us-east-1") == sqs
+    s3 = json.loads(sqs["Records"][0]["body"])
+    wrapped = sqs_event(s3, arn, "us-east-1")
+    (record,) = wrapped["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"] == arn
+    assert parse_body(record["body"]) == parse_body(sqs["Records"][0]["body"])
+    from resizer_tools.errors import UsageError
+
+    for bad in ({}, {"Records": []}, {"Records": [{"eventSource": "aws:sns"}]}, [1]):
+        with pytest.raises(UsageError):
+            sqs_event(bad, arn, "us-east-1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from resizer_tools.cli import dlq, events, local, resize, stack, tune
+from resizer_tools.cli import dlq, events, invoke, local, resize, stack, tune
 
 __all__ = ["app"]
 
@@ -27,6 +27,7 @@ app.command()(stack.upload)
 app.command()(stack.status)
 app.command()(stack.backfill)
 app.command()(stack.logs)
+app.command()(invoke.invoke)
 app.command()(events.events)
 app.add_typer(dlq.dlq_app, name="dlq")
 app.add_typer(local.local_app, name="local")

@@ -130,5 +130,5 @@ def aws_clients(endpoint: str | None, region: str | None) -> Aws:
 
 def print_json(document: Any) -> None:
     """One JSON document on stdout, unstyled (for scripts and CI)."""
-    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
     sys.stdout.flush()

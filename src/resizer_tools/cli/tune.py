@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from resizer_tools.cli.common import console, err_console, errors
+from resizer_tools.cli.common import JsonOption, console, err_console, errors, print_json
 
 __all__ = ["tune"]
 
@@ -23,6 +24,7 @@ def tune(
         int | None, typer.Option(min=1, max=64, help="Renders at once (default: WORKERS).")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10000, help="BatchSize.")] = 10,
+    as_json: JsonOption = False,
 ) -> None:
     """Measure memory and CPU per image; recommend MemorySize, Timeout and the cost."""
     from resizer_tools.tuning import render_report, tune_command  # noqa: PLC0415
@@ -35,4 +37,7 @@ def tune(
         report = tune_command(
             folder, prices=prices, workers=workers, batch_size=batch_size, on_image=measured
         )
-    console.print(render_report(report))
+    if as_json:
+        print_json(asdict(report))
+    else:
+        console.print(render_report(report))

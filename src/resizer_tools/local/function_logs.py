@@ -11,18 +11,21 @@ emulator's CloudWatch Logs, in the group the template names, so ``resizer logs
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from resizer_tools.ops.aws import Aws
 from resizer_tools.ops.logs import readable as readable_line
 
-__all__ = ["FUNCTION_LOGGER", "LogShipper", "attach", "detach"]
+__all__ = ["FUNCTION_LOGGER", "LogShipper", "attach", "detach", "logged_to"]
 
 FUNCTION_LOGGER = "resizer"  # Powertools names its logger after the service (handler.py)
 _BATCH_S = 0.5
@@ -116,6 +119,22 @@ def attach(aws: Aws, group: str, *, readable: bool = False) -> LogShipper:
     shipper = LogShipper(aws, group, json_formatter)
     logger.addHandler(shipper)
     return shipper
+
+
+@contextlib.contextmanager
+def logged_to(stream: TextIO) -> Iterator[None]:
+    """The function's log lines go to ``stream`` meanwhile (``resizer invoke``: stderr,
+    so stdout holds only the response), whether its logger exists yet or not."""
+    logger = logging.getLogger(FUNCTION_LOGGER)
+    handlers = [h for h in logger.handlers if isinstance(h, logging.StreamHandler)]
+    previous = [h.setStream(stream) for h in handlers]
+    try:
+        with contextlib.redirect_stdout(stream):  # a cold start's new logger takes it
+            yield
+    finally:
+        for handler, old in zip(handlers, previous, strict=True):
+            if old is not None:
+                handler.setStream(old)
 
 
 def detach(shipper: LogShipper) -> None:

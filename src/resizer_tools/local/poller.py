@@ -314,6 +314,20 @@ class Poller:
         self._saved_environment = {name: os.environ.get(name) for name in variables}
         os.environ.update(variables)
 
+    def invoke_once(self, event: Mapping[str, Any]) -> Any:
+        """Run the handler once on ``event`` with this version's environment (no polling).
+
+        What ``resizer invoke`` does: a cold start, one invocation, the environment
+        restored after it. Nothing is deleted from the queue.
+        """
+        self._set_environment()
+        try:
+            self._check_settings()
+            handler = _cold_start(self.config.handler)
+            return handler(dict(event), self._context())
+        finally:
+            self._restore_environment()
+
     def _check_settings(self) -> None:
         """The function's settings, read as its cold start will: refused before ``ready``.
 
