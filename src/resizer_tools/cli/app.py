@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from resizer_tools.cli import dlq, events, invoke, local, resize, stack, tune
+from resizer_tools.cli import dlq, events, invoke, local, preflight, resize, stack, tune
 
 __all__ = ["app"]
 
@@ -33,3 +33,4 @@ app.add_typer(dlq.dlq_app, name="dlq")
 app.add_typer(local.local_app, name="local")
 app.command()(local.demo)
 app.command()(tune.tune)
+app.command()(preflight.preflight)

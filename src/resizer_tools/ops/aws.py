@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
@@ -95,6 +95,10 @@ class Aws:
     @cached_property
     def logs(self) -> CloudWatchLogsClient:
         return self.session.client("logs", endpoint_url=self.endpoint_url, config=self._config)
+
+    @cached_property
+    def sts(self) -> Any:  # only get_caller_identity (resizer preflight); no stubs pinned
+        return self.session.client("sts", endpoint_url=self.endpoint_url, config=self._config)
 
     @cached_property
     def events(self) -> EventBridgeClient:
