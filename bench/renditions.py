@@ -44,7 +44,7 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from resizer.config import Settings, parse_renditions
-from resizer.imaging import _output, render
+from resizer.imaging import _output, _render, render
 from resizer.imaging._render import resample
 
 try:
@@ -161,7 +161,7 @@ def floor(source: Source, settings: Settings, outputs: list[Image.Image]) -> Non
         image.draft(None, largest.size)
     image.load()
     output = {"jpeg": _output.JPEG, "png": _output.PNG, "webp": _output.WEBP}[source.fmt]
-    encoding = _output.Encoding(settings.jpeg_quality, settings.webp_quality, None)
+    encoding = _render._encoding(settings, None)
     for im in outputs:
         _output.encode(im, output, encoding)
 

@@ -212,6 +212,11 @@ class Settings:
     # one-pixel frames: 9.7 s), which MAX_INPUT_PIXELS cannot see; 1,000 frames is 40 s
     # at 25 fps, longer than animated images on the web run (docs/reliability.md).
     max_input_frames: int = _setting("MAX_INPUT_FRAMES", 1_000, 1, 1_000_000)
+    # Scans a JPEG may have (photos: about 10); more are refused before decoding.
+    max_jpeg_scans: int = _setting("MAX_JPEG_SCANS", 100, 1, 100_000)
+    # JPEG renditions whose longer side is at least this are progressive, smaller
+    # ones baseline (progressive costs 2-3x the CPU and is larger below ~250 px).
+    jpeg_progressive_min_side: int = _setting("JPEG_PROGRESSIVE_MIN_SIDE", 250, 0, 2**31)
     cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
     # Stop starting new records when less than this is left of the invocation.
     deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)

@@ -89,6 +89,16 @@ def gif_screen_bomb() -> bytes:
     return bytes(data)
 
 
+def jpeg_scan_bomb(repeats: int = 10_000, size: int = 4000) -> bytes:
+    """A progressive JPEG whose last scan is repeated (issue 12: 57 s to render).
+
+    Valid, and small on disk; every scan walks the whole image again.
+    """
+    data = encode(Image.new("RGB", (size, size), (90, 120, 150)), "JPEG", progressive=True)
+    last = data.rindex(b"\xff\xda")
+    return data[:last] + data[last:-2] * repeats + data[-2:]
+
+
 def gif_frames_bomb(
     frames: int = 150, width: int = 1000, height: int = 700, centiseconds: int = 10
 ) -> bytes:
@@ -552,6 +562,12 @@ def _cases() -> list[Case]:
         ),
         Case(
             "bomb", "bomb/gif-frames-over-limit.gif", gif_frames_bomb, fails=frozenset({TOO_LARGE})
+        ),
+        Case(
+            "bomb",
+            "bomb/jpeg-10000-scans-4000x4000.jpg",
+            jpeg_scan_bomb,
+            fails=frozenset({TOO_LARGE}),
         ),
         # Within the limit, tiny on disk, 100 MP once decoded: must render.
         Case(

@@ -20,6 +20,7 @@ from pathlib import Path
 from resizer import imaging
 from resizer.config import Settings
 from resizer.errors import ResizerError
+from resizer.imaging import _decode
 
 _LIBC = ctypes.CDLL("libc.so.6")
 
@@ -41,6 +42,9 @@ def _reset_peak() -> None:
 
 def main(folder: Path) -> None:
     settings = Settings()
+    # The optional JPEG decoder (simplejpeg, with numpy) is imported on a container's
+    # first JPEG, once: runtime memory, not any one render's.
+    _decode.turbo()
     for path in sorted(folder.iterdir()):
         data = path.read_bytes()
         _reset_peak()

@@ -73,7 +73,7 @@ def test_the_frame_count_is_checked_again_after_opening() -> None:
     data = animated("GIF", 12, size=8)
     assert len(imaging.render(data, replace(SETTINGS, max_input_frames=12))) == 3
     with pytest.raises(ImageTooLargeError, match="12 frames"):
-        open_image(data, SETTINGS.max_input_pixels, SETTINGS.max_input_bytes, 11)
+        open_image(data, SETTINGS.max_input_pixels, SETTINGS.max_input_bytes, 11, 100)
 
 
 def test_an_animated_webp_canvas_is_refused_before_libwebp_allocates_it(
@@ -197,8 +197,8 @@ def test_an_animations_estimate_counts_its_frames() -> None:
     one = animated("GIF", 1, size=400)
     many = animated("GIF", 50, size=400)
     settings = SETTINGS
-    opened_one = open_image(one, settings.max_input_pixels, settings.max_input_bytes, 1000)
-    opened_many = open_image(many, settings.max_input_pixels, settings.max_input_bytes, 1000)
+    opened_one = open_image(one, settings.max_input_pixels, settings.max_input_bytes, 1000, 100)
+    opened_many = open_image(many, settings.max_input_pixels, settings.max_input_bytes, 1000, 100)
     # 50 frames of 400x400 kept for three renditions (400, 400 and 150 px): > 50 x 1.3 MB.
     assert _admission.estimate(opened_many, len(many), settings) > 50 * (
         4 * (2 * 400 * 400 + 150 * 150)
@@ -226,7 +226,7 @@ def test_an_animation_is_budgeted_for_what_it_really_uses(
     (tmp_path / "animation").write_bytes(data)
     (line,) = probe(tmp_path)
     assert line["outcome"].startswith("rendered"), line
-    opened = open_image(data, SETTINGS.max_input_pixels, SETTINGS.max_input_bytes, 1000)
+    opened = open_image(data, SETTINGS.max_input_pixels, SETTINGS.max_input_bytes, 1000, 100)
     estimate_mb = _admission.estimate(opened, len(data), SETTINGS) / MB
     assert line["peak_mb"] <= estimate_mb, (line, estimate_mb)
 

@@ -105,9 +105,13 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
     assert line["outcome"].startswith("rendered")
     settings = Settings()
     opened = open_image(
-        data, settings.max_input_pixels, settings.max_input_bytes, settings.max_input_frames
+        data,
+        settings.max_input_pixels,
+        settings.max_input_bytes,
+        settings.max_input_frames,
+        settings.max_jpeg_scans,
     )
-    estimate_mb = estimate_bytes(opened, len(data)) / BYTES_PER_MB
+    estimate_mb = estimate_bytes(opened, len(data), (1600, 1600)) / BYTES_PER_MB
     assert line["peak_mb"] <= estimate_mb, (line, estimate_mb)
     # ...and alone it fits the default function, so the budget admits it.
     assert (
@@ -116,3 +120,42 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
             {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(int(FUNCTION_MEMORY))}
         ).memory_budget_mb
     ), estimate_mb
+
+
+# Progressive JPEGs cannot stream: libjpeg keeps the whole image's coefficients, so
+# their estimate is most of the function's memory. Too low and the budget
+# over-commits (the function dies); too high and renders wait for nothing. Issue
+# 13's bound: within 20 % of the measured peak, never below it.
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_progressive_jpeg_estimates_match_their_measured_peak(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from resizer.config import Settings
+    from resizer.imaging._memory import estimate_bytes
+    from resizer.imaging._source import open_image
+
+    folder = tmp_path / "progressive"
+    folder.mkdir()
+    photos = Path(__file__).resolve().parents[2] / "examples" / "photos"
+    photo = Image.open(photos / "seeding_by_Clements_Engelhardt.jpg")  # 5312 x 2988
+    large = photo.resize((7200, 4050), Image.Resampling.BILINEAR)  # 29 MP of photo
+    for subsampling in (0, 2):  # 4:4:4 (6 bytes a pixel of coefficients) and 4:2:0 (3)
+        large.save(
+            folder / f"{subsampling}.jpg", quality=90, progressive=True, subsampling=subsampling
+        )
+    settings = Settings()
+    lines = probe(folder)
+    for line in lines:
+        data = (folder / line["file"]).read_bytes()
+        assert line["outcome"].startswith("rendered"), line
+        opened = open_image(
+            data,
+            settings.max_input_pixels,
+            settings.max_input_bytes,
+            settings.max_input_frames,
+            settings.max_jpeg_scans,
+        )
+        # The largest default rendition, 1600 x 900, in the stored orientation.
+        estimate = estimate_bytes(opened, len(data), (1600, 900)) / 2**20
+        peak = line["peak_mb"] + len(data) / 2**20  # the probe loaded the input before
+        assert peak <= estimate <= 1.2 * peak, (line, estimate)

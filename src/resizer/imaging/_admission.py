@@ -36,7 +36,11 @@ def _sizes(canvas: tuple[int, int], settings: Settings) -> list[tuple[int, int]]
 
 def _open(data: bytes, settings: Settings) -> Opened:
     return open_image(
-        data, settings.max_input_pixels, settings.max_input_bytes, settings.max_input_frames
+        data,
+        settings.max_input_pixels,
+        settings.max_input_bytes,
+        settings.max_input_frames,
+        settings.max_jpeg_scans,
     )
 
 
@@ -46,9 +50,12 @@ def _is_webp(data: bytes) -> bool:
 
 def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
     """A render's peak memory, from the opened (not decoded) image and its frames."""
-    if opened.frames == 1 and opened.format != "WEBP":
-        return estimate_bytes(opened, data_size)
     canvas = opened.image.size
+    if opened.frames == 1 and opened.format != "WEBP":
+        # The largest rendition in the stored grid, whichever way EXIF turns it: a
+        # JPEG decodes shrunk on load to cover it.
+        boxes = [size for w, h in _sizes(canvas, settings) for size in ((w, h), (h, w))]
+        return max(estimate_bytes(opened, data_size, box) for box in boxes)
     return data_size + _frames.animation_bytes(canvas, opened.frames, _sizes(canvas, settings))
 
 

@@ -15,26 +15,44 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from resizer.errors import ImageTooLargeError
+from resizer.imaging import _decode
 from resizer.imaging._source import Opened
 
 MB = 1024 * 1024
+# Renditions, encoder buffers and libjpeg's own tables on top of a JPEG's decoded
+# pixels (measured: 7-10 MB for the default 150/800/1600 renditions).
+_RENDER_OVERHEAD = 16 * MB
 
 
-def estimate_bytes(opened: Opened, data_size: int) -> int:
-    """A generous estimate of a render's peak memory, from the header alone."""
+def estimate_bytes(opened: Opened, data_size: int, largest: tuple[int, int]) -> int:
+    """A generous estimate of a render's peak memory, from the header alone.
+
+    ``largest`` is the largest rendition's size in the stored orientation: JPEGs
+    decode shrunk on load to cover it (_decode), everything else whole.
+    """
     image = opened.image
     width, height = image.size
-    if opened.format in ("JPEG", "MPO"):
-        # libjpeg holds every DCT coefficient of a progressive JPEG (about 3 bytes a
-        # pixel, measured: 318 MB for 100 MP); baseline files shrink on load, far less.
-        per_pixel = 3
-    else:
-        bands = len(image.getbands())
-        sample = 2 if image.mode.startswith("I;16") else 4 if image.mode in ("I", "F") else 1
-        # Decoded pixels, the working copy (RGBA, premultiplied) made from them, and
-        # about a byte a pixel for the reduce() step (measured: 838 MB for a 100 MP
-        # RGBA PNG, tests/reliability/test_memory.py; this gives 858 MB).
-        per_pixel = max(4, bands * sample) * 2 + 1
+    if opened.jpeg is not None:
+        # The decoded pixels at the shrink-on-load scale: Pillow keeps RGB in 4 bytes
+        # a pixel; through simplejpeg a 3-byte array is copied into one (7). Then the
+        # renditions and the encoders' buffers.
+        per_pixel = 7 if _decode.uses_turbo(opened) else 4
+        decoded = _decode.decoded_pixels(opened, largest) * per_pixel
+        peak = decoded + _RENDER_OVERHEAD
+        if opened.jpeg.buffered:
+            # A progressive (or multi-scan) JPEG: libjpeg holds every DCT coefficient
+            # of the whole image until its last scan (3 bytes a pixel with 4:2:0
+            # chroma, 6 with 4:4:4), next to the output it decodes into, and frees
+            # them before the resampling starts. Measured within 2-9 % of this
+            # (tests/reliability/test_memory.py): 291 MB for 100 MP at 4:2:0.
+            peak = max(peak, opened.jpeg.coefficient_bytes() + decoded)
+        return peak + data_size
+    bands = len(image.getbands())
+    sample = 2 if image.mode.startswith("I;16") else 4 if image.mode in ("I", "F") else 1
+    # Decoded pixels, the working copy (RGBA, premultiplied) made from them, and
+    # about a byte a pixel for the reduce() step (measured: 838 MB for a 100 MP
+    # RGBA PNG, tests/reliability/test_memory.py; this gives 858 MB).
+    per_pixel = max(4, bands * sample) * 2 + 1
     return width * height * per_pixel + data_size
 
 

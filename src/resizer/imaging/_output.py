@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PIL import Image
@@ -67,6 +67,8 @@ class Encoding:
     icc_profile: bytes | None
     png_compress_level: int = 6
     avif_quality: int = 60
+    # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE
+    jpeg_progressive_min_side: int = field(kw_only=True)
 
     def with_quality(self, quality: int | None) -> Encoding:
         """The same settings with a rendition's ``quality=`` for every lossy format."""
@@ -75,7 +77,7 @@ class Encoding:
         return replace(self, jpeg_quality=quality, webp_quality=quality, avif_quality=quality)
 
 
-def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
+def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[str, Any]:
     # Metadata is never copied from the source: no "exif" or "xmp" option is passed,
     # and the images handed to save() carry an empty .info (see encode()), because
     # some encoders fall back to image.info (PNG reads icc_profile from it, GIF the
@@ -84,9 +86,12 @@ def _options(output: Output, encoding: Encoding) -> dict[str, Any]:
     if encoding.icc_profile:
         options["icc_profile"] = encoding.icc_profile
     if output is JPEG:
-        # progressive: smaller files and a useful preview while loading; optimize:
-        # optimal Huffman tables (a few % smaller, cheap at rendition sizes).
-        options.update(quality=encoding.jpeg_quality, optimize=True, progressive=True)
+        # optimize: optimal Huffman tables (2-4 % smaller, cheap at rendition sizes).
+        # progressive: a preview while loading, and about 4 % smaller from 400 px up,
+        # but 2-3x the encoding CPU, and larger files below ~250 px (measured on
+        # examples/photos, docs/performance.md): only from JPEG_PROGRESSIVE_MIN_SIDE.
+        progressive = max(size) >= encoding.jpeg_progressive_min_side
+        options.update(quality=encoding.jpeg_quality, optimize=True, progressive=progressive)
     elif output is WEBP:
         options.update(quality=encoding.webp_quality, method=WEBP_METHOD)
     elif output is AVIF:
@@ -111,7 +116,8 @@ def _prepared(image: Image.Image, output: Output) -> Image.Image:
 
 def encode(image: Image.Image, output: Output, encoding: Encoding) -> bytes:
     buffer = io.BytesIO()
-    _prepared(image, output).save(buffer, output.format, **_options(output, encoding))
+    options = _options(output, encoding, image.size)
+    _prepared(image, output).save(buffer, output.format, **options)
     return buffer.getvalue()
 
 
@@ -123,7 +129,7 @@ def encode_animation(
     encoding: Encoding,
 ) -> bytes:
     prepared = [_prepared(frame, output) for frame in frames]
-    options = _options(output, encoding)
+    options = _options(output, encoding, frames[0].size)
     options.update(save_all=True, append_images=prepared[1:], duration=list(durations))
     if loop is not None:
         options["loop"] = loop

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from PIL import Image
 
 from resizer.config import Rendition, Settings
-from resizer.imaging import _colour, _crop, _frames, _output, _placeholder
+from resizer.imaging import _colour, _crop, _decode, _frames, _output, _placeholder
 from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck, never
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
@@ -21,12 +20,7 @@ from resizer.imaging._source import Opened, decoding, encoding_failures
 # guarded by tests/unit/test_imaging_quality.py (SSIM >= 0.99, PSNR >= 40 dB against
 # a full decode resized once with LANCZOS). See docs/performance.md.
 #
-# JPEG shrink-on-load: libjpeg decodes at 1/2, 1/4 or 1/8 scale (Image.draft), the
-# smallest scale that still leaves at least DRAFT_GAP x the largest rendition, so
-# the resampler always works from real pixels, never upscales. 1.0 instead of
-# Pillow's thumbnail() default of 2.0: 25 % less resampling work, and a 100 MP JPEG
-# decodes at 1/4 instead of 1/2 (19 MB instead of 75 MB of pixels).
-DRAFT_GAP = 1.0
+# JPEG shrink-on-load (the decode scale, DRAFT_GAP): see _decode.
 # resize(reducing_gap=...): box-reduce() by an integer factor first while the image
 # stays at least REDUCING_GAP x the target, then filter the rest. 1.0 (box only)
 # measured SSIM 0.976 on thumbnails; 2.0 (Pillow's default) 0.9986; 3.0 0.9992 at
@@ -98,20 +92,6 @@ def _stored(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if swaps_axes(orientation) else size
 
 
-def _shrink_on_load(
-    image: Image.Image, largest: tuple[int, int]
-) -> tuple[float, float, float, float] | None:
-    """Ask libjpeg for a reduced decode; the box of the original in the reduced grid."""
-    if image.format not in ("JPEG", "MPO") or largest == image.size:
-        return None
-    wanted = (math.ceil(largest[0] * DRAFT_GAP), math.ceil(largest[1] * DRAFT_GAP))
-    # Pillow quirk: draft(mode=None) keeps the colour mode; the reduced image is
-    # rounded *up* to whole pixels, so the original's area is the returned box
-    # (fractional), which resize(box=...) must use to stay exactly aligned.
-    drafted = image.draft(None, wanted)
-    return None if drafted is None else drafted[1]
-
-
 def _cascade(
     base: Image.Image,
     box: tuple[float, float, float, float] | None,
@@ -152,6 +132,7 @@ def _cascade(
 class _Job:
     """One source being rendered: what every step after the plan needs."""
 
+    data: bytes
     opened: Opened
     orientation: int
     plan: _Plan
@@ -240,7 +221,7 @@ def render_set(
     with admitted(data, settings, budget) as opened:
         orientation, plan = _plan(opened, settings)
         source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
-        job = _Job(opened, orientation, plan, settings, focal, source, check_deadline)
+        job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline)
         return _render_opened(job)
 
 
@@ -301,7 +282,7 @@ def _render_opened(job: _Job) -> RenderSet:
     opened, plan = job.opened, job.plan
     if opened.frames > 1:
         return _render_animation(job)
-    made, icc = _resample_still(opened, job.orientation, plan.targets)
+    made, icc = _resample_still(job.data, opened, job.orientation, plan.targets)
     images = _cut(made, _windows(made, plan, job.focal))
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
@@ -323,19 +304,18 @@ def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
         icc,
         settings.png_compress_level,
         settings.avif_quality,
+        jpeg_progressive_min_side=settings.jpeg_progressive_min_side,
     )
 
 
 def _resample_still(
-    opened: Opened, orientation: int, targets: Sequence[tuple[int, int]]
+    data: bytes, opened: Opened, orientation: int, targets: Sequence[tuple[int, int]]
 ) -> tuple[list[Image.Image], bytes | None]:
     """Decode once (shrunk on load) and cascade: (upright images, ICC to embed)."""
-    image = opened.image
     largest = max(targets, key=lambda size: size[0] * size[1])
     with decoding(f"{opened.format} image"):
-        box = _shrink_on_load(image, _stored(largest, orientation))
-        image.load()
-        work = _colour.working(image, image.info.get("icc_profile") or None)
+        image, box = _decode.decode(data, opened, _stored(largest, orientation))
+        work = _colour.working(image, opened.image.info.get("icc_profile") or None)
     return _cascade(work.image, box, orientation, targets), work.icc_profile
 
 
@@ -345,7 +325,7 @@ def resample(
     """The pixels render() would encode, for still images (quality tests, benchmarks)."""
     with admitted(data, settings, None) as opened:
         orientation, plan = _plan(opened, settings)
-        made, _ = _resample_still(opened, orientation, plan.targets)
+        made, _ = _resample_still(data, opened, orientation, plan.targets)
     images = _cut(made, _windows(made, plan, focal))
     return [_colour.straight(im) for im in images]
 

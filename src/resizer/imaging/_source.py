@@ -26,7 +26,7 @@ from resizer.errors import (
     ResizerError,
     UnsupportedFormatError,
 )
-from resizer.imaging import _frames
+from resizer.imaging import _frames, _jpeg
 
 # Pillow's own bomb guard stays on, at the configured MAX_INPUT_PIXELS (set by
 # open_image): it also runs where resizer's checks cannot, inside Pillow (a GIF frame
@@ -57,6 +57,7 @@ class Opened:
     image: ImageFile.ImageFile
     format: str  # Pillow's name: "JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", ...
     frames: int  # > 1 only for animations resizer keeps (GIF, WebP, APNG)
+    jpeg: _jpeg.JpegInfo | None = None  # JPEG and MPO: frame header and scan count
 
 
 def _register_heif() -> None:
@@ -188,8 +189,14 @@ def encoding_failures(what: str) -> Iterator[None]:
         ) from None
 
 
-def open_image(data: bytes, max_pixels: int, max_bytes: int, max_frames: int) -> Opened:
-    """Identify ``data`` by its bytes and check its size, without decoding pixels."""
+def open_image(
+    data: bytes, max_pixels: int, max_bytes: int, max_frames: int, max_scans: int
+) -> Opened:
+    """Identify ``data`` by its bytes and check its size, without decoding pixels.
+
+    A JPEG with more than ``max_scans`` scans is refused (ImageTooLargeError) from
+    its markers alone: each scan of a progressive JPEG walks the whole image again.
+    """
     if len(data) > max_bytes:
         raise ImageTooLargeError(
             f"the file is {len(data)} bytes, over the limit of {max_bytes} bytes (MAX_INPUT_BYTES)"
@@ -238,7 +245,8 @@ def open_image(data: bytes, max_pixels: int, max_bytes: int, max_frames: int) ->
     if width < 1 or height < 1:
         raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
     _frames.check(fmt, _frames.Container(width, height, frames), max_pixels, max_frames)
-    return Opened(image, fmt, frames)
+    jpeg = _jpeg.checked(data, max_scans) if fmt in ("JPEG", "MPO") else None
+    return Opened(image, fmt, frames, jpeg)
 
 
 def _unidentified(sniffed: str | None) -> InvalidImageError:
