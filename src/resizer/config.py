@@ -273,7 +273,10 @@ class Settings:
 def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
     """The encoder settings that reach this rendition's bytes, by format."""
     quality = rendition.quality
-    jpeg = {"quality": quality or settings.jpeg_quality}
+    jpeg = {
+        "quality": quality or settings.jpeg_quality,
+        "progressive_min_side": settings.jpeg_progressive_min_side,
+    }
     webp = {"quality": quality or settings.webp_quality, "method": WEBP_METHOD}
     png = {"compress_level": settings.png_compress_level}
     avif = {"quality": quality or settings.avif_quality, "speed": AVIF_SPEED}

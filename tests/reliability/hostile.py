@@ -21,6 +21,7 @@ from images import (
     animated,
     encode,
     jpeg,
+    jpeg_scan_bomb,
     orientation_exif,
     oriented_jpeg,
     picture,
@@ -87,16 +88,6 @@ def gif_screen_bomb() -> bytes:
     data = bytearray(encode(picture(16, 16).convert("P"), "GIF"))
     struct.pack_into("<HH", data, 6, 65535, 65535)  # logical screen
     return bytes(data)
-
-
-def jpeg_scan_bomb(repeats: int = 10_000, size: int = 4000) -> bytes:
-    """A progressive JPEG whose last scan is repeated (issue 12: 57 s to render).
-
-    Valid, and small on disk; every scan walks the whole image again.
-    """
-    data = encode(Image.new("RGB", (size, size), (90, 120, 150)), "JPEG", progressive=True)
-    last = data.rindex(b"\xff\xda")
-    return data[:last] + data[last:-2] * repeats + data[-2:]
 
 
 def gif_frames_bomb(

@@ -54,6 +54,16 @@ def jpeg(width: int = 640, height: int = 480, **options: object) -> bytes:
     return encode(picture(width, height), "JPEG", quality=85, **options)
 
 
+def jpeg_scan_bomb(repeats: int = 10_000, size: int = 4000) -> bytes:
+    """A progressive JPEG whose last scan is repeated (issue 12: 57 s to render).
+
+    Valid, and small on disk; every scan walks the whole image again.
+    """
+    data = encode(Image.new("RGB", (size, size), (90, 120, 150)), "JPEG", progressive=True)
+    last = data.rindex(b"\xff\xda")
+    return data[:last] + data[last:-2] * repeats + data[-2:]
+
+
 def png(width: int = 640, height: int = 480, mode: str = "RGB") -> bytes:
     """A PNG of :func:`picture`; in mode RGBA its alpha is a gradient (not all opaque)."""
     image = picture(width, height, mode)

@@ -102,7 +102,9 @@ def test_fingerprint_is_stable() -> None:
     assert first == _prints({})
     assert all(len(value) == 12 for value in first.values())
     # Settings that do not touch the bytes leave it alone.
-    assert first == _prints({"CACHE_CONTROL": "no-cache", "WORKERS": "2", "AVIF_QUALITY": "40"})
+    assert first == _prints(
+        {"CACHE_CONTROL": "no-cache", "WORKERS": "2", "AVIF_QUALITY": "40", "MAX_JPEG_SCANS": "9"}
+    )
 
 
 _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
@@ -115,6 +117,7 @@ _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
         ({}, {"JPEG_QUALITY": "80"}, {"thumbnails", "medium", "large"}),
         ({}, {"WEBP_QUALITY": "70"}, {"thumbnails", "medium", "large"}),
         ({}, {"PNG_COMPRESS_LEVEL": "3"}, {"thumbnails", "medium", "large"}),
+        ({}, {"JPEG_PROGRESSIVE_MIN_SIDE": "0"}, {"thumbnails", "medium", "large"}),
         ({}, {"RENDITIONS": _SPEC.replace("800x800", "1024x1024")}, {"medium"}),
         ({}, {"RENDITIONS": _SPEC.replace(":cover", "")}, {"thumbnails"}),
         ({}, {"RENDITIONS": _SPEC.replace("+webp", "+avif")}, {"medium"}),

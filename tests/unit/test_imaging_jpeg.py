@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from images import encode, jpeg_scan_bomb
 from PIL import Image, ImageCms, ImageFile
 
 from resizer.config import Settings, parse_renditions
@@ -20,9 +21,7 @@ from resizer.imaging._source import open_image
 
 
 def jpeg(image: Image.Image, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", **({"quality": 85} | options))
-    return buffer.getvalue()
+    return encode(image, "JPEG", **({"quality": 85} | options))
 
 
 def photo(size: tuple[int, int] = (640, 480)) -> Image.Image:
@@ -36,13 +35,6 @@ def photo(size: tuple[int, int] = (640, 480)) -> Image.Image:
     image = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
     image.paste((240, 240, 240), (width // 3, height // 3, width // 2, height // 2))
     return image
-
-
-def scan_bomb(repeats: int, size: int = 2000) -> bytes:
-    """A progressive JPEG whose last scan is repeated: valid, and slow to decode."""
-    data = jpeg(Image.new("RGB", (size, size), (90, 120, 150)), progressive=True)
-    last = data.rindex(b"\xff\xda")
-    return data[:last] + data[last:-2] * repeats + data[-2:]
 
 
 def opened_of(data: bytes, settings: Settings | None = None) -> object:
@@ -115,7 +107,7 @@ def test_an_embedded_thumbnail_does_not_count_as_scans() -> None:
 
 
 def test_counting_stops_past_the_limit() -> None:
-    info = _jpeg.read(scan_bomb(1000, size=64), scan_limit=20)
+    info = _jpeg.read(jpeg_scan_bomb(1000, size=64), scan_limit=20)
     assert info is not None
     assert info.scans == 21
 
@@ -132,7 +124,7 @@ def test_damaged_markers_never_raise(cut: int) -> None:
 
 
 def test_a_scan_bomb_is_refused_before_any_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
-    data = scan_bomb(2000)
+    data = jpeg_scan_bomb(2000, size=2000)
     assert len(data) < 1_000_000  # a small upload...
     info = _jpeg.read(data, scan_limit=10**6)
     assert info is not None
