@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile import (
@@ -36,7 +37,7 @@ from resizer.errors import (
     ImageTooLargeError,
     PermanentError,
 )
-from resizer.imaging import _admission, _frames, _output
+from resizer.imaging import _admission, _decode, _frames, _output
 from resizer.imaging._memory import MB
 from resizer.imaging._source import decoding, open_image
 
@@ -178,6 +179,14 @@ def test_nothing_is_decoded_before_its_memory_is_reserved(
         return real_load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    # JPEGs decode through simplejpeg (TurboJPEG's N/8 scaling) where it is installed.
+    real_turbo = _decode._turbo_decode
+
+    def turbo_decode(*args: Any) -> Any:
+        loads.append(budget.held)
+        return real_turbo(*args)
+
+    monkeypatch.setattr(_decode, "_turbo_decode", turbo_decode)
     opens: list[bool] = []
     real_open = Image.open
 
