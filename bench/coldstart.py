@@ -11,9 +11,10 @@ temporary folder). Each is run as a Lambda container would run it, in fresh proc
 interleaved round by round (the order rotating, so the machine's noise hits everyone):
 
 * ``zip``: the contestant's own ``scripts/package.py --host`` builds its deployment zip
-  for this interpreter; the zip is unzipped into a read-only folder (as /var/task is, so
-  nothing can write bytecode) and the probe runs with ``-I -S``: nothing but the zip and
-  the standard library. What Lambda runs.
+  for this interpreter; the zip is unzipped into a read-only folder and the probe runs
+  with ``-I -S -B``: nothing but the zip and the standard library, and no bytecode
+  written (/var/task is read-only: a zip without bytecode compiles every module it
+  imports on every cold start). What Lambda runs.
 * ``venv``: the contestant's src/ in front of this venv's site-packages (bytecode cached):
   what a developer's ``import resizer.handler`` costs.
 
@@ -54,6 +55,9 @@ PROBE = Path(__file__).with_name("coldstart_probe.py")
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
 REGION = "us-east-1"
 RENDITIONS = ("large", "medium", "thumbnails")  # the default RENDITIONS of every commit
+#: A Lambda container: nothing but the zip and the standard library (-I -S), and no
+#: bytecode written (-B: /var/task is read-only; chmod alone does not stop root).
+ZIP_FLAGS = ["-I", "-S", "-B"]
 #: What a commit's package.py needs from its tree.
 TREE = ("src", "scripts", "requirements", "infra", "pyproject.toml")
 
@@ -203,7 +207,7 @@ def small_jpeg() -> bytes:
 
 def probe(contestant: Contestant, mode: str, aws: Emulator, image: bytes) -> dict[str, float]:
     key, event = aws.new_image(image)
-    flags = ["-I", "-S"] if mode == "zip" else []
+    flags = ZIP_FLAGS if mode == "zip" else []
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(
@@ -274,7 +278,7 @@ _LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)$")
 def importtime(contestant: Contestant, mode: str, top: int) -> None:
     """One traced import (python -X importtime): self time summed per top-level package."""
     code = f"import sys; sys.path.insert(0, {str(contestant.path(mode))!r}); import resizer.handler"
-    flags = ["-I", "-S"] if mode == "zip" else []
+    flags = ZIP_FLAGS if mode == "zip" else []
     env = {"DESTINATION_BUCKET": "x", "PATH": os.environ.get("PATH", "")}
     result = subprocess.run(
         [sys.executable, *flags, "-X", "importtime", "-c", code],

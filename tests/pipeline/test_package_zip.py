@@ -89,7 +89,8 @@ def lambda_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, s
 # ---------------------------------------------------------------------------- host
 
 # Run in a fresh interpreter (-I -S: no site-packages, no PYTHONPATH) with only the unzipped
-# zip and the standard library on sys.path, from a read-only folder as /var/task is.
+# zip and the standard library on sys.path, writing no bytecode (-B: /var/task is read-only,
+# and a chmod does not stop root), so a module without bytecode in the zip shows.
 HANDLER_RUN = r"""
 import json, sys
 folder, stdlib, event = sys.argv[1], sys.argv[2:4], json.loads(sys.argv[4])
@@ -167,7 +168,7 @@ def test_host_zip_runs_the_handler_alone_against_emulated_aws(
     laptop = json.dumps(zip_contents.LAPTOP_IMPORTS)
     event = json.dumps(stack.lambda_event(messages))
     run = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", HANDLER_RUN, str(folder), *stdlib, event, laptop],
+        [sys.executable, "-I", "-S", "-B", "-c", HANDLER_RUN, str(folder), *stdlib, event, laptop],
         capture_output=True,
         text=True,
         env=env,
@@ -231,6 +232,8 @@ def test_no_module_of_the_function_imports_the_laptop_side() -> None:
         "from rich.console import Console",
         "def f():\n    import yaml",
         "if TYPE_CHECKING:\n    from moto import mock_aws",
+        "import boto3",  # installed, but not in the zip
+        "from s3transfer.manager import TransferManager",
     ],
 )
 def test_a_function_module_importing_the_laptop_side_stops_the_build(
