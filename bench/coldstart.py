@@ -1,7 +1,7 @@
 """Cold start, this tree against other commits: the import, the first invocation, the zip.
 
     python bench/coldstart.py --baseline 461ffa4 [--runs 15] [--mode zip venv]
-                              [--importtime] [--no-zip-sizes]
+                              [--importtime] [--no-zip-sizes] [--without-bytecode]
 
 A benchmark, never a test: it prints figures and asserts nothing but that every
 contestant did the same work.
@@ -66,6 +66,7 @@ TREE = ("src", "scripts", "requirements", "infra", "pyproject.toml")
 class Contestant:
     name: str
     root: Path  # a checkout (the working tree, or a commit's archive)
+    package_args: tuple[str, ...] = ()  # extra scripts/package.py options
     task: Path | None = None  # its unzipped host zip
     manifest: dict[str, Any] | None = None
 
@@ -97,8 +98,9 @@ def wheelhouse() -> list[str]:
 def build_zip(contestant: Contestant, tmp: Path) -> None:
     """The contestant's own package.py builds its zip for this interpreter; unzip read-only."""
     out = tmp / f"{contestant.name}-dist"
+    options = ["--host", "--out", str(out), *wheelhouse(), *contestant.package_args]
     subprocess.run(
-        [sys.executable, "scripts/package.py", "--host", "--out", str(out), *wheelhouse()],
+        [sys.executable, "scripts/package.py", *options],
         cwd=contestant.root,
         check=True,
         capture_output=True,
@@ -353,12 +355,19 @@ def main() -> None:
     parser.add_argument("--importtime", action="store_true", help="one traced import each")
     parser.add_argument("--top", type=int, default=10, help="rows of the importtime breakdown")
     parser.add_argument("--no-zip-sizes", action="store_true", help="skip the Lambda zips")
+    parser.add_argument(
+        "--without-bytecode",
+        action="store_true",
+        help="also this tree's zip built with --no-bytecode (what the bytecode is worth)",
+    )
     args = parser.parse_args()
 
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} CPU(s); load {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         contestants = [Contestant("this tree", ROOT)]
+        if args.without_bytecode:
+            contestants.append(Contestant("no bytecode", ROOT, ("--no-bytecode",)))
         for ref in args.baseline:
             sha = subprocess.run(
                 ["git", "rev-parse", "--short", ref],
@@ -375,19 +384,22 @@ def main() -> None:
             image = small_jpeg()
             with emulator() as aws:
                 for mode in args.mode:
-                    samples: dict[str, list[dict[str, float]]] = {c.name: [] for c in contestants}
+                    # A build option only changes the zip: in venv mode it is this tree again.
+                    runners = [c for c in contestants if mode == "zip" or not c.package_args]
+                    samples: dict[str, list[dict[str, float]]] = {c.name: [] for c in runners}
                     for round_ in range(args.runs):
-                        turn = round_ % len(contestants)
-                        for contestant in contestants[turn:] + contestants[:turn]:
+                        turn = round_ % len(runners)
+                        for contestant in runners[turn:] + runners[:turn]:
                             samples[contestant.name].append(probe(contestant, mode, aws, image))
                     report(mode, samples, args.runs)
             print(f"\nload after the runs {os.getloadavg()}")
             if args.importtime:
                 for mode in args.mode:
                     for contestant in contestants:
-                        importtime(contestant, mode, args.top)
+                        if mode == "zip" or not contestant.package_args:
+                            importtime(contestant, mode, args.top)
             if not args.no_zip_sizes:
-                zip_sizes(contestants, tmp)
+                zip_sizes([c for c in contestants if not c.package_args], tmp)
         finally:
             for contestant in contestants:
                 if contestant.task is not None:
