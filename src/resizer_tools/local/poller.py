@@ -30,8 +30,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from resizer.config import Settings
 from resizer.errors import ConfigurationError
+from resizer_tools.local.gate import VersionGate
 from resizer_tools.local.lambda_event import LambdaContext, to_lambda_record
 from resizer_tools.local.mapping import MappingConfig
 from resizer_tools.ops.aws import LOCAL_CREDENTIALS, Aws
@@ -105,7 +105,7 @@ class Poller:
         self._fixed_handler = handler is not None
         self._follow_seconds = follow_seconds
         self._on_version = on_version
-        self._gate = _Gate()
+        self._gate = VersionGate()
         self._extra_environment = dict(environment or {})
         self._wait_seconds = wait_seconds
         self._on_batch = on_batch
@@ -385,36 +385,3 @@ def _failing(error: Exception) -> Handler:
         raise error
 
     return handler
-
-
-class _Gate:
-    """Invocations hold it shared; a version switch holds it alone, between invocations."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._active = 0
-        self._switching = False
-
-    @contextmanager
-    def shared(self) -> Iterator[None]:
-        with self._condition:
-            self._condition.wait_for(lambda: not self._switching)
-            self._active += 1
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._active -= 1
-                self._condition.notify_all()
-
-    @contextmanager
-    def exclusive(self) -> Iterator[None]:
-        with self._condition:
-            self._switching = True
-            self._condition.wait_for(lambda: self._active == 0)
-        try:
-            yield
-        finally:
-            with self._condition:
-                self._switching = False
-                self._condition.notify_all()
