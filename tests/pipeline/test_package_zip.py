@@ -457,3 +457,38 @@ def test_a_tampered_wheel_in_the_wheelhouse_is_not_used(
     victim = next(tmp_path.glob("six-*.whl"))
     victim.write_bytes(victim.read_bytes() + b"\0")
     assert package.cached_wheels(target, pins, tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [
+        ("botocore/data/s3/2006-03-01/service-2.json.gz", True),
+        ("botocore/data/sqs/2012-11-05/service-2.json.gz", True),
+        ("botocore/data/events/2015-10-07/service-2.json.gz", True),
+        ("botocore/data/endpoints.json", True),
+        ("botocore/data/_retry.json", True),
+        ("botocore/data/sdk-default-configuration.json", True),
+        ("botocore/data/ec2/2016-11-15/service-2.json.gz", False),
+        ("botocore/data/s3control/2018-08-20/service-2.json.gz", False),
+        ("botocore/client.py", True),
+        ("botocore-1.44.8.dist-info/METADATA", True),
+        ("botocore-1.44.8.dist-info/LICENSE.txt", True),
+        ("pillow-13.0.0.dist-info/licenses/LICENSE", True),
+        ("botocore-1.44.8.dist-info/RECORD", False),
+        ("botocore-1.44.8.dist-info/WHEEL", False),
+        ("PIL/_imaging.pyi", False),
+    ],
+)
+def test_what_of_a_wheel_goes_into_the_zip(path: str, kept: bool) -> None:
+    assert zip_contents.keep(path) is kept
+
+
+def test_no_python_of_the_targets_version_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(package.PackagingError, match="--bytecode-python PATH"):
+        zip_contents.find_interpreter("3.12", str(tmp_path / "no-such-python"))
+    assert (
+        zip_contents.find_interpreter(
+            f"{sys.version_info.major}.{sys.version_info.minor}", sys.executable
+        )
+        == sys.executable
+    )
