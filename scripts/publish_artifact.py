@@ -10,6 +10,11 @@ never hold two different builds. Object metadata records version, build id and g
 with bucket versioning on, every deploy is traceable and a rollback is a redeploy of an
 older key. S3 checks the SHA-256 on arrival (ChecksumSHA256).
 
+With --signing-profile (the bootstrap's SigningProfileName, CodeSigning=true), AWS Signer
+signs that object version into resizer/signed/<job id>.zip, and a record of the signed zip
+(key, version, SHA-256) goes to resizer/<sha256>.signed.json: what a deploy with code
+signing names and verifies (scripts/stack_parameters.py --code-signing-config).
+
 Honours AWS_ENDPOINT_URL like any boto3 program, so it runs against the local emulator.
 """
 
@@ -93,6 +98,52 @@ def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
     return key
 
 
+SIGNED_PREFIX = "resizer/signed/"
+
+
+def pipeline_value(value: str, option: str) -> str:
+    """``value``, unless it is an Azure Pipelines macro left unexpanded (an undefined variable)."""
+    if value.startswith("$("):
+        raise SystemExit(
+            f"{option} got {value!r}: the pipeline variable is not defined; define it in the "
+            "variable group (empty switches code signing off)"
+        )
+    return value
+
+
+def signed_record_key(code_key: str) -> str:
+    """Where the record of a build's signed zip lives, beside its manifest."""
+    return code_key.removesuffix(".zip") + ".signed.json"
+
+
+def sign(s3: Any, signer: Any, bucket: str, key: str, profile: str) -> dict[str, str]:
+    """Sign the current version of ``key`` with ``profile``; record and return the result."""
+    version = str(s3.head_object(Bucket=bucket, Key=key)["VersionId"])
+    job = signer.start_signing_job(
+        source={"s3": {"bucketName": bucket, "key": key, "version": version}},
+        destination={"s3": {"bucketName": bucket, "prefix": SIGNED_PREFIX}},
+        profileName=profile,
+    )["jobId"]
+    signer.get_waiter("successful_signing_job").wait(jobId=job, WaiterConfig={"Delay": 5})
+    signed_key = str(signer.describe_signing_job(jobId=job)["signedObject"]["s3"]["key"])
+    found = s3.get_object(Bucket=bucket, Key=signed_key)
+    record = {
+        "code_key": signed_key,
+        "code_version": str(found["VersionId"]),
+        "sha256": hashlib.sha256(found["Body"].read()).hexdigest(),
+        "signing_job": str(job),
+        "source_version": version,
+    }
+    s3.put_object(
+        Bucket=bucket,
+        Key=signed_record_key(key),
+        Body=json.dumps(record, indent=2).encode(),
+        ContentType="application/json",
+    )
+    print(f"signed s3://{bucket}/{key} ({version}) -> s3://{bucket}/{signed_key} (job {job})")
+    return record
+
+
 def find_manifest(path: Path) -> Path:
     """The manifest itself, or the only one in a folder (a downloaded pipeline artifact)."""
     if path.is_dir():
@@ -109,9 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         "--manifest", type=Path, required=True, help="a *.manifest.json, or the folder holding one"
     )
     parser.add_argument("--bucket", required=True)
+    parser.add_argument(
+        "--signing-profile", default="", help="sign with this AWS Signer profile (empty: don't)"
+    )
     args = parser.parse_args(argv)
     args.manifest = find_manifest(args.manifest)
     key = publish(args.manifest, args.bucket)
+    if pipeline_value(args.signing_profile, "--signing-profile"):
+        sign(boto3.client("s3"), boto3.client("signer"), args.bucket, key, args.signing_profile)
     if os.environ.get("TF_BUILD"):  # Azure Pipelines: hand the key to later steps
         print(f"##vso[task.setvariable variable=codeKey;isOutput=true]{key}")
     return 0

@@ -16,6 +16,11 @@ CodeVersion to that object version: the function deploys exactly the bytes that 
 checked, whatever happens to the key afterwards. Without it, the script needs only the
 standard library.
 
+`--code-signing-config ARN` (with --verify) deploys the build's signed zip instead:
+the record scripts/publish_artifact.py --signing-profile wrote names its key and
+version, whose SHA-256 is checked the same way; CodeSigningConfigArn is set, and Lambda
+then checks the signature itself.
+
 `--set Key=Value` adds what the repository does not hold (prod's AlarmEmail, from the
 pipeline's variable group). Accepted inputs: that same list, a plain {"Key": "value"}
 object, or CodePipeline's template configuration {"Parameters": {...}}. Standard library
@@ -31,7 +36,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from publish_artifact import find_manifest  # a sibling script: scripts/ is on sys.path
+from publish_artifact import (  # a sibling script: scripts/ is on sys.path
+    find_manifest,
+    pipeline_value,
+    signed_record_key,
+)
 
 
 def load_parameters(path: Path) -> dict[str, str]:
@@ -56,6 +65,18 @@ def parse_settings(items: list[str]) -> dict[str, str]:
             raise SystemExit(f"--set {item!r}: expected Key=Value")
         settings[key] = value
     return settings
+
+
+def signed_code(s3: Any, bucket: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """What to deploy with code signing: the signed zip's key and SHA-256, from its record."""
+    record_key = signed_record_key(str(manifest["code_key"]))
+    try:
+        record = json.loads(s3.get_object(Bucket=bucket, Key=record_key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        raise SystemExit(
+            f"s3://{bucket}/{record_key} is missing: publish with --signing-profile"
+        ) from None
+    return {"code_key": record["code_key"], "sha256": record["sha256"]}
 
 
 def verify_code(s3: Any, bucket: str, manifest: dict[str, Any]) -> str:
@@ -107,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         help="check the uploaded zip's SHA-256 and pin CodeVersion to that object version",
     )
     parser.add_argument(
+        "--code-signing-config",
+        default="",
+        help="with --verify: deploy the signed zip under this CodeSigningConfig (empty: don't)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -120,10 +146,18 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads(args.manifest.read_text(encoding="utf-8"))
     base = load_parameters(args.parameters) | parse_settings(args.set)
     params = build_parameters(manifest, base, args.code_bucket)
+    args.code_signing_config = pipeline_value(args.code_signing_config, "--code-signing-config")
     if args.verify:
         import boto3  # noqa: PLC0415 (only --verify needs it)
 
-        params["CodeVersion"] = verify_code(boto3.client("s3"), args.code_bucket, manifest)
+        s3 = boto3.client("s3")
+        if args.code_signing_config:
+            manifest = manifest | signed_code(s3, args.code_bucket, manifest)
+            params["CodeKey"] = manifest["code_key"]
+            params["CodeSigningConfigArn"] = args.code_signing_config
+        params["CodeVersion"] = verify_code(s3, args.code_bucket, manifest)
+    elif args.code_signing_config:
+        raise SystemExit("--code-signing-config needs --verify")
     listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]
     args.out.write_text(json.dumps(listed, indent=2) + "\n", encoding="utf-8")
     for item in listed:

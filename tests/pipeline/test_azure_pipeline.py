@@ -637,3 +637,15 @@ def test_the_deploy_lock_installs_with_its_hashes() -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Would install" in run.stdout
     assert "boto3-1.44.8" in run.stdout
+
+
+def test_code_signing_runs_from_the_variable_group_when_switched_on() -> None:
+    found = {w.split("/")[0]: s for w, s in aws_steps(load_pipeline())}
+    publish = found["Package"]
+    assert '--signing-profile "$SIGNING_PROFILE"' in publish["inputs"]["inlineScript"]
+    assert publish["env"]["SIGNING_PROFILE"] == "$(signingProfile)"
+    for _, step in aws_steps(load_pipeline()):
+        script = step["inputs"].get("inlineScript", "")
+        if "stack_parameters.py" in script:
+            assert '--code-signing-config "$CODE_SIGNING_CONFIG"' in script
+            assert step["env"]["CODE_SIGNING_CONFIG"] == "$(codeSigningConfigArn)"

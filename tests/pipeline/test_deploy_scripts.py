@@ -19,6 +19,7 @@ import pytest
 import smoke_test  # scripts/, on pytest's pythonpath
 import stack_parameters  # scripts/, on pytest's pythonpath
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from moto import mock_aws
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,3 +280,99 @@ def test_verify_refuses_an_unversioned_bucket(packaged: Path, s3: Any) -> None:
     publish_artifact.publish(packaged, "artifacts", s3=s3)
     with pytest.raises(SystemExit, match="no version id"):
         stack_parameters.verify_code(s3, "artifacts", manifest)
+
+
+# ---------------------------------------------------------------------------- code signing
+
+SIGNED_KEY = "resizer/signed/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0.zip"
+
+
+def stubbed_signer(bucket: str, key: str, version: str) -> tuple[Any, Stubber]:
+    """AWS Signer, stubbed: botocore checks every request and answer against the API model."""
+    signer = boto3.client(
+        "signer", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    stub = Stubber(signer)
+    job = SIGNED_KEY.rsplit("/", 1)[1].removesuffix(".zip")
+    stub.add_response(
+        "start_signing_job",
+        {"jobId": job},
+        {
+            "source": {"s3": {"bucketName": bucket, "key": key, "version": version}},
+            "destination": {"s3": {"bucketName": bucket, "prefix": "resizer/signed/"}},
+            "profileName": "resizer_profile",
+        },
+    )
+    done = {"jobId": job, "status": "Succeeded"}
+    signed = done | {"signedObject": {"s3": {"bucketName": bucket, "key": SIGNED_KEY}}}
+    stub.add_response("describe_signing_job", done, {"jobId": job})  # the waiter
+    stub.add_response("describe_signing_job", signed, {"jobId": job})
+    stub.activate()
+    return signer, stub
+
+
+def test_signing_records_the_signed_zip_and_deploys_check_it(
+    packaged: Path, versioned: Any, tmp_path: Path
+) -> None:
+    manifest = json.loads(packaged.read_text())
+    key = publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    version = versioned.head_object(Bucket="artifacts", Key=key)["VersionId"]
+    signer, stub = stubbed_signer("artifacts", key, version)
+    # What Signer writes: the zip with its signature (other bytes than the build's).
+    versioned.put_object(Bucket="artifacts", Key=SIGNED_KEY, Body=b"signed zip bytes")
+
+    record = publish_artifact.sign(versioned, signer, "artifacts", key, "resizer_profile")
+
+    stub.assert_no_pending_responses()
+    assert record["code_key"] == SIGNED_KEY
+    assert record["sha256"] == hashlib.sha256(b"signed zip bytes").hexdigest()
+    assert record["source_version"] == version
+    stored = versioned.get_object(Bucket="artifacts", Key=key.replace(".zip", ".signed.json"))
+    assert json.loads(stored["Body"].read()) == record
+    # The deploy names the signed zip's key and verifies its bytes against the record.
+    signed = manifest | stack_parameters.signed_code(versioned, "artifacts", manifest)
+    assert signed["code_key"] == SIGNED_KEY
+    assert stack_parameters.verify_code(versioned, "artifacts", signed) == record["code_version"]
+    versioned.put_object(Bucket="artifacts", Key=SIGNED_KEY, Body=b"re-signed by someone else")
+    with pytest.raises(SystemExit, match="refusing to deploy"):
+        stack_parameters.verify_code(versioned, "artifacts", signed)
+
+
+def test_a_signed_deploy_without_a_signing_record_is_refused(
+    packaged: Path, versioned: Any
+) -> None:
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    with pytest.raises(SystemExit, match="publish with --signing-profile"):
+        stack_parameters.signed_code(versioned, "artifacts", manifest)
+
+
+def test_stack_parameters_cli_deploys_the_signed_zip_under_the_config(
+    packaged: Path, versioned: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    key = publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    version = versioned.head_object(Bucket="artifacts", Key=key)["VersionId"]
+    signer, _ = stubbed_signer("artifacts", key, version)
+    versioned.put_object(Bucket="artifacts", Key=SIGNED_KEY, Body=b"signed zip bytes")
+    record = publish_artifact.sign(versioned, signer, "artifacts", key, "resizer_profile")
+    config = "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0"
+    out = tmp_path / "out.json"
+    args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/dev.json")]
+    args += ["--code-bucket", "artifacts", "--out", str(out), "--verify"]
+    assert stack_parameters.main([*args, "--code-signing-config", config]) == 0
+    written = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(out.read_text())}
+    assert written["CodeKey"] == SIGNED_KEY
+    assert written["CodeVersion"] == record["code_version"]
+    assert written["CodeSigningConfigArn"] == config
+    assert stack_parameters.main(args) == 0  # unsigned: the build's own zip, pinned
+    written = {p["ParameterKey"]: p["ParameterValue"] for p in json.loads(out.read_text())}
+    assert written["CodeKey"] == key
+    assert "CodeSigningConfigArn" not in written
+
+
+def test_an_undefined_pipeline_variable_is_not_taken_for_a_value() -> None:
+    assert publish_artifact.pipeline_value("", "--signing-profile") == ""
+    assert publish_artifact.pipeline_value("resizer_x", "--signing-profile") == "resizer_x"
+    with pytest.raises(SystemExit, match="not defined"):
+        publish_artifact.pipeline_value("$(signingProfile)", "--signing-profile")
