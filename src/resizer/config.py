@@ -24,8 +24,10 @@ DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
 #: Output formats a rendition may list (``format=``); ``original`` is the family rule.
 FORMATS = ("original", "jpeg", "png", "webp", "avif")
 FITS = ("fit", "cover")
+#: The key prefix of the manifests (resizer.manifest) in the destination bucket.
+MANIFEST_PREFIX = "manifests"
 #: Rendition names that would collide with other key prefixes of the destination bucket.
-RESERVED_NAMES = frozenset({"manifests"})
+RESERVED_NAMES = frozenset({MANIFEST_PREFIX})
 #: A box side left out ("1024x") is unbounded: any length is accepted on that side.
 UNBOUNDED = 1 << 30
 
@@ -176,13 +178,22 @@ def _setting(
     low: int = 0,
     high: int = 0,
     default_from: Callable[[Mapping[str, str]], int] | None = None,
+    *,
+    empty_disables: bool = False,
 ) -> Any:
     """A field read from the environment variable ``env``, its default declared here once.
 
     An int setting is checked against ``low..high``; ``default_from`` derives its default
-    from the rest of the environment where one is given (else ``default``).
+    from the rest of the environment where one is given (else ``default``). A string
+    setting with ``empty_disables`` keeps a variable that is set but empty (off);
+    others take their default then.
     """
-    metadata = {"env": env, "range": (low, high), "default_from": default_from}
+    metadata = {
+        "env": env,
+        "range": (low, high),
+        "default_from": default_from,
+        "empty_disables": empty_disables,
+    }
     return field(default=default, metadata=metadata)
 
 
@@ -224,6 +235,10 @@ class Settings:
     workers: int = _setting("WORKERS", 4, 1, 64)
     # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
     memory_budget_mb: int = _setting("MEMORY_BUDGET_MB", 0, 0, 2**20, _default_budget)
+    # EventBridge bus of the Renditions Ready/Removed/Rendition Failed events; "" = none.
+    # Off unless set: the template's EventBusName (default "default") sets it together
+    # with the role's events:PutEvents grant.
+    event_bus_name: str = _setting("EVENT_BUS_NAME", "", empty_disables=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -237,6 +252,8 @@ class Settings:
                 derive = spec.metadata["default_from"]
                 default = derive(env) if derive else spec.default
                 values[spec.name] = _int(env, name, default, low, high)
+            elif spec.metadata["empty_disables"] and name in env:
+                values[spec.name] = env[name].strip()
             else:
                 values[spec.name] = env.get(name, "").strip() or spec.default
         values["renditions"] = parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS)

@@ -34,6 +34,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.session import Session, get_session
 
+from resizer import publish
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
 from resizer.events import ObjectEvent, notification_body, parse_record, require_source
@@ -41,6 +42,7 @@ from resizer.pipeline import Outcome, Pipeline, Result
 from resizer.storage import S3Storage
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
@@ -67,6 +69,7 @@ class Runtime:
     pipeline: Pipeline
     executor: ThreadPoolExecutor
     aws: AWS
+    publisher: publish.Publisher
 
     @functools.cached_property
     def sqs(self) -> SQSClient:
@@ -102,15 +105,23 @@ def runtime() -> Runtime:
     )
     aws = AWS(get_session(), config)
     s3 = cast("S3Client", aws.client("s3"))
+    bus = settings.event_bus_name
+    events = cast("EventBridgeClient", aws.client("events")) if bus else None
+    publisher = publish.EventBridgePublisher(events, bus)
     return Runtime(
         settings=settings,
-        pipeline=Pipeline(settings, S3Storage(s3, settings)),
+        pipeline=Pipeline(settings, S3Storage(s3, settings), publisher),
         executor=ThreadPoolExecutor(settings.workers, thread_name_prefix="render"),
         aws=aws,
+        publisher=publisher,
     )
 
 
-def _dead_letter(rt: Runtime, body: str, error: ResizerError, record: SQSRecord, key: str) -> None:
+def _dead_letter(
+    rt: Runtime, body: str, error: ResizerError, record: SQSRecord, *, key: str, bucket: str = ""
+) -> None:
+    """The DLQ message, then the Rendition Failed event (a failure to publish it is
+    transient: the record is retried and dead-lettered again, at least once)."""
     rt.sqs.send_message(
         QueueUrl=rt.settings.dead_letter_queue_url,
         MessageBody=body,
@@ -129,6 +140,7 @@ def _dead_letter(rt: Runtime, body: str, error: ResizerError, record: SQSRecord,
         message_id=record.message_id,
     )
     metrics.add_metric(name="PermanentFailures", unit=MetricUnit.Count, value=1)
+    publish.failed(rt.publisher, bucket, key, type(error).__name__, error.reason[:_MAX_REASON])
 
 
 def _process_message(
@@ -189,7 +201,7 @@ def _record_handler(
         for event, result in results:
             if isinstance(result, ResizerError):
                 body = notification_body([event.record] if event.record else [])
-                _dead_letter(rt, body, result, record, key=event.key)
+                _dead_letter(rt, body, result, record, key=event.key, bucket=event.bucket)
                 continue
             logger.info(
                 result.result.value,

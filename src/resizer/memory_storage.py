@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from resizer.config import Settings
 from resizer.errors import no_deadline
+from resizer.manifest import Manifest
 from resizer.storage import (
     Head,
     ObjectStorage,
@@ -70,11 +71,13 @@ class InMemoryStorage(ObjectStorage):
         self._lock = threading.Lock()
 
     # ---- what a test (or an embedder) does to the buckets
-    def upload(self, bucket: str, key: str, data: bytes) -> str:
+    def upload(
+        self, bucket: str, key: str, data: bytes, metadata: Mapping[str, str] | None = None
+    ) -> str:
         """Create or replace an object, as a client's PUT would; returns its ETag."""
         etag = object_etag(data)
         with self._lock:
-            self.objects[bucket, key] = StoredObject(data, etag)
+            self.objects[bucket, key] = StoredObject(data, etag, metadata=dict(metadata or {}))
         return etag
 
     def remove(self, bucket: str, key: str) -> None:
@@ -109,10 +112,10 @@ class InMemoryStorage(ObjectStorage):
             self.after_fetch(bucket, key)
         return source
 
-    def delete_renditions(self, source_key: str) -> None:
+    def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
         if self.before_delete is not None:
             self.before_delete(source_key)
-        super().delete_renditions(source_key)
+        super().delete_renditions(source_key, manifest)
 
     # ---- the four object operations
     def _head(self, bucket: str, key: str) -> Head | None:
@@ -131,6 +134,7 @@ class InMemoryStorage(ObjectStorage):
             len(stored.data),
             stored.etag,
             _Body(stored.data, lambda: self._record("read", bucket, key)),
+            stored.metadata,
         )
 
     def _put(self, bucket: str, write: ObjectWrite) -> None:

@@ -4,15 +4,24 @@ stack and the CLI.
 Ordering rules that keep renditions in step with their source, whatever order
 (or how many times) the events arrive in:
 
-* a rendition records the ETag of the source it was made from; when every
-  rendition records the source's *current* ETag, the event is a duplicate (or
-  stale) and costs a HEAD of the source and one per rendition (a new image: one);
+* every rendition records the ETag of the source it was made from and the
+  fingerprint of its settings; the manifest, written after every rendition, records
+  the source's ETag and the set's fingerprint. When both are *current*, the event is
+  a duplicate (or stale) and costs a HEAD of the source and one of the manifest; a
+  changed RENDITIONS (or quality, ...) renders again;
+* a set is announced (Renditions Ready) after its manifest is written and the
+  source is confirmed current; the manifest is marked announced only after
+  PutEvents succeeded, and a delivery that finds a current manifest not yet
+  announced publishes it without rendering (at least once; a duplicate delivery of
+  an announced set publishes nothing);
 * the pipeline always renders the source *as it is now*, not as the event saw it;
 * after writing, it checks the source is still the one it rendered: if it was
   replaced meanwhile, it renders again (so a stale write is repaired by its own
   writer); if it was deleted meanwhile, it removes what it wrote;
 * a removal deletes the renditions only while the source is absent, and renders
-  again if the source came back during the deletion.
+  again if the source came back during the deletion; it deletes everything the
+  manifest lists and every key the config names, announces Renditions Removed (when
+  there was a manifest), then deletes the manifest.
 """
 
 from __future__ import annotations
@@ -22,11 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from resizer import imaging
+from resizer import imaging, publish
+from resizer import manifest as manifests
 from resizer.config import Settings
 from resizer.errors import SourceGoneError, TransientError, no_deadline
 from resizer.events import Action, ObjectEvent
-from resizer.storage import Storage
+from resizer.storage import META_FOCAL_POINT, SetState, Storage
 
 
 class Result(Enum):
@@ -67,9 +77,12 @@ _MAX_ROUNDS = 3
 
 
 class Pipeline:
-    def __init__(self, settings: Settings, storage: Storage) -> None:
+    def __init__(
+        self, settings: Settings, storage: Storage, publisher: publish.Publisher | None = None
+    ) -> None:
         self.settings = settings
         self.storage = storage
+        self.publisher = publisher or publish.EventBridgePublisher(None, "")
         # Shared by every thread of this pipeline: big renders wait for each other.
         self.budget = imaging.MemoryBudget(settings.memory_budget_mb * 1024 * 1024)
 
@@ -97,28 +110,47 @@ class Pipeline:
                 f"s3://{event.bucket}/{event.key} no longer exists; "
                 "it was deleted before it was processed"
             )
-        if self.storage.renditions_match(event.key, etag):
+        state = self.storage.set_state(event.key, etag)
+        if state is SetState.CURRENT or (
+            state is SetState.UNANNOUNCED and not self.publisher.enabled
+        ):
             return Outcome(Result.UNCHANGED, event.key)
+        if state is SetState.UNANNOUNCED:
+            # Complete, but its Ready event was never published (PutEvents failed, or
+            # the function died after the manifest): publish it now, render nothing.
+            found = self.storage.read_manifest(event.key)
+            if found is not None:
+                self._announce(event.key, found)
+                return Outcome(Result.UNCHANGED, event.key)
         for _ in range(_MAX_ROUNDS):
             watch = _Stopwatch()
             source = self.storage.fetch(event.bucket, event.key, check_deadline)
             watch.lap("fetch")
-            images = imaging.render(
-                source.data, self.settings, self.budget, check_deadline=check_deadline
+            focal = imaging.parse_focal_point(source.metadata.get(META_FOCAL_POINT))
+            rendered = imaging.render_set(
+                source.data, self.settings, self.budget, focal, check_deadline
             )
             watch.lap("render")
             # The last moment to give up cleanly: nothing written yet.
             check_deadline()
-            written = self.storage.store(event.key, source.etag, images)
+            written = self.storage.store(event.key, source.etag, rendered.images)
+            # Last, so that its presence means the set is complete.
+            manifest = manifests.build(
+                event.bucket, event.key, source.etag, rendered, self.settings
+            )
+            self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
             watch.lap("store")
             now = self.storage.source_etag(event.bucket, event.key)
             if now == source.etag:
+                if self.publisher.enabled:
+                    self._announce(event.key, manifest)
+                    watch.lap("announce")
                 return Outcome(
                     Result.RENDERED,
                     event.key,
                     len(source.data),
                     written,
-                    len(images),
+                    len(rendered.images),
                     steps=watch.steps,
                 )
             if now is None:
@@ -130,11 +162,22 @@ class Pipeline:
             "rendered; the record will be retried"
         )
 
+    def _announce(self, source_key: str, manifest: manifests.Manifest) -> None:
+        """Publish Renditions Ready, then mark the manifest announced (at least once)."""
+        publish.ready(self.publisher, manifest)
+        self.storage.write_manifest(source_key, manifest, announced=True)
+
     def _remove(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
         check_deadline()
         if self.storage.source_etag(event.bucket, event.key) is not None:
             return Outcome(Result.KEPT, event.key)
-        self.storage.delete_renditions(event.key)
+        # Everything the manifest lists (formats and names configured then), and the
+        # manifest last: until it is gone, a retry finds it and announces again.
+        found = self.storage.read_manifest(event.key)
+        self.storage.delete_renditions(event.key, found)
+        if found is not None and self.storage.source_etag(event.bucket, event.key) is None:
+            publish.removed(self.publisher, event.bucket, event.key)
+        self.storage.delete_manifest(event.key)
         etag = self.storage.source_etag(event.bucket, event.key)
         if etag is None:
             return Outcome(Result.REMOVED, event.key)

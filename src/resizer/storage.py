@@ -17,7 +17,8 @@ import random
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -28,7 +29,8 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
-from resizer.config import Rendition, Settings
+from resizer import manifest as manifests
+from resizer.config import Settings, fingerprint
 from resizer.errors import (
     ImageTooLargeError,
     KeyTooLongError,
@@ -36,27 +38,32 @@ from resizer.errors import (
     TransientError,
     no_deadline,
 )
-from resizer.imaging import RenderedImage
+from resizer.imaging import RenderedImage, format_extensions
+from resizer.manifest import Manifest, image_key, manifest_key
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+#: The key layout lives in resizer.manifest; re-exported for the callers of storage.
+output_key = manifests.output_key
 
 #: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``).
 META_SOURCE_ETAG = "source-etag"
 META_SOURCE_KEY = "source-key"
 META_WIDTH = "width"
 META_HEIGHT = "height"
+#: The fingerprint (config.fingerprint) of the rendition, or of the set on a manifest.
+META_CONFIG = "config"
+#: On a manifest: "true" once its Renditions Ready event was published (or events are off).
+META_ANNOUNCED = "announced"
+#: The source's user metadata naming the focal point of cover crops, "X,Y" in 0..1.
+META_FOCAL_POINT = "focal-point"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 T = TypeVar("T")
 #: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB.
 MAX_KEY_BYTES = 1024
 _MAX_SOURCE_KEY_META = 1024
-
-
-def output_key(rendition: Rendition | str, source_key: str) -> str:
-    name = rendition.name if isinstance(rendition, Rendition) else rendition
-    return f"{name}/{source_key}"
 
 
 def object_etag(data: bytes) -> str:
@@ -68,6 +75,15 @@ def object_etag(data: bytes) -> str:
 class SourceObject:
     data: bytes
     etag: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+class SetState(Enum):
+    """What the destination holds for a source, read from its manifest."""
+
+    STALE = "stale"  # no manifest, or one of another source version or config: render
+    UNANNOUNCED = "unannounced"  # complete and current; its Ready event not yet published
+    CURRENT = "current"  # complete, current and announced: a duplicate delivery
 
 
 class Storage(Protocol):
@@ -86,14 +102,25 @@ class Storage(Protocol):
         """The source's bytes and ETag; SourceGoneError or ImageTooLargeError.
         ``check_deadline`` raises DeadlineError when too little time is left to retry."""
 
-    def renditions_match(self, source_key: str, source_etag: str) -> bool:
-        """Whether every rendition was made from the source with ``source_etag``."""
+    def set_state(self, source_key: str, source_etag: str) -> SetState:
+        """Whether the set was made from the source at ``source_etag`` with the current
+        config (its manifest's ETag and fingerprint), and announced."""
 
     def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
         """Write the renditions in the order given; returns the bytes written."""
 
-    def delete_renditions(self, source_key: str) -> None:
-        """Delete every rendition of ``source_key`` (missing ones are no error)."""
+    def read_manifest(self, source_key: str) -> Manifest | None:
+        """The source's manifest, or None (absent or unreadable)."""
+
+    def write_manifest(self, source_key: str, manifest: Manifest, *, announced: bool) -> None:
+        """Write the manifest (after every rendition it lists)."""
+
+    def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
+        """Delete every rendition ``manifest`` lists and every one the config names
+        (missing ones are no error); not the manifest."""
+
+    def delete_manifest(self, source_key: str) -> None:
+        """Delete the manifest (last, after the renditions)."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +143,7 @@ class Opened:
     size: int
     etag: str
     body: Readable
+    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,7 +189,9 @@ class ObjectStorage(ABC):
         """Delete the keys (missing ones are no error); TransientError if some remain."""
 
     def check_key(self, source_key: str) -> None:
-        longest = max(len(output_key(r, source_key).encode()) for r in self.settings.renditions)
+        # A further format adds its extension (".webp", ".avif": 5 bytes at most).
+        keys = [output_key(r, source_key) + ".avif" for r in self.settings.renditions]
+        longest = max(len(key.encode()) for key in [*keys, manifest_key(source_key)])
         if longest > MAX_KEY_BYTES:
             raise KeyTooLongError(
                 f"the rendition key would be {longest:,} bytes, over S3's limit of "
@@ -189,16 +219,47 @@ class ObjectStorage(ABC):
                 f"s3://{bucket}/{key} is {opened.size:,} bytes, over MAX_INPUT_BYTES={limit:,}; "
                 "raise the limit (and the function's memory) or upload a smaller file"
             )
-        return SourceObject(data=self._read(bucket, key, opened), etag=opened.etag)
+        return SourceObject(self._read(bucket, key, opened), opened.etag, opened.metadata)
 
-    def renditions_match(self, source_key: str, source_etag: str) -> bool:
-        """Renditions are written largest first, so the smallest is checked first: for a
-        new image that is one 404 instead of one per rendition."""
+    def set_state(self, source_key: str, source_etag: str) -> SetState:
+        """The manifest first (written last, it speaks for the set; for a new image one
+        404), then each rendition's first format, smallest first, so that renditions
+        lost since (deleted by hand, a lifecycle rule) are made again: each must
+        record ``source_etag`` and its current fingerprint. Further formats are
+        trusted to the manifest."""
+        bucket = self.settings.destination_bucket
+        head = self._head(bucket, manifest_key(source_key))
+        if not _made_from(head, source_etag, fingerprint(self.settings)):
+            return SetState.STALE
         for rendition in reversed(self.settings.renditions):
-            head = self._head(self.settings.destination_bucket, output_key(rendition, source_key))
-            if head is None or head.metadata.get(META_SOURCE_ETAG) != source_etag:
-                return False
-        return True
+            found = self._head(bucket, output_key(rendition, source_key))
+            if not _made_from(found, source_etag, fingerprint(self.settings, rendition)):
+                return SetState.STALE
+        if head is None or head.metadata.get(META_ANNOUNCED) != "true":
+            return SetState.UNANNOUNCED
+        return SetState.CURRENT
+
+    def read_manifest(self, source_key: str) -> Manifest | None:
+        opened = self._open(self.settings.destination_bucket, manifest_key(source_key))
+        return None if opened is None else manifests.decode(opened.body.read())
+
+    def write_manifest(self, source_key: str, manifest: Manifest, *, announced: bool) -> None:
+        metadata = {
+            META_SOURCE_ETAG: str(manifest["source"]["etag"]),
+            META_CONFIG: str(manifest["config"]),
+            META_ANNOUNCED: "true" if announced else "false",
+        }
+        write = ObjectWrite(
+            key=manifest_key(source_key),
+            data=manifests.encode(manifest),
+            content_type=manifests.CONTENT_TYPE,
+            cache_control="no-cache",
+            metadata=metadata,
+        )
+        self._put(self.settings.destination_bucket, write)
+
+    def delete_manifest(self, source_key: str) -> None:
+        self._delete(self.settings.destination_bucket, [manifest_key(source_key)])
 
     def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
         written = 0
@@ -207,9 +268,15 @@ class ObjectStorage(ABC):
             written += len(image.data)
         return written
 
-    def delete_renditions(self, source_key: str) -> None:
-        keys = [output_key(r, source_key) for r in self.settings.renditions]
-        self._delete(self.settings.destination_bucket, keys)
+    def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
+        keys = dict.fromkeys(manifests.listed_keys(manifest) if manifest else [])
+        for rendition in self.settings.renditions:
+            keys[output_key(rendition, source_key)] = None
+            for name in rendition.formats[1:]:
+                # Where a further format would be ("original" resolves to one of these).
+                for extension in format_extensions(name):
+                    keys[output_key(rendition, source_key) + extension] = None
+        self._delete(self.settings.destination_bucket, list(keys))
 
     def _write(self, source_key: str, source_etag: str, image: RenderedImage) -> ObjectWrite:
         disposition = None
@@ -221,6 +288,7 @@ class ObjectStorage(ABC):
             META_SOURCE_ETAG: source_etag,
             META_WIDTH: str(image.width),
             META_HEIGHT: str(image.height),
+            META_CONFIG: fingerprint(self.settings, image.rendition),
         }
         # Metadata must be ASCII, so the key is URL-encoded; a long non-ASCII key can
         # triple in size and break S3's 2 KB metadata limit. The output key names the
@@ -229,13 +297,22 @@ class ObjectStorage(ABC):
         if len(encoded_key) <= _MAX_SOURCE_KEY_META:
             metadata[META_SOURCE_KEY] = encoded_key
         return ObjectWrite(
-            key=output_key(image.rendition, source_key),
+            key=image_key(image, source_key),
             data=image.data,
             content_type=image.content_type,
             cache_control=self.settings.cache_control,
             metadata=metadata,
             content_disposition=disposition,
         )
+
+
+def _made_from(head: Head | None, source_etag: str, config: str) -> bool:
+    """Whether an object exists and records the source's ETag and this fingerprint."""
+    return (
+        head is not None
+        and head.metadata.get(META_SOURCE_ETAG) == source_etag
+        and head.metadata.get(META_CONFIG) == config
+    )
 
 
 def _unless_missing(call: Callable[[], T]) -> T | None:
@@ -318,6 +395,7 @@ class S3Storage(ObjectStorage):
             size=response["ContentLength"],
             etag=response["ETag"].strip('"'),
             body=response["Body"],
+            metadata=response.get("Metadata", {}),
         )
 
     def _put(self, bucket: str, write: ObjectWrite) -> None:

@@ -72,7 +72,8 @@ def test_mixed_batch(stack: Stack, fail_s3_keys: Callable[[str], None]) -> None:
     assert_renditions(stack, "holiday/Café at night 1+1%.jpg", (1365, 1074), "image/jpeg")
     assert_renditions(stack, "logos/with alpha.png", (2400, 1200), "image/png")
     listed = stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]
-    assert len(listed) == 6  # nothing for the broken and flaky ones
+    # Three renditions and a manifest each; nothing for the broken and flaky ones.
+    assert len(listed) == 8
 
     dead = dlq_messages(stack)
     assert set(dead) == {"broken/truncated.jpg", "broken/notes.jpg", "-"}
@@ -119,7 +120,7 @@ def test_removal_deletes_renditions_unless_the_source_is_back(stack: Stack) -> N
     etag = stack.put("back.png", png(500, 100, "RGBA"))
     stack.invoke()
     keys = {o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]}
-    assert keys == {f"{name}/back.png" for name in BOXES}
+    assert keys == {f"{name}/back.png" for name in BOXES} | {"manifests/back.png.json"}
     head = stack.s3.head_object(Bucket=stack.destination, Key="medium/back.png")
     assert head["Metadata"]["source-etag"] == etag
     assert (head["Metadata"]["width"], head["Metadata"]["height"]) == ("500", "100")
@@ -196,4 +197,9 @@ def test_a_record_naming_another_bucket_is_dead_lettered_and_the_rest_rendered(
     assert "foreign-bucket" in reason
     assert "SOURCE_BUCKET" in reason
     written = [o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]]
-    assert sorted(written) == ["large/own.jpg", "medium/own.jpg", "thumbnails/own.jpg"]
+    assert sorted(written) == [
+        "large/own.jpg",
+        "manifests/own.jpg.json",
+        "medium/own.jpg",
+        "thumbnails/own.jpg",
+    ]

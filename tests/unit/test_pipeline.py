@@ -22,6 +22,7 @@ from resizer.errors import (
     TransientError,
 )
 from resizer.events import Action, ObjectEvent
+from resizer.manifest import manifest_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import _MAX_ROUNDS, Pipeline, Result
 from resizer.storage import META_SOURCE_ETAG, output_key
@@ -103,21 +104,22 @@ def test_a_new_image_renders_every_rendition_recording_the_source_etag(
         assert small.size == (24, 18)
 
 
-def test_a_new_image_costs_one_head_of_the_renditions_smallest_first(
+def test_a_new_image_costs_one_head_of_the_manifest_and_writes_it_last(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
-    # The source, then the smallest rendition (a 404), then after writing the source again.
-    assert heads(storage) == [KEY, output_key("small", KEY), KEY]
+    # The source, then the manifest (a 404), then after writing the source again.
+    assert heads(storage) == [KEY, manifest_key(KEY), KEY]
     assert [op for op, _, _ in storage.calls if op in {"get", "read"}] == ["get", "read"]
     assert [key for op, _, key in storage.writes()] == [
         output_key("big", KEY),
         output_key("small", KEY),
+        manifest_key(KEY),
     ]
 
 
-def test_a_duplicate_costs_a_head_of_the_source_and_one_per_rendition_and_writes_nothing(
+def test_a_duplicate_costs_a_head_of_the_source_the_manifest_and_each_rendition(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
@@ -126,6 +128,7 @@ def test_a_duplicate_costs_a_head_of_the_source_and_one_per_rendition_and_writes
     assert pipeline.handle(created()).result is Result.UNCHANGED
     assert storage.calls == [
         ("head", SOURCE, KEY),
+        ("head", "renditions", manifest_key(KEY)),
         ("head", "renditions", output_key("small", KEY)),
         ("head", "renditions", output_key("big", KEY)),
     ]
@@ -184,8 +187,8 @@ def test_a_source_gone_before_it_is_processed_is_permanent_and_writes_nothing(
 def test_a_key_too_long_for_its_renditions_is_refused_before_any_call(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
-    """The longest rendition name decides; a key that just fits is rendered."""
-    longest = len("small/")
+    """The longest key decides (here the manifest's); a key that just fits is rendered."""
+    longest = len("manifests/") + len(".json")
     fits, too_long = "k" * (1024 - longest), "k" * (1024 - longest + 1)
     for key in (fits, too_long):
         storage.upload(SOURCE, key, versions[2])
@@ -232,7 +235,8 @@ def test_a_source_replaced_while_rendering_is_rendered_again(
     outcome = pipeline.handle(created(etag=old))
     assert outcome.result is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])  # the outcome describes the last round
-    assert [op for op, _, _ in storage.writes()] == ["put"] * 4  # the stale set, then the new
+    # The stale set and its manifest, then the new.
+    assert [op for op, _, _ in storage.writes()] == ["put"] * 6
     assert_current(storage)
 
 
@@ -259,7 +263,8 @@ def test_a_source_deleted_while_rendering_has_what_was_written_undone(
     storage.upload(SOURCE, KEY, versions[0])
     storage.after_fetch = storage.remove
     assert pipeline.handle(created()).result is Result.REMOVED
-    assert [op for op, _, _ in storage.writes()] == ["put", "put", "delete", "delete"]
+    writes = [op for op, _, _ in storage.writes()]
+    assert writes == ["put"] * 3 + ["delete"] * 3  # renditions and manifest, then undone
     assert_current(storage)
 
 

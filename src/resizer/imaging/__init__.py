@@ -14,6 +14,7 @@ so several images render in parallel in threads.
 
 from resizer.imaging._crop import parse_focal_point
 from resizer.imaging._memory import MemoryBudget
+from resizer.imaging._output import extensions as format_extensions
 from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._render import RenderedImage, RenderSet, SourceInfo, render, render_set
 
@@ -23,6 +24,7 @@ __all__ = [
     "RenderSet",
     "RenderedImage",
     "SourceInfo",
+    "format_extensions",
     "parse_focal_point",
     "render",
     "render_set",

@@ -52,6 +52,13 @@ NAMED = {"jpeg": JPEG, "png": PNG, "webp": WEBP, "avif": AVIF}
 ANIMATED = frozenset({GIF, PNG, WEBP})
 
 
+def extensions(name: str) -> tuple[str, ...]:
+    """Every extension a RENDITIONS format name may be written with."""
+    if name == "original":
+        return tuple(sorted({output.extension for output in (*_KEPT.values(), JPEG, PNG)}))
+    return (NAMED[name].extension,)
+
+
 def resolve(name: str, source_format: str, opaque: bool) -> tuple[Output, bool]:
     """(output, converted) for a RENDITIONS format name."""
     if name == "original":

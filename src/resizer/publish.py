@@ -1,0 +1,127 @@
+"""Events to EventBridge: what applications listen to instead of polling the bucket.
+
+``Source: "resizer"`` on the bus EVENT_BUS_NAME (the template's ``EventBusName``;
+empty publishes nothing), DetailTypes:
+
+* ``Renditions Ready``: Detail is the manifest, once a source's set is complete;
+* ``Renditions Removed``: ``{"bucket", "key"}``, once a removal deleted them;
+* ``Rendition Failed``: ``{"bucket", "key", "error_type", "reason"}``, beside the
+  dead-letter message of a permanent failure.
+
+At least once: the pipeline marks a manifest announced only after PutEvents
+succeeded (see resizer.pipeline). PutEvents itself is retried by botocore on
+throttling and 5xx; an entry it reports failed (``FailedEntryCount`` > 0) is sent
+again here, up to :data:`ATTEMPTS` times, then the record fails as a TransientError
+and SQS delivers it again.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from resizer.errors import TransientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+SOURCE = "resizer"
+READY = "Renditions Ready"
+REMOVED = "Renditions Removed"
+FAILED = "Rendition Failed"
+#: PutEvents calls for one event whose entry failed, before the record is retried.
+ATTEMPTS = 3
+_BACKOFF_S = 0.2
+
+
+class Publisher(Protocol):
+    @property
+    def enabled(self) -> bool:
+        """False when events are switched off (EVENT_BUS_NAME empty)."""
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        """Publish one event; TransientError when it could not be delivered."""
+
+
+def ready(publisher: Publisher, manifest: dict[str, Any]) -> None:
+    publisher.publish(READY, manifest)
+
+
+def removed(publisher: Publisher, bucket: str, key: str) -> None:
+    publisher.publish(REMOVED, {"bucket": bucket, "key": key})
+
+
+def failed(publisher: Publisher, bucket: str, key: str, error_type: str, reason: str) -> None:
+    detail = {"bucket": bucket, "key": key, "error_type": error_type, "reason": reason}
+    publisher.publish(FAILED, detail)
+
+
+class EventBridgePublisher:
+    """PutEvents on one bus; an empty bus name publishes nothing."""
+
+    def __init__(
+        self,
+        client: EventBridgeClient | None,
+        bus: str,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._client = client
+        self._bus = bus
+        self._sleep = sleep
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._bus) and self._client is not None
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if self._client is None or not self._bus:
+            return
+        entry = {
+            "Source": SOURCE,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail, separators=(",", ":")),
+            "EventBusName": self._bus,
+        }
+        reason = ""
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
+            response = self._client.put_events(Entries=[entry])  # type: ignore[list-item]
+            if not response.get("FailedEntryCount"):
+                return
+            failure = response["Entries"][0]
+            reason = f"{failure.get('ErrorCode')}: {failure.get('ErrorMessage')}"
+        raise TransientError(
+            f"EventBridge refused the {detail_type!r} event {ATTEMPTS} times ({reason}); "
+            "the record will be retried"
+        )
+
+
+class InMemoryPublisher:
+    """Events kept in a list (tests, and running the pipeline without AWS).
+
+    ``fail`` (a count) makes the next publishes raise TransientError, as PutEvents
+    failing for good would.
+    """
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._enabled = enabled
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.fail = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
+        if not self._enabled:
+            return
+        with self._lock:
+            if self.fail:
+                self.fail -= 1
+                raise TransientError(f"PutEvents failed for {detail_type!r} (injected)")
+            self.events.append((detail_type, json.loads(json.dumps(detail))))
