@@ -19,15 +19,73 @@ It is also the ``Detail`` of the "Renditions Ready" event.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from enum import Enum
 from typing import Any
 
 from resizer.config import MANIFEST_PREFIX, Rendition, Settings, fingerprint
-from resizer.imaging import RenderedImage, RenderSet
+from resizer.imaging import RenderedImage, RenderSet, format_extensions
 
 MANIFEST_VERSION = 1
 CONTENT_TYPE = "application/json"
 
+#: Metadata (S3 lower-cases the keys and prefixes ``x-amz-meta-``): the ETag of the
+#: source a rendition or manifest was made from, and its fingerprint (config.fingerprint:
+#: the rendition's, or on a manifest the set's).
+META_SOURCE_ETAG = "source-etag"
+META_CONFIG = "config"
+#: On a manifest: "true" once its Renditions Ready event was published (or events are off).
+META_ANNOUNCED = "announced"
+
 Manifest = dict[str, Any]
+
+
+class SetState(Enum):
+    """What the destination holds for a source."""
+
+    STALE = "stale"  # no manifest, or one of another source version or config: render
+    UNANNOUNCED = "unannounced"  # complete and current; its Ready event not yet published
+    CURRENT = "current"  # complete, current and announced: a duplicate delivery
+
+
+def _made_from(metadata: Mapping[str, str] | None, source_etag: str, config: str) -> bool:
+    return (
+        metadata is not None
+        and metadata.get(META_SOURCE_ETAG) == source_etag
+        and metadata.get(META_CONFIG) == config
+    )
+
+
+def state(
+    settings: Settings,
+    source_key: str,
+    source_etag: str,
+    metadata_of: Callable[[str], Mapping[str, str] | None],
+) -> SetState:
+    """The manifest first (written last, it speaks for the set; for a new image one
+    404), then each rendition's first format, smallest first, so that renditions lost
+    since (deleted by hand, a lifecycle rule) are made again: each must record
+    ``source_etag`` and its current fingerprint. Further formats are trusted to the
+    manifest. ``metadata_of(key)`` is a HEAD's user metadata, None when missing."""
+    found = metadata_of(manifest_key(source_key))
+    if not _made_from(found, source_etag, fingerprint(settings)):
+        return SetState.STALE
+    for rendition in reversed(settings.renditions):
+        head = metadata_of(output_key(rendition, source_key))
+        if not _made_from(head, source_etag, fingerprint(settings, rendition)):
+            return SetState.STALE
+    if found is None or found.get(META_ANNOUNCED) != "true":
+        return SetState.UNANNOUNCED
+    return SetState.CURRENT
+
+
+def metadata(manifest: Manifest, *, announced: bool) -> dict[str, str]:
+    """The manifest object's metadata."""
+    return {
+        META_SOURCE_ETAG: str(manifest["source"]["etag"]),
+        META_CONFIG: str(manifest["config"]),
+        META_ANNOUNCED: "true" if announced else "false",
+    }
 
 
 def manifest_key(source_key: str) -> str:
@@ -45,6 +103,18 @@ def image_key(image: RenderedImage, source_key: str) -> str:
     """Where one format of a rendition is written: its first at :func:`output_key`,
     each further one there plus its extension (``.webp``, ``.avif``, ...)."""
     return output_key(image.rendition, source_key) + image.suffix
+
+
+def configured_keys(settings: Settings, source_key: str) -> list[str]:
+    """Every key the config may write for a source: each rendition's first format, and
+    each further format with every extension it may take ("original" has several)."""
+    keys: dict[str, None] = {}
+    for rendition in settings.renditions:
+        first = output_key(rendition, source_key)
+        keys[first] = None
+        for name in rendition.formats[1:]:
+            keys.update(dict.fromkeys(first + extension for extension in format_extensions(name)))
+    return list(keys)
 
 
 def build(bucket: str, key: str, etag: str, rendered: RenderSet, settings: Settings) -> Manifest:

@@ -36,7 +36,8 @@ from resizer import manifest as manifests
 from resizer.config import Settings
 from resizer.errors import SourceGoneError, TransientError, no_deadline
 from resizer.events import Action, ObjectEvent
-from resizer.storage import META_FOCAL_POINT, SetState, Storage
+from resizer.manifest import SetState
+from resizer.storage import META_FOCAL_POINT, Storage
 
 
 class Result(Enum):

@@ -18,7 +18,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
@@ -38,8 +37,15 @@ from resizer.errors import (
     TransientError,
     no_deadline,
 )
-from resizer.imaging import RenderedImage, format_extensions
-from resizer.manifest import Manifest, image_key, manifest_key
+from resizer.imaging import RenderedImage
+from resizer.manifest import (
+    META_CONFIG,
+    META_SOURCE_ETAG,
+    Manifest,
+    SetState,
+    image_key,
+    manifest_key,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -47,15 +53,11 @@ if TYPE_CHECKING:
 #: The key layout lives in resizer.manifest; re-exported for the callers of storage.
 output_key = manifests.output_key
 
-#: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``).
-META_SOURCE_ETAG = "source-etag"
+#: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``),
+#: with META_SOURCE_ETAG and META_CONFIG (resizer.manifest).
 META_SOURCE_KEY = "source-key"
 META_WIDTH = "width"
 META_HEIGHT = "height"
-#: The fingerprint (config.fingerprint) of the rendition, or of the set on a manifest.
-META_CONFIG = "config"
-#: On a manifest: "true" once its Renditions Ready event was published (or events are off).
-META_ANNOUNCED = "announced"
 #: The source's user metadata naming the focal point of cover crops, "X,Y" in 0..1.
 META_FOCAL_POINT = "focal-point"
 
@@ -76,14 +78,6 @@ class SourceObject:
     data: bytes
     etag: str
     metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-class SetState(Enum):
-    """What the destination holds for a source, read from its manifest."""
-
-    STALE = "stale"  # no manifest, or one of another source version or config: render
-    UNANNOUNCED = "unannounced"  # complete and current; its Ready event not yet published
-    CURRENT = "current"  # complete, current and announced: a duplicate delivery
 
 
 class Storage(Protocol):
@@ -189,9 +183,8 @@ class ObjectStorage(ABC):
         """Delete the keys (missing ones are no error); TransientError if some remain."""
 
     def check_key(self, source_key: str) -> None:
-        # A further format adds its extension (".webp", ".avif": 5 bytes at most).
-        keys = [output_key(r, source_key) + ".avif" for r in self.settings.renditions]
-        longest = max(len(key.encode()) for key in [*keys, manifest_key(source_key)])
+        keys = [*manifests.configured_keys(self.settings, source_key), manifest_key(source_key)]
+        longest = max(len(key.encode()) for key in keys)
         if longest > MAX_KEY_BYTES:
             raise KeyTooLongError(
                 f"the rendition key would be {longest:,} bytes, over S3's limit of "
@@ -222,39 +215,23 @@ class ObjectStorage(ABC):
         return SourceObject(self._read(bucket, key, opened), opened.etag, opened.metadata)
 
     def set_state(self, source_key: str, source_etag: str) -> SetState:
-        """The manifest first (written last, it speaks for the set; for a new image one
-        404), then each rendition's first format, smallest first, so that renditions
-        lost since (deleted by hand, a lifecycle rule) are made again: each must
-        record ``source_etag`` and its current fingerprint. Further formats are
-        trusted to the manifest."""
-        bucket = self.settings.destination_bucket
-        head = self._head(bucket, manifest_key(source_key))
-        if not _made_from(head, source_etag, fingerprint(self.settings)):
-            return SetState.STALE
-        for rendition in reversed(self.settings.renditions):
-            found = self._head(bucket, output_key(rendition, source_key))
-            if not _made_from(found, source_etag, fingerprint(self.settings, rendition)):
-                return SetState.STALE
-        if head is None or head.metadata.get(META_ANNOUNCED) != "true":
-            return SetState.UNANNOUNCED
-        return SetState.CURRENT
+        def metadata_of(key: str) -> Mapping[str, str] | None:
+            head = self._head(self.settings.destination_bucket, key)
+            return None if head is None else head.metadata
+
+        return manifests.state(self.settings, source_key, source_etag, metadata_of)
 
     def read_manifest(self, source_key: str) -> Manifest | None:
         opened = self._open(self.settings.destination_bucket, manifest_key(source_key))
         return None if opened is None else manifests.decode(opened.body.read())
 
     def write_manifest(self, source_key: str, manifest: Manifest, *, announced: bool) -> None:
-        metadata = {
-            META_SOURCE_ETAG: str(manifest["source"]["etag"]),
-            META_CONFIG: str(manifest["config"]),
-            META_ANNOUNCED: "true" if announced else "false",
-        }
         write = ObjectWrite(
             key=manifest_key(source_key),
             data=manifests.encode(manifest),
             content_type=manifests.CONTENT_TYPE,
             cache_control="no-cache",
-            metadata=metadata,
+            metadata=manifests.metadata(manifest, announced=announced),
         )
         self._put(self.settings.destination_bucket, write)
 
@@ -269,13 +246,8 @@ class ObjectStorage(ABC):
         return written
 
     def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
-        keys = dict.fromkeys(manifests.listed_keys(manifest) if manifest else [])
-        for rendition in self.settings.renditions:
-            keys[output_key(rendition, source_key)] = None
-            for name in rendition.formats[1:]:
-                # Where a further format would be ("original" resolves to one of these).
-                for extension in format_extensions(name):
-                    keys[output_key(rendition, source_key) + extension] = None
+        listed = manifests.listed_keys(manifest) if manifest else []
+        keys = dict.fromkeys([*listed, *manifests.configured_keys(self.settings, source_key)])
         self._delete(self.settings.destination_bucket, list(keys))
 
     def _write(self, source_key: str, source_etag: str, image: RenderedImage) -> ObjectWrite:
@@ -304,15 +276,6 @@ class ObjectStorage(ABC):
             metadata=metadata,
             content_disposition=disposition,
         )
-
-
-def _made_from(head: Head | None, source_etag: str, config: str) -> bool:
-    """Whether an object exists and records the source's ETag and this fingerprint."""
-    return (
-        head is not None
-        and head.metadata.get(META_SOURCE_ETAG) == source_etag
-        and head.metadata.get(META_CONFIG) == config
-    )
 
 
 def _unless_missing(call: Callable[[], T]) -> T | None:

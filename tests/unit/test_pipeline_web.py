@@ -16,11 +16,10 @@ from resizer import publish
 from resizer.config import Settings, fingerprint, parse_renditions
 from resizer.errors import TransientError
 from resizer.events import Action, ObjectEvent
-from resizer.manifest import manifest_key
+from resizer.manifest import META_ANNOUNCED, META_CONFIG, META_SOURCE_ETAG, manifest_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 from resizer.publish import EventBridgePublisher, InMemoryPublisher
-from resizer.storage import META_ANNOUNCED, META_CONFIG, META_SOURCE_ETAG
 
 SOURCE = "uploads"
 DEST = "renditions"
