@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore
+import lambda_wheels  # scripts/
 import package  # scripts/, on pytest's pythonpath
 import pytest
 import zip_contents
@@ -406,7 +407,7 @@ def test_same_inputs_give_the_same_bytes(tmp_path: Path) -> None:
 
 
 def test_wheel_tag_predicate_rejects_wrong_targets() -> None:
-    accept = package.accepted_tags(package.Target("3.12", "arm64"))
+    accept = lambda_wheels.accepted_tags(package.Target("3.12", "arm64"))
     assert accept("cp312-cp312-manylinux_2_28_aarch64")
     assert accept("cp310-abi3-manylinux2014_aarch64")
     assert accept("py3-none-any")
@@ -436,12 +437,12 @@ def test_lambda_lock_pins_what_the_tests_run() -> None:
     dev = {}
     for line in (ROOT / "requirements" / "dev.lock").read_text().splitlines():
         name, _, version = line.partition("==")
-        dev[package.normalise(name)] = version.strip()
-    pins = package.read_lock(package.LOCK)
+        dev[lambda_wheels.normalise(name)] = version.strip()
+    pins = lambda_wheels.read_lock(package.LOCK)
     assert all("--hash=sha256:" in pin for pin in pins)
     for pin in pins:
         name, _, version = pin.split(" ")[0].partition("==")
-        assert dev.get(package.normalise(name)) == version, (
+        assert dev.get(lambda_wheels.normalise(name)) == version, (
             f"{name}: lambda.lock and dev.lock differ"
         )
 
@@ -450,13 +451,13 @@ def test_a_tampered_wheel_in_the_wheelhouse_is_not_used(
     lambda_builds: dict[tuple[str, str], Any], tmp_path: Path
 ) -> None:
     target = package.Target("3.12", "arm64")
-    pins = package.read_lock(package.LOCK)
-    for wheel in package.select_wheels(target, pins, WHEELHOUSE):
+    pins = lambda_wheels.read_lock(package.LOCK)
+    for wheel in lambda_wheels.select_wheels(target, pins, WHEELHOUSE):
         shutil.copy(wheel, tmp_path / wheel.name)
-    assert package.cached_wheels(target, pins, tmp_path) is not None
+    assert lambda_wheels.cached_wheels(target, pins, tmp_path) is not None
     victim = next(tmp_path.glob("six-*.whl"))
     victim.write_bytes(victim.read_bytes() + b"\0")
-    assert package.cached_wheels(target, pins, tmp_path) is None
+    assert lambda_wheels.cached_wheels(target, pins, tmp_path) is None
 
 
 @pytest.mark.parametrize(
