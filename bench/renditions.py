@@ -94,16 +94,24 @@ def textbook_pixels(source: Source, settings: Settings) -> list[Image.Image]:
 
 
 def _vips_save(image: pyvips.Image, source: Source, settings: Settings) -> bytes:
-    # The same output settings as resizer: progressive, optimised Huffman, no metadata.
+    # The same output settings as resizer: optimised Huffman tables, progressive from
+    # JPEG_PROGRESSIVE_MIN_SIDE, PNG at PNG_COMPRESS_LEVEL, no metadata.
     if source.fmt == "jpeg":
+        interlace = max(image.width, image.height) >= settings.jpeg_progressive_min_side
         return bytes(
             image.write_to_buffer(
-                ".jpg", Q=settings.jpeg_quality, optimize_coding=True, interlace=True, keep="none"
+                ".jpg",
+                Q=settings.jpeg_quality,
+                optimize_coding=True,
+                interlace=interlace,
+                keep="none",
             )
         )
     if source.fmt == "webp":
         return bytes(image.write_to_buffer(".webp", Q=settings.webp_quality, keep="none"))
-    return bytes(image.write_to_buffer(".png", compression=6, keep="none"))
+    return bytes(
+        image.write_to_buffer(".png", compression=settings.png_compress_level, keep="none")
+    )
 
 
 def vips_per_size(source: Source, settings: Settings) -> list[bytes]:
@@ -310,6 +318,14 @@ from resizer.imaging import render
 data = open(path, 'rb').read()
 render(data, Settings(renditions=parse_renditions(spec)))
 """,
+    "resizer-pillow": """
+import resizer.imaging._decode as decode
+decode.turbo = lambda: None
+from resizer.config import Settings, parse_renditions
+from resizer.imaging import render
+data = open(path, 'rb').read()
+render(data, Settings(renditions=parse_renditions(spec)))
+""",
     "pyvips-cascade": """
 import pyvips
 pyvips.cache_set_max(0)
@@ -357,7 +373,7 @@ def bench_rss(settings: Settings, megapixels: int) -> list[tuple[str, str, float
                 ],
                 check=True,
             )
-            approaches = ["idle", "textbook", "resizer"]
+            approaches = ["idle", "textbook", "resizer", "resizer-pillow"]
             if pyvips is not None:
                 approaches.append("pyvips-cascade")
             for approach in approaches:

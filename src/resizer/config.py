@@ -215,7 +215,7 @@ class Settings:
     jpeg_quality: int = _setting("JPEG_QUALITY", 85, 1, 100)
     webp_quality: int = _setting("WEBP_QUALITY", 80, 1, 100)
     avif_quality: int = _setting("AVIF_QUALITY", 60, 1, 100)
-    png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 6, 0, 9)
+    png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 4, 0, 9)
     max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
     max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)
     # Frames of an animation (GIF, WebP, APNG), counted from the container before any
