@@ -198,6 +198,12 @@ class Resolver:
         prefix = f"arn:aws:{{}}:{self.region}:{self.account}"
         if resource_type == "AWS::S3::Bucket" and attr == "Arn":
             return f"arn:aws:s3:::{name}"
+        if resource_type == "AWS::S3::Bucket" and attr == "RegionalDomainName":
+            return f"{name}.s3.{self.region}.amazonaws.com"
+        if resource_type == "AWS::CloudFront::OriginAccessControl" and attr == "Id":
+            return "E2SAMPLEOAC0001"
+        if resource_type == "AWS::CloudFront::Distribution" and attr == "DomainName":
+            return "d111111abcdef8.cloudfront.net"
         if resource_type == "AWS::SQS::Queue":
             queue = name.rsplit("/", 1)[-1]
             return {"Arn": f"{prefix.format('sqs')}:{queue}", "QueueName": queue}[attr]

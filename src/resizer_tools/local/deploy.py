@@ -94,8 +94,12 @@ def deploy(
             moto_gaps.configure_bucket(aws, resolver, logical_id, resource, deployment)
     # Outputs that name a resource created here (FunctionAliasArn) are not in the
     # emulator's stack outputs; they are resolved here instead.
+    # Those naming a resource not emulated (the CDN's) are left out.
+    missing = {logical_id for logical_id in deferred if logical_id not in resolver.physical_ids}
     for name, output in (template.document.get("Outputs") or {}).items():
-        if name not in deployment.outputs and _wanted(resolver, output):
+        if name in deployment.outputs or not _wanted(resolver, output):
+            continue
+        if not references(output.get("Value")) & missing:
             deployment.outputs[name] = str(resolver.resolve(output.get("Value")))
     deployment.seconds = time.monotonic() - started
     return deployment

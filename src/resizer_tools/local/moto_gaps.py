@@ -126,6 +126,11 @@ NOT_EMULATED: Mapping[str, str] = {
     "AWS::CloudWatch::Alarm": "no metrics locally",
     "AWS::SNS::Subscription": "no e-mail locally",
     "AWS::SNS::TopicPolicy": "no alarms locally",
+    # The optional CDN (Cdn=true): no CloudFront locally; read the renditions from the
+    # destination bucket at <endpoint>/<bucket>/<rendition>/<key> instead.
+    "AWS::CloudFront::Distribution": "no CDN locally: read the destination bucket directly",
+    "AWS::CloudFront::OriginAccessControl": "no CDN locally",
+    "AWS::CloudFront::CachePolicy": "no CDN locally",
 }
 
 
