@@ -15,12 +15,15 @@ meet 503 SlowDown, a reset, a lost response, a GET cut short mid-body, or a dela
 Images (distinct 600-2000 px JPEGs) are uploaded one every ``--every`` seconds, straight
 to the emulator; a watcher HEADs the destination and records when each image's last
 rendition appears. Latency = that moment minus the end of the image's upload. Prints
-the median, p90, p99 and max, and the proxy's fault counts.
+the median, p90, p99 and max, the proxy's fault counts, and the records the worker
+gave back to SQS (each waits a visibility timeout), by error type.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -28,6 +31,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 
 from botocore.exceptions import ClientError
@@ -152,8 +156,17 @@ def main() -> None:
             f"p90 {percentile(latencies, 90):.2f}  p99 {percentile(latencies, 99):.2f}  "
             f"max {max(latencies):.2f}  (> 10 s: {sum(1 for v in latencies if v > 10)})"
         )
-    retried = args.log.read_text(errors="replace").count("left for retry")
-    print(f"worker log: {args.log} ({retried} batches left records for SQS to retry)")
+    print(f"records given back to SQS, by error: {dict(transient_failures(args.log))}")
+
+
+def transient_failures(log: Path) -> Counter[str]:
+    """The handler's "transient failure" log lines in the worker's log, by error type."""
+    found: Counter[str] = Counter()
+    for line in log.read_text(errors="replace").splitlines():
+        if '"transient failure' in line:
+            with contextlib.suppress(ValueError):
+                found[str(json.loads(line).get("error_type"))] += 1
+    return found
 
 
 if __name__ == "__main__":

@@ -225,8 +225,9 @@ def test_an_animations_estimate_counts_its_frames() -> None:
         lambda: animated("PNG", 60, size=600),
         lambda: animated("WEBP", 60, size=600),
         lambda: webp_canvas_bomb(4_000, 4_000),
+        lambda: encode(picture(4_000, 3_000), "WEBP"),
     ],
-    ids=["gif-60x600", "apng-60x600", "webp-60x600", "webp-canvas-4000"],
+    ids=["gif-60x600", "apng-60x600", "webp-60x600", "webp-canvas-4000", "webp-still-12mp"],
 )
 def test_an_animation_is_budgeted_for_what_it_really_uses(
     build: Callable[[], bytes], tmp_path: Path

@@ -171,17 +171,21 @@ def merge_repeats(
 #: resample, and for WebP libwebp's two canvases and the frame it hands over as bytes.
 #: Measured 21-30 (tests/reliability/test_hostile_imaging.py checks the estimate).
 CANVAS_BYTES_PER_PIXEL = 32
+#: The same for a still WebP (no per-frame conversions): measured 16-17.
+STILL_WEBP_BYTES_PER_PIXEL = 20
 
 
 def animation_bytes(canvas: tuple[int, int], frames: int, sizes: Sequence[tuple[int, int]]) -> int:
     """Peak memory of rendering an animation (or a WebP), beyond its compressed bytes.
 
-    The decoding canvas (CANVAS_BYTES_PER_PIXEL); every frame of every rendition held
+    The decoding canvas (CANVAS_BYTES_PER_PIXEL, or STILL_WEBP_BYTES_PER_PIXEL for
+    one frame); every frame of every rendition held
     until it is encoded (RGBa, 4 bytes a pixel); while the largest is encoded, its
     straight copies and the encoder's palette frames (about 6 bytes a pixel more).
     """
     areas = [width * height for width, height in sizes]
-    decoder = canvas[0] * canvas[1] * CANVAS_BYTES_PER_PIXEL
+    per_pixel = CANVAS_BYTES_PER_PIXEL if frames > 1 else STILL_WEBP_BYTES_PER_PIXEL
+    decoder = canvas[0] * canvas[1] * per_pixel
     return decoder + frames * (4 * sum(areas) + 6 * max(areas, default=0))
 
 
