@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from resizer_tools.local.mapping import publish_configuration
 from resizer_tools.ops.aws import Aws, StackResources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,16 +48,5 @@ def renditions_of(aws: Aws, stack: StackResources, key: str) -> set[str]:
 
 
 def publish_config(aws: Aws, function_name: str, **variables: str) -> str:
-    """What a stack update does to the function: new configuration, version, ``live`` moved.
-
-    Returns the new version; the local poller follows the alias to it.
-    """
-    current = aws.lambda_.get_function_configuration(FunctionName=function_name)
-    # str(): moto hands Number parameters back as ints.
-    environment = {k: str(v) for k, v in current["Environment"]["Variables"].items()}
-    aws.lambda_.update_function_configuration(
-        FunctionName=function_name, Environment={"Variables": {**environment, **variables}}
-    )
-    version = aws.lambda_.publish_version(FunctionName=function_name)["Version"]
-    aws.lambda_.update_alias(FunctionName=function_name, Name="live", FunctionVersion=version)
-    return version
+    """A stack update of the function's environment; the new version (see mapping)."""
+    return publish_configuration(aws, function_name, variables)

@@ -1,11 +1,18 @@
-"""``resizer demo`` end to end, on the derived demo images (EXIF rotation, transparency)."""
+"""``resizer demo`` end to end: crops, formats, manifests, events and the gallery.
+
+On the derived demo images (EXIF rotation, transparency), with the demo's RENDITIONS
+(a square cover crop, WebP and AVIF beside the original format); the gallery it
+writes is then opened in headless Chromium.
+"""
 
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
+from browser import Browser, chromium_or_skip, load_images
 from e2e import ROOT, TEMPLATE
 from PIL import Image
 from rich.console import Console
@@ -15,29 +22,83 @@ from resizer_tools.local.demo import default_photos, run_demo
 pytestmark = pytest.mark.integration
 
 DEMO = ROOT / "examples" / "demo"
+ROTATED, TRANSPARENT = "friends_exif_orientation_6.jpg", "wine_transparent.png"
 
 
 def test_bundled_photos_include_the_rotated_and_transparent_ones() -> None:
     photos = {path.name for path in default_photos(ROOT)}
-    assert {"friends_exif_orientation_6.jpg", "wine_transparent.png"} <= photos
+    assert {ROTATED, TRANSPARENT} <= photos
     assert len(photos) >= 9
 
 
-def test_demo_renders_a_table_and_a_gallery(tmp_path: Path) -> None:
-    out = tmp_path / "gallery"
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("demo") / "gallery"
     buffer = io.StringIO()
     console = Console(file=buffer, width=200)
-    photos = [DEMO / "friends_exif_orientation_6.jpg", DEMO / "wine_transparent.png"]
-    assert run_demo(console, template=TEMPLATE, out=out, photos=photos) == 0
-    text = buffer.getvalue()
-    assert "all renditions made" in text
-    assert "upload-to-rendition latency: p50" in text
-    index = (out / "index.html").read_text(encoding="utf-8")
-    for name in ("thumbnails", "medium", "large"):
-        assert f"{name}/wine_transparent.png" in index
-        assert (out / name / "friends_exif_orientation_6.jpg").is_file()
-    # Stored sideways with Orientation=6: the renditions come out upright (portrait).
-    with Image.open(out / "medium" / "friends_exif_orientation_6.jpg") as image:
+    photos = [DEMO / ROTATED, DEMO / TRANSPARENT]
+    assert run_demo(console, template=TEMPLATE, out=out, photos=photos) == 0, buffer.getvalue()
+    return out, buffer.getvalue()
+
+
+def _manifest(out: Path, name: str) -> dict[str, object]:
+    return dict(json.loads((out / "manifests" / f"{name}.json").read_text(encoding="utf-8")))
+
+
+def test_demo_writes_crops_and_formats_listed_by_the_manifests(demo: tuple[Path, str]) -> None:
+    out, text = demo
+    assert "every image has its renditions and manifest" in text
+    assert "upload-to-manifest latency" in text
+    rotated = _manifest(out, ROTATED)
+    entries = {(r["name"], r["format"]): r for r in rotated["renditions"]}  # type: ignore[attr-defined]
+    assert {("thumbnails", "JPEG"), ("thumbnails", "WEBP")} <= set(entries)
+    assert {("large", "JPEG"), ("large", "WEBP"), ("large", "AVIF")} <= set(entries)
+    for entry in entries.values():
+        with Image.open(out / entry["key"]) as image:
+            assert image.size == (entry["width"], entry["height"])
+            assert image.format == entry["format"]
+    # The crop is exactly its box; the fitted ones keep the upright (portrait) shape.
+    assert (entries["thumbnails", "JPEG"]["width"], entries["thumbnails", "JPEG"]["height"]) == (
+        150,
+        150,
+    )
+    assert entries["large", "JPEG"]["height"] > entries["large", "JPEG"]["width"]
+    with Image.open(out / entries["large", "WEBP"]["key"]) as image:
         assert image.height > image.width
-    with Image.open(out / "thumbnails" / "wine_transparent.png") as image:
+    transparent = _manifest(out, TRANSPARENT)
+    (png,) = [
+        r
+        for r in transparent["renditions"]  # type: ignore[attr-defined]
+        if r["name"] == "medium" and r["format"] == "PNG"
+    ]
+    with Image.open(out / png["key"]) as image:
         assert image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+
+
+def test_demo_saw_the_ready_events(demo: tuple[Path, str]) -> None:
+    _, text = demo
+    assert "2 'Renditions Ready' event(s)" in text
+
+
+def test_demo_gallery_loads_in_a_browser_without_layout_shift(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    with Browser(chromium_or_skip(), width=1000, height=700) as browser:
+        report = load_images(browser, (out / "index.html").as_uri())
+        browser.screenshot(out / "gallery.png")
+    images = report["images"]
+    assert len(images) == 4  # per image: the responsive picture and the crop
+    for image in images:
+        assert image["complete"]
+        assert image["pixels"][0] > 0
+        assert image["backgroundImage"] == "none"  # the placeholder went with the load
+    responsive = [i for i in images if "image/avif" in i["sources"]]
+    assert len(responsive) == 2
+    assert all(i["currentSrc"].endswith(".avif") for i in responsive)
+    crops = [i for i in images if i["sources"] == ["image/webp"]]
+    assert all(i["currentSrc"].endswith(".webp") for i in crops)
+    assert sum(report["shifts"]) == 0
+    for early in report["early"]:
+        if not early["complete"]:
+            assert early["backgroundImage"].startswith('url("data:image/png;base64,')
+    for before, after in zip(report["early"], images, strict=True):
+        assert abs(before["h"] - after["box"]["h"]) < 1  # sizes are whole pixels

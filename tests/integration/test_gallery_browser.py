@@ -18,7 +18,7 @@ import pytest
 from browser import Browser, chromium_or_skip, load_images
 from PIL import Image
 
-from resizer_tools.local.manifest_gallery import write_gallery
+from resizer_tools.local.gallery import write_gallery
 
 pytestmark = pytest.mark.integration
 

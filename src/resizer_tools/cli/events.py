@@ -77,20 +77,20 @@ def _show(event: Any, as_json: bool) -> None:
         sys.stdout.write(json.dumps(event.envelope, sort_keys=True) + "\n")
         sys.stdout.flush()
         return
+    from resizer.publish import FAILED, READY, REMOVED  # noqa: PLC0415
+
     detail = event.detail
-    if event.detail_type == "Renditions Ready":
+    if event.detail_type == READY:
         parts = [
             f"{r.get('name')} {r.get('width')}x{r.get('height')} {r.get('format')}"
             for r in detail.get("renditions") or []
         ]
         note = f"{len(parts)} rendition(s): " + ", ".join(parts)
-    elif event.detail_type == "Rendition Failed":
+    elif event.detail_type == FAILED:
         note = f"[red]{detail.get('error_type')}[/]: {detail.get('reason')}"
     else:
         note = ""
-    style = {"Renditions Ready": "green", "Renditions Removed": "yellow"}.get(
-        event.detail_type, "red"
-    )
+    style = {READY: "green", REMOVED: "yellow"}.get(event.detail_type, "red")
     console.print(
         f"{event.time} [{style}]{event.detail_type}[/] s3://{event.bucket}/{event.key} {note}",
         highlight=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -9,7 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from resizer.config import Settings
+from resizer.config import Settings, parse_renditions
 from resizer.errors import ResizerError
 from resizer_tools.cli.common import (
     EXIT_FAILED,
@@ -21,9 +22,10 @@ from resizer_tools.cli.common import (
     errors,
     print_json,
 )
+from resizer_tools.ops.offline import write_set
 
 if TYPE_CHECKING:
-    from resizer.imaging import RenderedImage
+    from resizer.imaging import RenderSet
 
 __all__ = ["resize"]
 
@@ -48,27 +50,38 @@ def resize(
     files: Annotated[
         list[Path], typer.Argument(help="Images, or folders of images.", show_default=False)
     ],
+    *,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for <rendition>/<file>.")],
     as_json: JsonOption = False,
     include: Include = None,
     exclude: Exclude = None,
+    renditions: Annotated[
+        str | None,
+        typer.Option(
+            envvar="RENDITIONS",
+            help="RENDITIONS spec, e.g. 'thumbs=150x150:cover,medium=800x:format=original+webp'.",
+        ),
+    ] = None,
 ) -> None:
     """Resize files offline, with the same engine and settings (RENDITIONS...) as the Lambda.
 
     Files are rendered WORKERS at a time (Pillow releases the GIL while it works), as
-    the function renders the records of a batch. Exit 1 if any file failed.
+    the function renders the records of a batch. Each file's manifest is written beside
+    its renditions, to ``manifests/<file>.json``. Exit 1 if any file failed.
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    from resizer.imaging import render  # noqa: PLC0415
+    from resizer.imaging import render_set  # noqa: PLC0415
 
     with errors():
         settings = Settings.from_env()
+        if renditions is not None:
+            settings = replace(settings, renditions=parse_renditions(renditions))
         inputs = _inputs(files, include, exclude)
 
-    def one(path: Path) -> list[RenderedImage] | str:
+    def one(path: Path) -> RenderSet | str:
         try:
-            return render(path.read_bytes(), settings)
+            return render_set(path.read_bytes(), settings)
         except ResizerError as error:
             return error.reason
         except OSError as error:
@@ -91,11 +104,7 @@ def resize(
                 failures += 1
                 continue
             written = []
-            for image in result:
-                target_name = name.with_suffix(image.extension) if image.converted else name
-                target = out / image.rendition.name / target_name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(image.data)
+            for image, target in write_set(out, name, path, result, settings):
                 size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
                 table.add_row(str(path), image.rendition.name, size, length, image.format)
                 written.append(

@@ -111,10 +111,21 @@ def status(
 
 
 def backfill(
+    *,
     stack_name: StackName = DEFAULT_STACK_NAME,
     endpoint: Endpoint = None,
     region: Region = None,
     prefix: Annotated[str, typer.Option(help="Only source keys starting with this.")] = "",
+    prune: Annotated[
+        bool,
+        typer.Option(
+            help="Then, once the queue is empty, delete the renditions (and formats) "
+            "the manifests no longer list. Without it nothing is ever deleted."
+        ),
+    ] = False,
+    wait: Annotated[
+        int, typer.Option(min=1, help="With --prune: most seconds to wait for the queue.")
+    ] = 900,
 ) -> None:
     """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
     from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
@@ -124,6 +135,10 @@ def backfill(
         stack = aws.stack(stack_name)
         sent = enqueue(aws, stack, prefix)
     console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
+    if prune:
+        from resizer_tools.cli.prune import prune_after_backfill  # noqa: PLC0415
+
+        prune_after_backfill(aws, stack, prefix, wait)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -1,8 +1,14 @@
 """``resizer demo``: the local stack on the bundled photos, a table and a gallery.
 
-Latency is measured from the end of each upload to the moment the rendition is
-listed in the destination bucket (polled every 50 ms), so it includes the S3
-notification, the queue, the poller's long poll and the handler's work.
+The stack is deployed from the template, then :data:`DEMO_RENDITIONS` (a square
+``cover`` crop, WebP and AVIF beside the original format) and ``EVENT_BUS_NAME`` are
+set as a stack update sets them (update-function-configuration, publish-version,
+update-alias; the poller follows ``live``). The gallery is built from the manifests
+the function writes. Latency is measured from the end of each upload to the moment its
+manifest (written after every rendition) is listed in the destination bucket
+(polled every 50 ms), so it includes the S3 notification, the queue, the poller's
+long poll and the handler's work. The "Renditions Ready" events are watched with a
+temporary rule and queue, as ``resizer events`` does, and counted.
 """
 
 from __future__ import annotations
@@ -11,17 +17,21 @@ import shutil
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from resizer.manifest import decode, listed_keys, manifest_key
+from resizer.publish import READY
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from resizer.config import parse_renditions
-from resizer_tools.local.gallery import GalleryImage, GalleryRow, write_gallery
+from resizer.errors import ConfigurationError
+from resizer_tools.local.gallery import write_gallery
+from resizer_tools.local.mapping import publish_configuration
 from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
+from resizer_tools.ops.events import Watch, event_bus, receive, watching
 from resizer_tools.ops.operations import upload_file
 
 __all__ = ["default_photos", "run_demo"]
@@ -47,12 +57,14 @@ def default_photos(root: Path) -> list[Path]:
     return found
 
 
-@dataclass(frozen=True)
-class _Seen:
-    source: str
-    rendition: str
-    key: str
-    latency_ms: float
+#: The bus the demo's function publishes to (the template's EventBusName default).
+_DEMO_BUS = "default"
+#: What the demo sets: a square crop, and WebP/AVIF beside the original format.
+DEMO_RENDITIONS = (
+    "thumbnails=150x150:cover:format=original+webp,"
+    "medium=800x800:format=original+webp+avif,"
+    "large=1600x1600:format=original+webp+avif"
+)
 
 
 def run_demo(
@@ -61,6 +73,7 @@ def run_demo(
     template: Path,
     out: Path,
     photos: Sequence[Path] | None = None,
+    renditions: str = DEMO_RENDITIONS,
 ) -> int:
     started = time.monotonic()
     files = list(photos) if photos else default_photos(Path.cwd())
@@ -72,40 +85,15 @@ def run_demo(
         assert stack.resources is not None
         assert stack.poller is not None
         aws, resources = stack.aws, stack.resources
-        renditions = parse_renditions(stack.poller.config.environment.get("RENDITIONS", ""))
+        _apply(stack, {"RENDITIONS": renditions, "EVENT_BUS_NAME": _DEMO_BUS})
         console.print(
-            f"stack up in {stack.seconds:.1f} s at {stack.endpoint_url}; "
-            f"renditions {', '.join(str(r) for r in renditions)}",
+            f"stack up in {stack.seconds:.1f} s at {stack.endpoint_url}; RENDITIONS="
+            f"{stack.poller.config.environment.get('RENDITIONS', '')}",
             highlight=False,
         )
-        expected = {
-            f"{r.name}/{path.name}": (path.name, r.name) for path in files for r in renditions
-        }
-        uploaded: dict[str, float] = {}
-        seen: dict[str, _Seen] = {}
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            uploading = progress.add_task("uploading", total=len(files))
-            for path in files:
-                upload_file(aws, resources, path, path.name)
-                uploaded[path.name] = time.monotonic()
-                progress.advance(uploading)
-            rendering = progress.add_task("renditions", total=len(expected))
-            deadline = time.monotonic() + _WAIT_SECONDS
-            while len(seen) < len(expected) and time.monotonic() < deadline:
-                now = time.monotonic()
-                for key in _listed(aws, resources.destination_bucket):
-                    if key in expected and key not in seen:
-                        source, rendition = expected[key]
-                        seen[key] = _Seen(source, rendition, key, (now - uploaded[source]) * 1000)
-                        progress.advance(rendering)
-                time.sleep(0.05)
-        rows = _collect(aws, resources, files, seen, out)
+        with watching(aws, resources, event_bus(aws, resources.stack_name)) as watch:
+            latencies, ready = _upload_and_wait(console, aws, resources, watch, files)
+        manifests = _collect(aws, resources, files, out)
         dead = int(
             aws.sqs.get_queue_attributes(
                 QueueUrl=resources.dead_letter_queue_url,
@@ -114,99 +102,131 @@ def run_demo(
         )
         stack_seconds = stack.seconds
         console.print("stopping the local stack...")
-    _print_table(console, rows)
-    latencies = sorted(s.latency_ms for s in seen.values())
-    index = write_gallery(out, rows, "resizer demo: originals and renditions")
+    _print_table(console, manifests, latencies)
+    index = write_gallery(out, manifests, "resizer demo: renditions, crops and formats")
     elapsed = time.monotonic() - started
-    if latencies:
+    values = sorted(latencies.values())
+    if values:
         console.print(
-            f"upload-to-rendition latency: p50 {_percentile(latencies, 50):.0f} ms, "
-            f"p95 {_percentile(latencies, 95):.0f} ms, max {latencies[-1]:.0f} ms "
-            f"({len(latencies)} renditions of {len(files)} images)",
+            f"upload-to-manifest latency (every rendition of an image written): p50 "
+            f"{_percentile(values, 50):.0f} ms, p95 {_percentile(values, 95):.0f} ms, "
+            f"max {values[-1]:.0f} ms ({len(values)} of {len(files)} images)",
             highlight=False,
         )
+    console.print(f"{len(ready)} '{READY}' event(s) seen on the bus ({watch.bus})", highlight=False)
     console.print(f"gallery: {index.resolve()}", highlight=False)
     console.print(f"stack start {stack_seconds:.1f} s, whole demo {elapsed:.1f} s", highlight=False)
-    missing = sorted(set(expected) - set(seen))
+    missing = sorted(path.name for path in files if path.name not in latencies)
     if missing or dead:
         console.print(
-            f"[red]{len(missing)} rendition(s) missing after {_WAIT_SECONDS} s, "
+            f"[red]{len(missing)} image(s) without a manifest after {_WAIT_SECONDS} s, "
             f"{dead} message(s) on the dead-letter queue[/]: {', '.join(missing[:5])}"
         )
         return 1
-    console.print("[green]all renditions made[/]; the local stack is stopped")
+    console.print("[green]every image has its renditions and manifest[/]; the stack is stopped")
     return 0
 
 
-def _listed(aws: Aws, bucket: str) -> list[str]:
+def _apply(stack: LocalStack, variables: dict[str, str]) -> None:
+    """The demo's settings, applied as a stack update applies them (the alias moves)."""
+    assert stack.aws is not None
+    assert stack.poller is not None
+    poller = stack.poller
+    version = publish_configuration(stack.aws, poller.config.function_name, variables)
+    deadline = time.monotonic() + 10
+    while poller.config.function_version != version:
+        if time.monotonic() > deadline:
+            raise ConfigurationError(f"the local poller did not follow live to version {version}")
+        time.sleep(0.05)
+
+
+def _upload_and_wait(
+    console: Console, aws: Aws, resources: StackResources, watch: Watch, files: Sequence[Path]
+) -> tuple[dict[str, float], set[str]]:
+    """Upload, then poll for each manifest (written last: the set is complete)."""
+    uploaded: dict[str, float] = {}
+    latencies: dict[str, float] = {}
+    ready: set[str] = set()
+    manifests_prefix = manifest_key("")[: -len(".json")]
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        uploading = progress.add_task("uploading", total=len(files))
+        for path in files:
+            upload_file(aws, resources, path, path.name)
+            uploaded[path.name] = time.monotonic()
+            progress.advance(uploading)
+        rendering = progress.add_task("manifests", total=len(files))
+        deadline = time.monotonic() + _WAIT_SECONDS
+        while len(latencies) < len(files) and time.monotonic() < deadline:
+            now = time.monotonic()
+            for key in _listed(aws, resources.destination_bucket, manifests_prefix):
+                name = key[len(manifests_prefix) : -len(".json")]
+                if name in uploaded and name not in latencies:
+                    latencies[name] = (now - uploaded[name]) * 1000
+                    progress.advance(rendering)
+            ready.update(e.key for e in receive(aws, watch, 0) if e.detail_type == READY)
+            time.sleep(0.05)
+        # The last events may trail the last manifest by a moment.
+        for _ in range(3):
+            ready.update(e.key for e in receive(aws, watch, 1) if e.detail_type == READY)
+    return latencies, ready
+
+
+def _listed(aws: Aws, bucket: str, prefix: str = "") -> list[str]:
     keys: list[str] = []
-    for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+    for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
 
 
 def _collect(
-    aws: Aws,
-    resources: StackResources,
-    files: Sequence[Path],
-    seen: dict[str, _Seen],
-    out: Path,
-) -> list[GalleryRow]:
-    """Download every rendition beside a copy of its original; one gallery row each."""
-    from PIL import Image  # noqa: PLC0415 (only the demo reads image sizes here)
-
+    aws: Aws, resources: StackResources, files: Sequence[Path], out: Path
+) -> list[dict[str, Any]]:
+    """Every manifest, and every file it lists, downloaded under ``out`` at its key."""
     if out.exists():
         shutil.rmtree(out)
-    (out / "originals").mkdir(parents=True)
-    rows = []
+    out.mkdir(parents=True)
+    manifests = []
     for path in files:
-        original = out / "originals" / path.name
-        shutil.copyfile(path, original)
-        with Image.open(original) as image:
-            width, height = image.size
-            if image.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # stored sideways
-                width, height = height, width
-        items = []
-        for item in sorted(
-            (s for s in seen.values() if s.source == path.name),
-            key=lambda s: s.key,
-        ):
-            target = out / item.key
+        key = manifest_key(path.name)
+        try:
+            body = aws.s3.get_object(Bucket=resources.destination_bucket, Key=key)["Body"].read()
+        except aws.s3.exceptions.NoSuchKey:
+            continue
+        manifest = decode(body)
+        if manifest is None:
+            continue
+        (out / key).parent.mkdir(parents=True, exist_ok=True)
+        (out / key).write_bytes(body)
+        for rendition in listed_keys(manifest):
+            target = out / rendition
             target.parent.mkdir(parents=True, exist_ok=True)
-            aws.s3.download_file(resources.destination_bucket, item.key, str(target))
-            head = aws.s3.head_object(Bucket=resources.destination_bucket, Key=item.key)
-            meta = head.get("Metadata", {})
-            items.append(
-                GalleryImage(
-                    label=item.rendition,
-                    path=item.key,
-                    width=int(meta.get("width", 0)),
-                    height=int(meta.get("height", 0)),
-                    size=int(head["ContentLength"]),
-                    latency_ms=item.latency_ms,
-                )
-            )
-        rows.append(
-            GalleryRow(
-                GalleryImage(
-                    path.name, f"originals/{path.name}", width, height, path.stat().st_size
-                ),
-                items,
-            )
-        )
-    return rows
+            aws.s3.download_file(resources.destination_bucket, rendition, str(target))
+        manifests.append(manifest)
+    return manifests
 
 
-def _print_table(console: Console, rows: Sequence[GalleryRow]) -> None:
-    table = Table("source", "rendition", "dimensions", "bytes", "latency")
-    for row in rows:
-        for index, item in enumerate(row.renditions):
+def _print_table(
+    console: Console, manifests: Sequence[dict[str, Any]], latencies: dict[str, float]
+) -> None:
+    table = Table("source", "rendition", "fit", "format", "dimensions", "bytes", "latency")
+    for manifest in manifests:
+        source = manifest["source"]["key"]
+        for index, item in enumerate(manifest["renditions"]):
+            latency = latencies.get(source)
             table.add_row(
-                row.original.label if index == 0 else "",
-                item.label,
-                f"{item.width}x{item.height}",
-                f"{item.size:,}",
-                f"{item.latency_ms:,.0f} ms" if item.latency_ms is not None else "-",
+                source if index == 0 else "",
+                item["name"],
+                item.get("fit", "fit"),
+                item["format"],
+                f"{item['width']}x{item['height']}",
+                f"{item['bytes']:,}",
+                f"{latency:,.0f} ms" if index == 0 and latency is not None else "",
             )
     console.print(table)
 

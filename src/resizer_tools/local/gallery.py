@@ -1,74 +1,208 @@
-"""The demo's HTML gallery: each original beside its renditions, all files local."""
+"""The demo's HTML gallery, built from the manifests (``manifests/<source key>.json``).
+
+What a web page does with resizer's output, shown on every image:
+
+- the ``fit`` renditions of a source make one responsive ``<picture>``: an AVIF and a
+  WebP ``<source>`` (where the config writes those formats) and the ``<img>``
+  fallback, each with a ``srcset`` of every size (``<key> <width>w``) and ``sizes``, so
+  the browser picks the format it supports and the size it needs;
+- each ``cover`` rendition (a crop, another aspect ratio) is a ``<picture>`` of its own;
+- every ``<img>`` has ``width``/``height`` attributes from the manifest, so the page
+  lays out before any image arrives (no layout shift), and the placeholder (the
+  BlurHash decoded into a tiny PNG over the dominant colour) as its background while
+  it loads.
+
+The page refers to the renditions by their keys, relative to the gallery folder: the
+files must be there (the demo downloads them).
+"""
 
 from __future__ import annotations
 
+import base64
 import html
-from collections.abc import Sequence
-from dataclasses import dataclass
+import io
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-__all__ = ["GalleryImage", "GalleryRow", "write_gallery"]
+__all__ = ["picture", "placeholder_style", "write_gallery"]
 
-
-@dataclass(frozen=True)
-class GalleryImage:
-    label: str
-    path: str  # relative to the gallery folder
-    width: int
-    height: int
-    size: int
-    latency_ms: float | None = None
-
-
-@dataclass(frozen=True)
-class GalleryRow:
-    original: GalleryImage
-    renditions: Sequence[GalleryImage]
-
+#: The box the responsive picture is shown in (CSS px), never above its own size.
+_DISPLAY = 640
+#: The order browsers should try formats in: smallest files first.
+_PREFERRED = ("image/avif", "image/webp", "image/jpeg", "image/png", "image/gif")
+_PLACEHOLDER_PX = 32
 
 _STYLE = """
-body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
-h1 { font-size: 1.4em; }
-.row { display: flex; gap: 1.5em; align-items: flex-end; margin: 0 0 2.5em; flex-wrap: wrap; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin: 0 0 .3em; overflow-wrap: anywhere; }
+section { margin: 0 0 2.5em; }
+.pictures { display: flex; gap: 1.5em; align-items: flex-start; flex-wrap: wrap; }
 figure { margin: 0; }
-figcaption { color: #555; font-size: 12px; }
-/* A checkerboard shows transparency for what it is. */
-img { display: block; max-width: 420px; max-height: 420px;
-  background: repeating-conic-gradient(#ddd 0% 25%, #fff 0% 50%) 50% / 16px 16px; }
-.original img { max-width: 320px; max-height: 320px; outline: 1px solid #bbb; }
+figcaption, .meta { color: #555; font-size: 12px; }
+img { display: block; height: auto; max-width: 100%; }
+table { border-collapse: collapse; font-size: 12px; margin-top: .6em; }
+td, th { padding: 1px 8px; text-align: left; border-bottom: 1px solid #eee; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
-def _figure(image: GalleryImage, css_class: str = "") -> str:
-    latency = f", {image.latency_ms:.0f} ms after upload" if image.latency_ms is not None else ""
-    src = quote(image.path)
+def _href(key: str) -> str:
+    return html.escape(quote(key), quote=True)
+
+
+def _primary(manifest: Mapping[str, Any], rendition: Mapping[str, Any]) -> bool:
+    """The first format of a rendition is written to ``<name>/<source key>`` exactly."""
+    return str(rendition["key"]) == f"{rendition['name']}/{manifest['source']['key']}"
+
+
+def placeholder_style(manifest: Mapping[str, Any]) -> str:
+    """CSS background for an ``<img>`` while it loads: BlurHash over the dominant colour."""
+    found = manifest.get("placeholder") or {}
+    layers = []
+    if found.get("blurhash"):
+        layers.append(f"url(data:image/png;base64,{_decoded(str(found['blurhash']), manifest)})")
+    color = str(found.get("color") or "")
+    css = f"background: {html.escape(color)} " if color else "background: "
+    if layers:
+        css += f"{layers[0]} center / cover no-repeat"
+    return css.strip()
+
+
+def _decoded(blurhash_text: str, manifest: Mapping[str, Any]) -> str:
+    """The BlurHash as a small PNG (base64) of the source's aspect ratio."""
+    import blurhash  # type: ignore[import-untyped]  # noqa: PLC0415 (the demo only)
+    from PIL import Image  # noqa: PLC0415
+
+    width, height = int(manifest["source"]["width"]), int(manifest["source"]["height"])
+    scale = _PLACEHOLDER_PX / max(width, height, 1)
+    w, h = max(1, round(width * scale)), max(1, round(height * scale))
+    rows = blurhash.decode(blurhash_text, w, h)
+    image = Image.new("RGB", (w, h))
+    image.putdata([tuple(int(c) for c in pixel[:3]) for row in rows for pixel in row])
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def picture(
+    manifest: Mapping[str, Any],
+    renditions: Sequence[Mapping[str, Any]],
+    *,
+    responsive: bool = False,
+    lazy: bool = True,
+) -> str:
+    """A ``<picture>`` of ``renditions`` (one aspect ratio): a source per extra format.
+
+    ``responsive``: every size in each ``srcset`` (``<key> <width>w``), shown to fit a
+    :data:`_DISPLAY` px square (never above the largest rendition's size), and ``sizes``
+    saying so, so the browser fetches the smallest file that covers it. Otherwise one
+    file per format, shown at its size. The placeholder is the ``<img>``'s background
+    until it loads (then removed: transparent images show the page, not the blur).
+    """
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    for rendition in renditions:
+        by_type.setdefault(str(rendition["content_type"]), []).append(rendition)
+    fallback = [r for r in renditions if _primary(manifest, r)] or list(renditions)
+    fallback_type = str(fallback[0]["content_type"])
+    largest = max(fallback, key=lambda r: int(r["width"]))
+    width, height = int(largest["width"]), int(largest["height"])
+    shown = min(width, _DISPLAY, round(_DISPLAY * width / max(height, 1)))
+
+    def srcset(items: Sequence[Mapping[str, Any]]) -> str:
+        if not responsive:
+            return _href(str(items[0]["key"]))
+        ordered = sorted(items, key=lambda r: int(r["width"]))
+        return ", ".join(f"{_href(str(r['key']))} {int(r['width'])}w" for r in ordered)
+
+    sizes = f"(max-width: {shown + 48}px) calc(100vw - 48px), {shown}px"
+    size_attr = f' sizes="{sizes}"' if responsive else ""
+    box = f"width: {shown}px; " if responsive else ""
+    sources = "".join(
+        f'<source type="{kind}" srcset="{srcset(by_type[kind])}"{size_attr}>'
+        for kind in sorted(by_type, key=lambda k: (_rank(k), k))
+        if kind != fallback_type
+    )
+    alt = html.escape(str(manifest["source"]["key"]), quote=True)
+    loading = ' loading="lazy"' if lazy else ""
     return (
-        f'<figure class="{css_class}"><a href="{src}"><img src="{src}" '
-        f'alt="{html.escape(image.label)}" loading="lazy"></a>'
-        f"<figcaption><b>{html.escape(image.label)}</b><br>"
-        f"{image.width}&times;{image.height}, {image.size:,} bytes{latency}</figcaption></figure>"
+        f"<picture>{sources}"
+        f'<img src="{_href(str(largest["key"]))}" srcset="{srcset(fallback)}"{size_attr} '
+        f'width="{width}" height="{height}" alt="{alt}"{loading} decoding="async" '
+        f'style="{box}{placeholder_style(manifest)}" '
+        "onload=\"this.style.background='none'\"></picture>"
     )
 
 
-def write_gallery(folder: Path, rows: Sequence[GalleryRow], title: str) -> Path:
-    """Write ``folder/index.html`` (the images must already be under ``folder``)."""
-    body = "\n".join(
-        '<div class="row">'
-        + _figure(row.original, "original")
-        + "".join(_figure(r) for r in row.renditions)
-        + "</div>"
-        for row in rows
+def _rank(content_type: str) -> int:
+    return _PREFERRED.index(content_type) if content_type in _PREFERRED else len(_PREFERRED)
+
+
+def _section(manifest: Mapping[str, Any], first: bool) -> str:
+    source = manifest["source"]
+    renditions: list[Mapping[str, Any]] = list(manifest.get("renditions") or [])
+    fitted = [r for r in renditions if r.get("fit", "fit") == "fit"]
+    crops: dict[str, list[Mapping[str, Any]]] = {}
+    for rendition in renditions:
+        if rendition.get("fit") == "cover":
+            crops.setdefault(str(rendition["name"]), []).append(rendition)
+    figures = []
+    if fitted:
+        names = sorted({str(r["name"]) for r in fitted})
+        figures.append(
+            '<figure class="responsive">'
+            + picture(manifest, fitted, responsive=True, lazy=not first)
+            + f"<figcaption>fit: {html.escape(', '.join(names))} (srcset; the browser "
+            "picks the size and format)</figcaption></figure>"
+        )
+    for name, items in sorted(crops.items()):
+        box = f"{int(items[0]['width'])}&times;{int(items[0]['height'])}"
+        figures.append(
+            f'<figure class="crop">{picture(manifest, items, lazy=not first)}'
+            f"<figcaption>{html.escape(name)}: cover {box}</figcaption></figure>"
+        )
+    rows = "".join(
+        f"<tr><td>{html.escape(str(r['name']))}</td><td>{html.escape(str(r['format']))}</td>"
+        f"<td>{html.escape(str(r.get('fit', 'fit')))}</td>"
+        f"<td class=n>{int(r['width'])}&times;{int(r['height'])}</td>"
+        f'<td class=n>{int(r["bytes"]):,}</td><td><a href="{_href(str(r["key"]))}">'
+        f"{html.escape(str(r['key']))}</a></td></tr>"
+        for r in sorted(renditions, key=lambda r: (str(r["name"]), -int(r["bytes"])))
     )
+    placeholder = manifest.get("placeholder") or {}
+    return (
+        f"<section><h2>{html.escape(str(source['key']))}</h2>"
+        f'<p class="meta">source {int(source["width"])}&times;{int(source["height"])} '
+        f"{html.escape(str(source.get('format', '')))}, {int(source.get('bytes', 0)):,} bytes; "
+        f"config {html.escape(str(manifest.get('config', '')))}; placeholder "
+        f"{html.escape(str(placeholder.get('color', '')))} "
+        f"{html.escape(str(placeholder.get('blurhash', '')))}</p>"
+        f'<div class="pictures">{"".join(figures)}</div>'
+        "<table><tr><th>rendition</th><th>format</th><th>fit</th><th>size</th>"
+        f"<th>bytes</th><th>key</th></tr>{rows}</table></section>"
+    )
+
+
+def write_gallery(folder: Path, manifests: Sequence[Mapping[str, Any]], title: str) -> Path:
+    """Write ``folder/index.html`` from ``manifests`` (renditions already under ``folder``)."""
+    ordered = sorted(manifests, key=lambda m: str(m["source"]["key"]))
+    body = "\n".join(_section(m, index == 0) for index, m in enumerate(ordered))
     page = (
         "<!doctype html>\n<html lang=en><meta charset=utf-8>"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style>\n"
         f"<h1>{html.escape(title)}</h1>\n"
-        "<p>Each original (left) beside the renditions the handler wrote to the "
-        "destination bucket; large images are scaled down on screen, click one for its "
-        "real size. Sizes are as displayed (EXIF orientation applied).</p>\n"
+        "<p>Built from the manifests the function wrote (<code>manifests/&lt;source "
+        "key&gt;.json</code>): each source's fitted renditions as one responsive "
+        "<code>&lt;picture&gt;</code> (AVIF and WebP <code>&lt;source&gt;</code>s, "
+        "<code>srcset</code>, <code>width</code>/<code>height</code>), its crops beside "
+        "it, the placeholder (BlurHash over the dominant colour) behind each image while "
+        "it loads, and every file the manifest lists.</p>\n"
         f"{body}\n</html>\n"
     )
     index = folder / "index.html"
     index.write_text(page, encoding="utf-8")
+    (folder / "manifests.json").write_text(json.dumps(list(ordered), indent=1), encoding="utf-8")
     return index

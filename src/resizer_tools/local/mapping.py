@@ -22,7 +22,7 @@ from typing import Any
 from resizer.errors import ConfigurationError
 from resizer_tools.ops.aws import Aws, StackResources
 
-__all__ = ["MappingConfig"]
+__all__ = ["MappingConfig", "publish_configuration"]
 
 _DEFAULT_CONCURRENCY = 5  # ScalingConfig absent: AWS scales up to 1,250; a laptop cannot.
 
@@ -95,6 +95,28 @@ class MappingConfig:
         if version == self.function_version:
             return None
         return replace(self, **_version_fields(aws, self.function_name, version))
+
+
+def publish_configuration(
+    aws: Aws, function_name: str, variables: Mapping[str, str], alias: str = "live"
+) -> str:
+    """What a stack update does to the function: configuration, new version, alias moved.
+
+    ``variables`` are set over the function's current environment. Returns the new
+    version, which a running poller follows within a second (its ``on_version``).
+    """
+    current = aws.lambda_.get_function_configuration(FunctionName=function_name)
+    # str(): moto hands Number parameters back as ints.
+    environment = {
+        key: str(value)
+        for key, value in ((current.get("Environment") or {}).get("Variables") or {}).items()
+    }
+    aws.lambda_.update_function_configuration(
+        FunctionName=function_name, Environment={"Variables": {**environment, **variables}}
+    )
+    version = str(aws.lambda_.publish_version(FunctionName=function_name)["Version"])
+    aws.lambda_.update_alias(FunctionName=function_name, Name=alias, FunctionVersion=version)
+    return version
 
 
 def _split(function_arn: str) -> tuple[str, str | None]:

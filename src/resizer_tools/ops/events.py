@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from resizer.publish import SOURCE as EVENT_SOURCE
 
 from resizer.errors import ConfigurationError
 from resizer_tools.ops.aws import Aws, StackResources
@@ -34,8 +35,6 @@ __all__ = ["ResizerEvent", "Watch", "event_bus", "receive", "watching"]
 
 log = logging.getLogger(__name__)
 
-#: The ``Source`` of every event the function publishes (the issue's contract).
-EVENT_SOURCE = "resizer"
 #: The stack parameter naming the bus; the template's default is ``default``.
 BUS_PARAMETER = "EventBusName"
 _DEFAULT_BUS = "default"

@@ -1,0 +1,45 @@
+"""``resizer backfill --prune``'s second half: wait for the re-renders, then prune."""
+
+from __future__ import annotations
+
+import typer
+
+from resizer_tools.cli.common import EXIT_FAILED, console, err_console, errors
+from resizer_tools.ops.aws import Aws, StackResources
+
+__all__ = ["prune_after_backfill"]
+
+
+def prune_after_backfill(aws: Aws, stack: StackResources, prefix: str, wait_s: int) -> None:
+    from resizer_tools.ops.prune import drained, prune  # noqa: PLC0415
+
+    with errors(), console.status("waiting for the re-renders (queue not empty)...") as status:
+        if not drained(
+            aws, stack, wait_s, lambda left: status.update(f"waiting: {left} message(s) left")
+        ):
+            err_console.print(
+                f"[red]the queue did not empty in {wait_s} s[/]: nothing pruned; run "
+                "`resizer backfill --prune` again once it has (current renditions are skipped)"
+            )
+            raise typer.Exit(EXIT_FAILED)
+        report = prune(aws, stack, prefix)
+    console.print(
+        f"pruned {len(report.deleted)} object(s) no manifest lists from "
+        f"s3://{stack.destination_bucket}/",
+        highlight=False,
+    )
+    for key in report.deleted[:20]:
+        console.print(f"  deleted {key}", highlight=False)
+    if len(report.deleted) > 20:
+        console.print(f"  ... and {len(report.deleted) - 20} more", highlight=False)
+    if report.unowned:
+        console.print(
+            f"left alone: {len(report.unowned)} object(s) of sources without a manifest",
+            highlight=False,
+        )
+    if report.in_progress:
+        console.print(
+            f"left alone: {len(report.in_progress)} object(s) newer than their manifest "
+            "(a render in progress)",
+            highlight=False,
+        )
