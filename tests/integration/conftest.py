@@ -17,8 +17,10 @@ from resizer_tools.ops.aws import Aws, StackResources
 
 
 @pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
-    stack = LocalStack(TEMPLATE, port=0, stack_name="resizer-it")
+def local_stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
+    # moto's state is process-wide and outlives each emulator: a stack name per module.
+    module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    stack = LocalStack(TEMPLATE, port=0, stack_name=f"it-{module.replace('_', '-')}")
     stack.start()
     try:
         yield stack

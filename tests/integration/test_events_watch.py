@@ -128,8 +128,13 @@ def test_the_bus_is_the_stacks_event_bus_parameter(aws: Aws) -> None:
 def test_resizer_events_prints_the_events_and_cleans_up(
     local_stack: LocalStack, aws: Aws, resources: StackResources
 ) -> None:
+    def targeted() -> bool:
+        rules = _leftovers(aws)[0]
+        return bool(rules) and bool(aws.events.list_targets_by_rule(Rule=rules[0])["Targets"])
+
     def publish_once_watching() -> None:
-        wait_for(lambda: _leftovers(aws)[0], what="the temporary rule")
+        # Once the rule has its target: an event put before that is routed nowhere.
+        wait_for(targeted, what="the temporary rule and its target")
         _three_events(aws, resources.source_bucket)
 
     publisher = threading.Thread(target=publish_once_watching)

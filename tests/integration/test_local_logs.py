@@ -46,7 +46,15 @@ def test_the_function_log_lines_reach_the_log_group_and_resizer_logs(
     assert any(line.startswith("{") and '"level"' in line for line in lines)  # JSON, as logged
     result = CliRunner().invoke(
         app,
-        ["logs", "--since", "5m", "--endpoint", local_stack.endpoint_url, "-s", "resizer-it"],
+        [
+            "logs",
+            "--since",
+            "5m",
+            "--endpoint",
+            local_stack.endpoint_url,
+            "-s",
+            resources.stack_name,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert key in result.stdout
@@ -68,7 +76,7 @@ def test_invoke_runs_the_handler_once_with_the_stacks_configuration(
     key = "it/invoke/never-uploaded.jpg"
     event = tmp_path / "event.json"
     event.write_text(notification_body([created_record(resources.source_bucket, key)]))
-    options = ["--endpoint", local_stack.endpoint_url, "-s", "resizer-it"]
+    options = ["--endpoint", local_stack.endpoint_url, "-s", resources.stack_name]
     # In a process of its own, as from a shell: stdout must hold the response alone
     # (the function's log lines and metrics go to stderr).
     done = subprocess.run(

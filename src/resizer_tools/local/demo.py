@@ -20,13 +20,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from resizer.manifest import decode, listed_keys, manifest_key
-from resizer.publish import READY
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from resizer.errors import ConfigurationError
+from resizer.manifest import decode, listed_keys, manifest_key
+from resizer.publish import READY
 from resizer_tools.local.gallery import write_gallery
 from resizer_tools.local.mapping import publish_configuration
 from resizer_tools.local.stack import LocalStack

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from resizer.publish import SOURCE as EVENT_SOURCE
 
 from resizer.errors import ConfigurationError
+from resizer.publish import SOURCE as EVENT_SOURCE
 from resizer_tools.ops.aws import Aws, StackResources
 
 __all__ = ["ResizerEvent", "Watch", "event_bus", "receive", "watching"]

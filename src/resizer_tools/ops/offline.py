@@ -13,10 +13,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from resizer.manifest import build, manifest_key
-
 from resizer.config import Settings
 from resizer.imaging import RenderedImage, RenderSet
+from resizer.manifest import build, manifest_key
 
 __all__ = ["write_set"]
 

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from resizer.manifest import decode, listed_keys, manifest_key
-
 from resizer_tools.ops.aws import Aws, StackResources
 
 if TYPE_CHECKING:
