@@ -37,7 +37,7 @@ from resizer_tools.ops.operations import upload_file
 __all__ = ["default_photos", "run_demo"]
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic"}
-_WAIT_SECONDS = 45
+_WAIT_SECONDS = 120
 # Quiet handler output while the progress bar runs: warnings and errors still show.
 _DEMO_ENVIRONMENT = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 

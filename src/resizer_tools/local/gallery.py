@@ -100,7 +100,7 @@ def picture(
     :data:`_DISPLAY` px square (never above the largest rendition's size), and ``sizes``
     saying so, so the browser fetches the smallest file that covers it. Otherwise one
     file per format, shown at its size. The placeholder is the ``<img>``'s background
-    until it loads (then removed: transparent images show the page, not the blur).
+    until it is decoded (then removed: transparent images show the page, not the blur).
     """
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for rendition in renditions:
@@ -132,7 +132,9 @@ def picture(
         f'<img src="{_href(str(largest["key"]))}" srcset="{srcset(fallback)}"{size_attr} '
         f'width="{width}" height="{height}" alt="{alt}"{loading} decoding="async" '
         f'style="{box}{placeholder_style(manifest)}" '
-        "onload=\"this.style.background='none'\"></picture>"
+        # Once decoded, not merely loaded: an async decode would otherwise leave a blank.
+        "onload=\"this.decode().then(() => { this.style.background = 'none'; }, () => {})\">"
+        "</picture>"
     )
 
 
