@@ -236,9 +236,8 @@ class Settings:
     # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
     memory_budget_mb: int = _setting("MEMORY_BUDGET_MB", 0, 0, 2**20, _default_budget)
     # EventBridge bus of the Renditions Ready/Removed/Rendition Failed events; "" = none.
-    # Off unless set: the template's EventBusName (default "default") sets it together
-    # with the role's events:PutEvents grant.
-    event_bus_name: str = _setting("EVENT_BUS_NAME", "", empty_disables=True)
+    # The template's EventBusName sets it, with the role's events:PutEvents grant on it.
+    event_bus_name: str = _setting("EVENT_BUS_NAME", "default", empty_disables=True)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

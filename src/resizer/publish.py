@@ -68,16 +68,16 @@ class EventBridgePublisher:
         bus: str,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
+        self.client = client
         self._bus = bus
         self._sleep = sleep
 
     @property
     def enabled(self) -> bool:
-        return bool(self._bus) and self._client is not None
+        return bool(self._bus) and self.client is not None
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        if self._client is None or not self._bus:
+        if self.client is None or not self._bus:
             return
         entry = {
             "Source": SOURCE,
@@ -89,7 +89,7 @@ class EventBridgePublisher:
         for attempt in range(ATTEMPTS):
             if attempt:
                 self._sleep(_BACKOFF_S * 2 ** (attempt - 1))
-            response = self._client.put_events(Entries=[entry])  # type: ignore[list-item]
+            response = self.client.put_events(Entries=[entry])  # type: ignore[list-item]
             if not response.get("FailedEntryCount"):
                 return
             failure = response["Entries"][0]

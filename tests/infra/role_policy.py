@@ -72,6 +72,19 @@ class RolePolicy:
             str(policy["PolicyName"]): resolver.resolve(policy["PolicyDocument"])
             for policy in role.get("Policies", [])
         }
+        # Inline policies of their own (AWS::IAM::RolePolicy on this role), when their
+        # Condition holds for these parameters.
+        for resource in resolver.resources.values():
+            properties = resource.get("Properties") or {}
+            if resource["Type"] != "AWS::IAM::RolePolicy" or properties.get("RoleName") != {
+                "Ref": ROLE
+            }:
+                continue
+            if "Condition" in resource and not resolver.condition(str(resource["Condition"])):
+                continue
+            documents[str(properties["PolicyName"])] = resolver.resolve(
+                properties["PolicyDocument"]
+            )
         return cls(documents, resolver)
 
     def statements(self) -> Iterator[Statement]:
@@ -171,4 +184,9 @@ def required(
     if service == "sqs":
         queue = str(params.get("QueueUrl") or params["QueueName"]).rstrip("/").rsplit("/", 1)[-1]
         return [(_SQS[operation], f"arn:aws:sqs:{region}:{account}:{queue}")]
+    if service == "events" and operation == "PutEvents":
+        return [
+            ("events:PutEvents", f"arn:aws:events:{region}:{account}:event-bus/{bus}")
+            for bus in {entry.get("EventBusName", "default") for entry in params["Entries"]}
+        ]
     raise KeyError(f"{service}:{operation} is not mapped to an IAM action here")

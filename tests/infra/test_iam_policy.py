@@ -27,6 +27,8 @@ LABELS = {
     "dead-letter queue": "DeadLetterQueue",
     "KMS key of the queues": "QueueKey",
     "its log group": "LogGroup",
+    # A parameter, not a resource: the bus is the account's (default) or the user's own.
+    "event bus": "EventBus",
 }
 
 
@@ -47,6 +49,9 @@ def contract() -> dict[str, set[str]]:
 
 
 def _resource(policy: RolePolicy, logical_id: str, action: str) -> str:
+    if logical_id == "EventBus":
+        bus = policy.resolver.parameters["EventBusName"]
+        return f"arn:aws:events:{policy.resolver.region}:{policy.resolver.account}:event-bus/{bus}"
     on_objects = action.startswith("s3:") and action != "s3:ListBucket"
     return policy.arn(logical_id, "/*" if on_objects else "")
 
@@ -65,6 +70,18 @@ def test_role_grants_exactly_the_contract() -> None:
     expected = expected_grants(policy)
     assert sorted(granted - expected) == [], "granted but not in docs/CONTRACTS.md"
     assert sorted(expected - granted) == [], "in docs/CONTRACTS.md but not granted"
+
+
+def test_the_event_bus_grant_follows_the_parameter() -> None:
+    """PutEvents on the named bus alone; none at all when EventBusName is empty."""
+    named = RolePolicy.from_template(parameters={"EventBusName": "images"})
+    arn = named.resolver
+    bus = f"arn:aws:events:{arn.region}:{arn.account}:event-bus/"
+    assert named.allowed("events:PutEvents", bus + "images")
+    assert not named.allowed("events:PutEvents", bus + "default")
+    off = RolePolicy.from_template(parameters={"EventBusName": ""})
+    assert "publish-events" not in off.documents
+    assert not any(action.startswith("events:") for action, _ in off.grants())
 
 
 def test_no_wildcard_action_or_resource() -> None:
@@ -135,15 +152,13 @@ def _parliament_findings(document: dict[str, object]) -> list[str]:
     return [f"{f.issue}: {f.detail} {f.location}" for f in analyzed.findings]
 
 
-@pytest.mark.parametrize("name", ["read-source", "write-renditions", "consume-queue", "write-logs"])
+POLICIES = ["read-source", "write-renditions", "consume-queue", "write-logs", "publish-events"]
+
+
+@pytest.mark.parametrize("name", POLICIES)
 def test_parliament_finds_nothing(name: str) -> None:
     policy = RolePolicy.from_template()
-    assert set(policy.documents) == {
-        "read-source",
-        "write-renditions",
-        "consume-queue",
-        "write-logs",
-    }
+    assert set(policy.documents) == set(POLICIES)
     assert _parliament_findings(dict(policy.documents[name])) == []
 
 

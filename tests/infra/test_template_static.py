@@ -198,8 +198,17 @@ def test_event_source_mapping_targets_the_live_alias() -> None:
 
 
 def test_a_new_version_is_published_for_any_code_or_configuration_change() -> None:
-    """The version's description names every input of the function; it must fit 256."""
-    description = props("Version")["Description"]["Fn::Sub"]
+    """The descriptions of the version chain (SettingsVersion, then Version, which
+    records SettingsVersion's number) name every input of the function; each fits 256."""
+    version = props("Version")["Description"]["Fn::Sub"]
+    assert version == "${SettingsVersion} ${Renditions}"
+    # Ref of a version is its ARN: region (14 at most), account, a generated function
+    # name (64 at most) and the number (10 digits at most).
+    longest_arn = len("arn:aws:lambda:ap-southeast-2:123456789012:function:") + 64 + 1 + 10
+    assert longest_arn + 1 + PARAMETERS["Renditions"]["MaxLength"] <= 256
+    assert props("Version")["FunctionName"] == props("SettingsVersion")["FunctionName"]
+    assert props("LiveAlias")["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
+    description = version + " " + props("SettingsVersion")["Description"]["Fn::Sub"]
     function = props("Function")
     inputs = {
         v["Ref"] for v in function["Environment"]["Variables"].values() if isinstance(v, dict)
@@ -216,8 +225,22 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
         "LogLevel": "WARNING",
         "Architecture": "x86_64",
     }
-    resolved = Resolver(DOCUMENT, longest).resolve(props("Version")["Description"])
+    longest["EventBusName"] = "b" * PARAMETERS["EventBusName"]["MaxLength"]
+    resolved = Resolver(DOCUMENT, longest).resolve(props("SettingsVersion")["Description"])
     assert len(resolved) <= 256, resolved
+
+
+def test_a_realistic_renditions_spec_fits_the_parameter() -> None:
+    from resizer.config import parse_renditions
+
+    # The issue's example, with a quality: crop, formats and quality in three renditions.
+    spec = (
+        "thumbnails=150x150:cover,medium=800x800:format=original+webp,"
+        "large=1600x1600:format=original+webp+avif:quality=75"
+    )
+    assert len(spec) <= PARAMETERS["Renditions"]["MaxLength"]
+    assert re.fullmatch(PARAMETERS["Renditions"]["AllowedPattern"], spec)
+    assert len(parse_renditions(spec)) == 3
 
 
 # ------------------------------------------------------------------------ buckets

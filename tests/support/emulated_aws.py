@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from resizer import handler
+from resizer.publish import EventBridgePublisher
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.poller import LambdaContext, to_lambda_record
 
@@ -113,7 +114,10 @@ def record_calls(runtime: handler.Runtime) -> None:
     def record(params: dict[str, Any], model: Any, **_: Any) -> None:
         CALLS.append(Call(model.service_model.service_name, model.name, dict(params)))
 
-    for client in (runtime.pipeline.storage.s3, runtime.sqs):
+    clients = [runtime.pipeline.storage.s3, runtime.sqs]
+    if isinstance(runtime.publisher, EventBridgePublisher) and runtime.publisher.client:
+        clients.append(runtime.publisher.client)
+    for client in clients:
         client.meta.events.register("before-parameter-build", record)
 
 

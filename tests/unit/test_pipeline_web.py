@@ -366,8 +366,7 @@ def test_an_empty_bus_publishes_nothing() -> None:
     assert client.entries == []
 
 
-def test_event_bus_name_unset_or_empty_disables_events() -> None:
-    assert Settings.from_env({}).event_bus_name == ""
-    assert Settings.from_env({"EVENT_BUS_NAME": "default"}).event_bus_name == "default"
+def test_event_bus_name_set_but_empty_disables_events() -> None:
+    assert Settings.from_env({}).event_bus_name == "default"
     assert Settings.from_env({"EVENT_BUS_NAME": ""}).event_bus_name == ""
     assert Settings.from_env({"EVENT_BUS_NAME": " images "}).event_bus_name == "images"
