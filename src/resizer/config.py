@@ -35,7 +35,9 @@ UNBOUNDED = 1 << 30
 # step, encoder options): every fingerprint changes, so a backfill re-renders.
 ENGINE_VERSION = "1"
 #: AVIF encoder speed (0 slowest/smallest .. 10 fastest), measured by bench/web.py on
-#: real photos: see docs/performance.md. Part of the fingerprint.
+#: examples/photos (1600 px rendition, CPU beyond a JPEG render): speed 6 (libavif's
+#: default) +1.36 s, 8 +0.53 s, 10 +0.18 s. 8 keeps a 1600 px AVIF within about twice a
+#: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
 #: WebP encoder effort (0..6).
 WEBP_METHOD = 4
@@ -214,7 +216,8 @@ class Settings:
     dead_letter_queue_url: str = _setting("DEAD_LETTER_QUEUE_URL", "")
     jpeg_quality: int = _setting("JPEG_QUALITY", 85, 1, 100)
     webp_quality: int = _setting("WEBP_QUALITY", 80, 1, 100)
-    avif_quality: int = _setting("AVIF_QUALITY", 60, 1, 100)
+    # 70: the median quality at which AVIF matched JPEG_QUALITY 85's SSIM (bench/web.py).
+    avif_quality: int = _setting("AVIF_QUALITY", 70, 1, 100)
     png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 4, 0, 9)
     max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
     max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)

@@ -72,8 +72,8 @@ class Encoding:
     jpeg_quality: int
     webp_quality: int
     icc_profile: bytes | None
-    png_compress_level: int = 6
-    avif_quality: int = 60
+    png_compress_level: int = field(kw_only=True)
+    avif_quality: int = field(kw_only=True)  # AVIF_QUALITY (resizer.config)
     # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE
     jpeg_progressive_min_side: int = field(kw_only=True)
 

@@ -302,8 +302,8 @@ def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
         settings.jpeg_quality,
         settings.webp_quality,
         icc,
-        settings.png_compress_level,
-        settings.avif_quality,
+        png_compress_level=settings.png_compress_level,
+        avif_quality=settings.avif_quality,
         jpeg_progressive_min_side=settings.jpeg_progressive_min_side,
     )
 
