@@ -1,0 +1,162 @@
+"""Events, manifest and fingerprint on emulated AWS: the events arrive on an EventBridge
+rule's SQS target; PutEvents failing is retried without losing the event; a changed
+config re-renders on a backfill-style delivery, an unchanged one rewrites nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from emulated_aws import REGION, Stack, StreamedBody, record_calls
+from images import png
+
+from resizer import handler
+from resizer.events import created_record, notification_body
+
+
+@pytest.fixture
+def events(stack: Stack, endpoint: str) -> Iterator[str]:
+    """A rule on the default bus matching source "resizer", its target an SQS queue."""
+    client = boto3.client("events", region_name=REGION, endpoint_url=endpoint)
+    name = f"watch-{uuid.uuid4().hex[:8]}"
+    url = stack.sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = stack.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    client.put_rule(Name=name, EventPattern=json.dumps({"source": ["resizer"]}))
+    client.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
+    yield url
+    client.remove_targets(Rule=name, Ids=["q"])
+    client.delete_rule(Name=name)
+
+
+def arrived(stack: Stack, url: str) -> list[dict[str, Any]]:
+    return [json.loads(m["Body"]) for m in stack.receive(url)]
+
+
+def manifest(stack: Stack, key: str) -> dict[str, Any]:
+    body = stack.s3.get_object(Bucket=stack.destination, Key=f"manifests/{key}.json")["Body"]
+    loaded: dict[str, Any] = json.loads(body.read())
+    return loaded
+
+
+def redeliver(stack: Stack, key: str) -> None:
+    """What `resizer backfill` sends: an ObjectCreated notification for the key."""
+    record = created_record(stack.source, key)
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
+
+
+def test_ready_removed_and_failed_arrive_on_the_rule_target(stack: Stack, events: str) -> None:
+    stack.put("a/b.png", png(300, 200))
+    stack.put("bad.jpg", b"not an image")
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    got = {e["detail-type"]: e for e in arrived(stack, events)}
+    assert set(got) == {"Renditions Ready", "Rendition Failed"}
+    ready = got["Renditions Ready"]
+    assert ready["source"] == "resizer"
+    assert ready["detail"] == manifest(stack, "a/b.png")
+    listed = {e["key"] for e in ready["detail"]["renditions"]}
+    written = {o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]} - {
+        "manifests/a/b.png.json"
+    }
+    assert listed == written
+    failed = got["Rendition Failed"]["detail"]
+    assert (failed["bucket"], failed["key"], failed["error_type"]) == (
+        stack.source,
+        "bad.jpg",
+        "InvalidImageError",
+    )
+    assert len(failed["reason"]) > 20
+
+    redeliver(stack, "a/b.png")  # a duplicate: nothing published
+    stack.invoke()
+    assert arrived(stack, events) == []
+
+    stack.s3.delete_object(Bucket=stack.source, Key="a/b.png")
+    stack.invoke()
+    (removed,) = arrived(stack, events)
+    assert removed["detail-type"] == "Renditions Removed"
+    assert removed["detail"] == {"bucket": stack.source, "key": "a/b.png"}
+    assert "Contents" not in stack.s3.list_objects_v2(Bucket=stack.destination)
+
+
+def _fail_put_events(times: int) -> list[int]:
+    """The handler's EventBridge client answers PutEvents with a failed entry ``times``
+    times (HTTP 200, FailedEntryCount 1), then passes through."""
+    calls: list[int] = []
+
+    def failing(request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        calls.append(1)
+        if len(calls) > times:
+            return None
+        body = {
+            "FailedEntryCount": 1,
+            "Entries": [{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"}],
+        }
+        return AWSResponse(request.url, 200, {}, StreamedBody(json.dumps(body).encode()))
+
+    client = handler.runtime().publisher.client  # type: ignore[attr-defined]
+    client.meta.events.register("before-send.events.PutEvents", failing)
+    return calls
+
+
+def test_a_failed_entry_is_sent_again_and_the_event_arrives_once(stack: Stack, events: str) -> None:
+    calls = _fail_put_events(times=1)
+    stack.put("p.png", png(120, 80))
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    assert len(calls) == 2
+    assert [e["detail-type"] for e in arrived(stack, events)] == ["Renditions Ready"]
+
+
+def test_putevents_failing_for_good_is_retried_by_sqs_without_rendering_again(
+    stack: Stack, events: str
+) -> None:
+    _fail_put_events(times=10)
+    stack.put("p.png", png(120, 80))
+    response, _ = stack.invoke()
+    assert len(response["batchItemFailures"]) == 1  # transient: SQS delivers it again
+    assert arrived(stack, events) == []
+    before = stack.s3.head_object(Bucket=stack.destination, Key="thumbnails/p.png")
+    handler.runtime.cache_clear()  # a new container: PutEvents works again
+    record_calls(handler.runtime())
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    assert [e["detail-type"] for e in arrived(stack, events)] == ["Renditions Ready"]
+    after = stack.s3.head_object(Bucket=stack.destination, Key="thumbnails/p.png")
+    assert after["LastModified"] == before["LastModified"]  # not rendered again
+
+
+def test_a_changed_config_re_renders_on_backfill_and_an_unchanged_one_does_not(
+    stack: Stack, events: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.put("c.png", png(400, 300))
+    stack.invoke()
+    arrived(stack, events)
+    first = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
+    redeliver(stack, "c.png")
+    stack.invoke()
+    same = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
+    assert same["LastModified"] == first["LastModified"]
+    assert arrived(stack, events) == []
+
+    monkeypatch.setenv("RENDITIONS", "medium=200x200:format=original+webp")
+    handler.runtime.cache_clear()
+    record_calls(handler.runtime())
+    redeliver(stack, "c.png")
+    stack.invoke()
+    changed = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
+    assert changed["Metadata"]["config"] != first["Metadata"]["config"]
+    assert changed["Metadata"]["width"] == "200"
+    assert stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png.webp")
+    (ready,) = arrived(stack, events)
+    assert ready["detail"]["config"] == manifest(stack, "c.png")["config"]
+    # Names dropped from the config stay (no --prune): large/ is still there.
+    assert stack.s3.head_object(Bucket=stack.destination, Key="large/c.png")
