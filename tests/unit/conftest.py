@@ -1,4 +1,5 @@
-"""Image fixtures for the unit tests, built by the one image factory (tests/support/images.py)."""
+"""Fixtures for the unit tests: images built by the one image factory
+(tests/support/images.py), and the pipeline on InMemoryStorage (tests/unit/pipeline_cases.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from images import (
     raw_png,
 )
 from PIL import Image
+from pipeline_cases import SETTINGS, VERSIONS
+
+from resizer.memory_storage import InMemoryStorage
+from resizer.pipeline import Pipeline
 
 
 @pytest.fixture
@@ -93,3 +98,21 @@ def quadrants_fixture() -> Callable[..., Image.Image]:
 @pytest.fixture(name="bmp_with_alpha")
 def bmp_with_alpha_fixture() -> Callable[[Image.Image], bytes]:
     return bmp_with_alpha
+
+
+# ---------------------------------------------------------------- the pipeline on the fake
+
+
+@pytest.fixture
+def versions() -> list[bytes]:
+    return list(VERSIONS)
+
+
+@pytest.fixture
+def storage() -> InMemoryStorage:
+    return InMemoryStorage(SETTINGS)
+
+
+@pytest.fixture
+def pipeline(storage: InMemoryStorage) -> Pipeline:
+    return Pipeline(storage.settings, storage)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_pipeline import KEY, SETTINGS, SOURCE, VERSIONS, assert_current, created, removed
+from pipeline_cases import KEY, SETTINGS, SOURCE, VERSIONS, assert_current, created, removed
 
 from resizer.errors import ResizerError
 from resizer.events import ObjectEvent
