@@ -11,7 +11,7 @@ from typing import Any
 
 from deliveries import take_notifications
 from emulated_aws import Stack, StreamedBody
-from hostile import jpeg
+from images import jpeg
 from invocations import Drained, dead_letters, invoke_once, receive
 
 from resizer import handler

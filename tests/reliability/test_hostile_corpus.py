@@ -19,7 +19,8 @@ from urllib.parse import unquote, unquote_plus
 
 import pytest
 from emulated_aws import Stack, build_stack
-from hostile import CASES, Case
+from hostile import CASES
+from hostile_cases import Case
 from invocations import Drained, dead_letters, drain
 from PIL import Image
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import (
+from hostile_inputs import (
     HUGE_PROFILE,
     apng_tiny_frames,
     gif_frames_bomb,
@@ -262,7 +262,7 @@ def test_pillows_bomb_errors_and_warnings_are_image_too_large(error: Exception) 
 
 
 def test_a_heic_whose_header_claims_too_many_pixels_meets_pillows_guard() -> None:
-    from hostile import heic, ispe_bomb
+    from hostile_inputs import heic, ispe_bomb
 
     data = ispe_bomb(heic(), 30_000, 30_000)
     for action in ("error", "ignore"):  # pytest turns warnings into errors; Lambda does not
@@ -290,7 +290,7 @@ def test_a_two_megabyte_profile_is_applied_not_copied_into_a_thumbnail() -> None
 
 
 def test_small_profiles_are_still_kept_byte_for_byte() -> None:
-    from hostile import DISPLAY_P3
+    from hostile_inputs import DISPLAY_P3
 
     data = encode(picture(400, 300), "JPEG", icc_profile=DISPLAY_P3)
     for output in imaging.render(data, SETTINGS):

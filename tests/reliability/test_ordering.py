@@ -18,7 +18,7 @@ from deliveries import (
     take_notifications,
 )
 from emulated_aws import Stack
-from hostile import jpeg, png
+from images import jpeg, png
 
 from resizer import handler
 from resizer.events import Action, ObjectEvent

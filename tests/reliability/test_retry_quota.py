@@ -18,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 from emulated_aws import Stack, StreamedBody
-from hostile import jpeg
+from images import jpeg
 from invocations import dead_letters, drain
 
 from resizer import handler

@@ -72,7 +72,7 @@ def _renditions(stack: Stack) -> set[str]:
 
 
 def _jpeg() -> bytes:
-    from hostile import jpeg
+    from images import jpeg
 
     return jpeg(320, 200)
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from deliveries import BOXES, after_fetch, assert_match, renditions, take_notifications
 from emulated_aws import Stack, lambda_context
-from hostile import jpeg
+from images import jpeg
 from invocations import dead_letters
 
 from resizer import handler

@@ -2,7 +2,7 @@
 
 Generic builders (a photo-like picture, JPEG/PNG of it, animations, hand-written PNGs
 and BMPs that Pillow will not write, EXIF-oriented pictures); the hostile corpus
-(tests/reliability/hostile.py) builds its cases from these.
+(tests/reliability/hostile*.py) builds its cases from these.
 """
 
 from __future__ import annotations
