@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 
 from resizer.config import Settings
 from resizer.errors import no_deadline
-from resizer.manifest import Manifest
+from resizer.manifest import Manifest, output_key
 from resizer.storage import (
     Head,
     ObjectStorage,
@@ -31,7 +31,6 @@ from resizer.storage import (
     Opened,
     SourceObject,
     object_etag,
-    output_key,
 )
 
 #: ``after_fetch(bucket, key)`` and ``before_delete(source_key)``.

@@ -19,7 +19,7 @@ Ordering rules that keep renditions in step with their source, whatever order
   replaced meanwhile, it renders again (so a stale write is repaired by its own
   writer); if it was deleted meanwhile, it removes what it wrote;
 * a removal deletes the renditions only while the source is absent, and renders
-  again if the source came back during the deletion; it deletes everything the
+  again if the source came back during the deletion; it deletes every rendition the
   manifest lists and every key the config names, announces Renditions Removed (when
   there was a manifest), then deletes the manifest.
 """

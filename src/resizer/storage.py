@@ -1,13 +1,9 @@
 """Where sources and renditions live: the pipeline's view (:class:`Storage`), the
 rules every backend shares (:class:`ObjectStorage`) and the S3 backend (:class:`S3Storage`).
 
-Output key: ``<rendition name>/<source key>``, whatever the output format (the
-Content-Type says it), so the mapping is one-to-one and a removal can find the
-renditions without knowing the deleted source's format.
-
-The key layout, the metadata and the order of writes live here once: a backend
-(S3, or :class:`resizer.memory_storage.InMemoryStorage`) only supplies four object
-operations (head, open, put, delete).
+The key layout lives in :mod:`resizer.manifest`; the metadata and the order of writes
+live here once: a backend (S3, or :class:`resizer.memory_storage.InMemoryStorage`)
+only supplies four object operations (head, open, put, delete).
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ from botocore.exceptions import (
 )
 
 from resizer import manifest as manifests
-from resizer.config import Settings, fingerprint
+from resizer.config import FORMATS, MANIFEST_PREFIX, Settings, fingerprint
 from resizer.errors import (
     ImageTooLargeError,
     KeyTooLongError,
@@ -37,7 +33,7 @@ from resizer.errors import (
     TransientError,
     no_deadline,
 )
-from resizer.imaging import RenderedImage
+from resizer.imaging import RenderedImage, format_extensions
 from resizer.manifest import (
     META_CONFIG,
     META_SOURCE_ETAG,
@@ -50,9 +46,6 @@ from resizer.manifest import (
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-#: The key layout lives in resizer.manifest; re-exported for the callers of storage.
-output_key = manifests.output_key
-
 #: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``),
 #: with META_SOURCE_ETAG and META_CONFIG (resizer.manifest).
 META_SOURCE_KEY = "source-key"
@@ -63,8 +56,10 @@ META_FOCAL_POINT = "focal-point"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 T = TypeVar("T")
-#: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB.
+#: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB;
+#: DeleteObjects takes at most 1,000 keys a request.
 MAX_KEY_BYTES = 1024
+MAX_DELETE_KEYS = 1000
 _MAX_SOURCE_KEY_META = 1024
 
 
@@ -246,7 +241,7 @@ class ObjectStorage(ABC):
         return written
 
     def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
-        listed = manifests.listed_keys(manifest) if manifest else []
+        listed = _renditions_of(source_key, manifests.listed_keys(manifest)) if manifest else []
         keys = dict.fromkeys([*listed, *manifests.configured_keys(self.settings, source_key)])
         self._delete(self.settings.destination_bucket, list(keys))
 
@@ -276,6 +271,18 @@ class ObjectStorage(ABC):
             metadata=metadata,
             content_disposition=disposition,
         )
+
+
+def _renditions_of(source_key: str, keys: Iterable[str]) -> list[str]:
+    """Of ``keys``, those the layout gives a rendition of ``source_key`` (``<name>/<source
+    key>[<a format's extension>]``, ``name`` not the manifests' prefix): a damaged or
+    hand-edited manifest never makes a removal delete other objects."""
+    own = {source_key + ext for name in FORMATS for ext in ("", *format_extensions(name))}
+    return [
+        key
+        for key in keys
+        if (parts := key.partition("/"))[0] not in ("", MANIFEST_PREFIX) and parts[2] in own
+    ]
 
 
 def _unless_missing(call: Callable[[], T]) -> T | None:
@@ -376,11 +383,14 @@ class S3Storage(ObjectStorage):
         )
 
     def _delete(self, bucket: str, keys: list[str]) -> None:
-        response = self.s3.delete_objects(
-            Bucket=bucket,
-            Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
-        )
-        errors = response.get("Errors", [])
+        errors: list[Any] = []
+        for start in range(0, len(keys), MAX_DELETE_KEYS):
+            batch = keys[start : start + MAX_DELETE_KEYS]
+            response = self.s3.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": key} for key in batch], "Quiet": True},
+            )
+            errors += response.get("Errors", [])
         if errors:
             raise TransientError(
                 f"could not delete {len(errors)} of {len(keys)} object(s), e.g. "

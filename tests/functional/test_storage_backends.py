@@ -13,9 +13,10 @@ from images import encode, jpeg, picture
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ImageTooLargeError, SourceGoneError, TransientError
 from resizer.events import Action, ObjectEvent
+from resizer.manifest import output_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
-from resizer.storage import S3Storage, output_key
+from resizer.storage import S3Storage
 
 RENDITIONS = parse_renditions("big=300x300,small=40x40")
 

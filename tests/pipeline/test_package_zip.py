@@ -34,7 +34,7 @@ from PIL import Image
 
 from resizer import handler
 from resizer.config import Settings
-from resizer.storage import output_key
+from resizer.manifest import output_key
 
 ROOT = Path(__file__).resolve().parents[2]
 WHEELHOUSE = Path(os.environ.get("RESIZER_WHEELHOUSE", ROOT / "build" / "wheelhouse"))

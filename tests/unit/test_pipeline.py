@@ -27,10 +27,10 @@ from resizer.errors import (
     KeyTooLongError,
     SourceGoneError,
 )
-from resizer.manifest import manifest_key
+from resizer.manifest import manifest_key, output_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
-from resizer.storage import META_SOURCE_ETAG, output_key
+from resizer.storage import META_SOURCE_ETAG
 
 
 # ---------------------------------------------------------------- renders and duplicates
