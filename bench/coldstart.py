@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import logging
 import os
 import re
 import resource
@@ -50,11 +49,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resizer.config import Settings
+from resizer.events import created_record, notification_body
+from resizer.manifest import output_key
+from resizer_tools.local.emulator import Emulator as Moto
+from resizer_tools.local.lambda_event import to_lambda_record
+
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = Path(__file__).with_name("coldstart_probe.py")
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
 REGION = "us-east-1"
-RENDITIONS = ("large", "medium", "thumbnails")  # the default RENDITIONS of every commit
 #: A Lambda container: nothing but the zip and the standard library (-I -S), and no
 #: bytecode written (-B: /var/task is read-only; chmod alone does not stop root).
 ZIP_FLAGS = ["-I", "-S", "-B"]
@@ -122,9 +126,11 @@ def unfreeze(path: Path) -> None:
 @dataclass
 class Emulator:
     s3: Any
+    sqs: Any
     endpoint: str
     source: str
     destination: str
+    queue_url: str
     dlq_url: str
 
     def env(self) -> dict[str, str]:
@@ -142,58 +148,39 @@ class Emulator:
         }
 
     def new_image(self, data: bytes) -> tuple[str, dict[str, Any]]:
-        """A fresh key in the source bucket and the SQS event announcing it."""
+        """A fresh key in the source bucket and its S3 notification through the queue, as
+        Lambda hands it to the function (the local stack poller's to_lambda_record)."""
         key = f"coldstart/{uuid.uuid4().hex}.jpg"
         etag = self.s3.put_object(Bucket=self.source, Key=key, Body=data)["ETag"].strip('"')
-        record = {
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": REGION,
-            "eventName": "ObjectCreated:Put",
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "bucket": {"name": self.source, "arn": f"arn:aws:s3:::{self.source}"},
-                "object": {"key": key, "size": len(data), "eTag": etag},
-            },
-        }
-        message = {
-            "messageId": str(uuid.uuid4()),
-            "receiptHandle": "coldstart",
-            "body": json.dumps({"Records": [record]}),
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:resizer-queue",
-            "awsRegion": REGION,
-        }
-        return key, {"Records": [message]}
+        record = created_record(self.source, key, etag=etag, size=len(data))
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=notification_body([record]))
+        message = self.sqs.receive_message(
+            QueueUrl=self.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
+        )["Messages"][0]
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        arn = f"arn:aws:sqs:{REGION}:123456789012:coldstart-q"
+        return key, {"Records": [to_lambda_record(message, arn, REGION)]}
 
     def rendered(self, key: str) -> bool:
+        wanted = {output_key(rendition, key) for rendition in Settings().renditions}
         listed = self.s3.list_objects_v2(Bucket=self.destination).get("Contents", [])
-        return {f"{name}/{key}" for name in RENDITIONS} <= {o["Key"] for o in listed}
+        return wanted <= {o["Key"] for o in listed}
 
 
 @contextmanager
 def emulator() -> Iterator[Emulator]:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    try:
+    with Moto() as moto:
+        url = moto.endpoint_url
         creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint, **creds)
-        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=endpoint, **creds)
-        s3.create_bucket(Bucket="coldstart-source")
-        s3.create_bucket(Bucket="coldstart-destination")
-        dlq = sqs.create_queue(QueueName="coldstart-dlq")["QueueUrl"]
-        yield Emulator(s3, endpoint, "coldstart-source", "coldstart-destination", dlq)
-    finally:
-        server.stop()
+        s3 = boto3.client("s3", region_name=REGION, endpoint_url=url, **creds)
+        sqs = boto3.client("sqs", region_name=REGION, endpoint_url=url, **creds)
+        source, destination = "coldstart-source", "coldstart-destination"
+        s3.create_bucket(Bucket=source)
+        s3.create_bucket(Bucket=destination)
+        queue, dlq = (sqs.create_queue(QueueName=f"coldstart-{q}")["QueueUrl"] for q in "qd")
+        yield Emulator(s3, sqs, url, source, destination, queue, dlq)
 
 
 def small_jpeg() -> bytes:
