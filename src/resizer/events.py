@@ -1,7 +1,11 @@
 """SQS record -> S3 notifications -> the objects to work on.
 
+Two shapes reach the queue: S3 event notifications (``{"Records": [...]}``, from the
+bucket the stack creates) and S3 events delivered through EventBridge (one envelope
+per message, ``source`` ``aws.s3``, from an existing bucket: ``ExistingSourceBucket``).
 S3 URL-encodes object keys in notifications (``+`` for a space, ``%2F`` for ``/``
-in moto); everything downstream sees decoded keys.
+in moto), and this module decodes EventBridge keys the same way (docs/infrastructure.md
+"Bring your own source bucket"); everything downstream sees decoded keys.
 """
 
 from __future__ import annotations
@@ -50,6 +54,8 @@ def parse_body(body: str) -> list[ObjectEvent]:
         raise MalformedMessageError("message body is not a JSON object: not an S3 notification")
     if payload.get("Event") == "s3:TestEvent":
         return []
+    if "detail-type" in payload:
+        return [_eventbridge_event(payload)]
     records = payload.get("Records")
     if not isinstance(records, list) or not records:
         raise MalformedMessageError("message has no 'Records': not an S3 notification")
@@ -91,6 +97,56 @@ def _object_event(record: Any) -> ObjectEvent:
     )
 
 
+#: EventBridge ``detail-type`` of S3's events -> what to do (the rule matches these two),
+#: and the notification event name kept for the dead-letter queue.
+EVENTBRIDGE_ACTIONS = {
+    "Object Created": (Action.RENDER, "ObjectCreated:Put"),
+    "Object Deleted": (Action.REMOVE, "ObjectRemoved:Delete"),
+}
+
+
+def _eventbridge_event(envelope: dict[str, Any]) -> ObjectEvent:
+    """One S3 event delivered through EventBridge (the rule's target is the queue)."""
+    detail_type = envelope.get("detail-type")
+    if envelope.get("source") != "aws.s3":
+        raise MalformedMessageError(
+            f"EventBridge event from {envelope.get('source')!r}, not aws.s3: not an S3 event"
+        )
+    known = EVENTBRIDGE_ACTIONS.get(str(detail_type))
+    if known is None:
+        raise MalformedMessageError(
+            f"S3 EventBridge event {detail_type!r} is neither 'Object Created' nor "
+            "'Object Deleted'; narrow the EventBridge rule to those two"
+        )
+    detail = envelope.get("detail")
+    try:
+        bucket = detail["bucket"]["name"]  # type: ignore[index]
+        obj = detail["object"]  # type: ignore[index]
+        raw_key = obj["key"]
+        size = int(obj["size"]) if obj.get("size") is not None else None
+        # S3 spells it "etag"; moto (the local emulator) "eTag".
+        etag = str(obj.get("etag") or obj.get("eTag") or "")
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise MalformedMessageError(
+            "S3 EventBridge event lacks detail.bucket.name or detail.object.key"
+        ) from None
+    if not isinstance(bucket, str) or not bucket or not isinstance(raw_key, str) or not raw_key:
+        raise MalformedMessageError("S3 EventBridge event names no bucket or no object key")
+    action, notification_name = known
+    key = unquote_plus(raw_key)
+    etag = etag.strip('"')
+    return ObjectEvent(
+        action=action,
+        bucket=bucket,
+        key=key,
+        etag=etag,
+        size=size,
+        event_name=str(detail_type),
+        # Dead-lettered as the equivalent notification record: one shape to redrive.
+        record=_notification_record(notification_name, bucket, key, etag=etag, size=size),
+    )
+
+
 def require_source(event: ObjectEvent, source_bucket: str) -> None:
     """Refuse an event naming a bucket other than ``source_bucket`` (empty: any bucket).
 
@@ -113,12 +169,18 @@ def created_record(
     bucket: str, key: str, *, etag: str = "", size: int | None = None
 ) -> dict[str, Any]:
     """A minimal ``ObjectCreated:Put`` record, key encoded as S3 does (for backfills)."""
+    return _notification_record("ObjectCreated:Put", bucket, key, etag=etag, size=size)
+
+
+def _notification_record(
+    event_name: str, bucket: str, key: str, *, etag: str = "", size: int | None = None
+) -> dict[str, Any]:
     obj: dict[str, Any] = {"key": quote_plus(key, safe="/"), "eTag": etag}
     if size is not None:
         obj["size"] = size
     return {
         "eventVersion": "2.1",
         "eventSource": "aws:s3",
-        "eventName": "ObjectCreated:Put",
+        "eventName": event_name,
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket}, "object": obj},
     }

@@ -207,6 +207,8 @@ class Resolver:
         if resource_type == "AWS::SQS::Queue":
             queue = name.rsplit("/", 1)[-1]
             return {"Arn": f"{prefix.format('sqs')}:{queue}", "QueueName": queue}[attr]
+        if resource_type == "AWS::Events::Rule" and attr == "Arn":
+            return f"{prefix.format('events')}:rule/{name}"
         if resource_type == "AWS::KMS::Key" and attr == "Arn":
             return f"{prefix.format('kms')}:key/{name}"
         if resource_type == "AWS::Logs::LogGroup" and attr == "Arn":

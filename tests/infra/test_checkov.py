@@ -19,8 +19,9 @@ from cfn_template import TEMPLATES, load
 
 ROOT = Path(__file__).resolve().parents[2]
 # checkov leaves out resources whose Condition is false with the parameters' defaults:
-# the optional CDN is checked in a copy of the template with Cdn defaulting to "true".
-OPTIONAL = {"template.yaml": {"Cdn": "true"}}
+# the optional CDN and the existing source bucket's rule are checked in a copy of the
+# template with Cdn defaulting to "true" and ExistingSourceBucket to a bucket name.
+OPTIONAL = {"template.yaml": {"Cdn": "true", "ExistingSourceBucket": "acme-uploads"}}
 
 
 @cache

@@ -97,3 +97,77 @@ def test_only_the_source_bucket_is_accepted_when_one_is_set() -> None:
         require_source(event, "someone-elses-bucket")
     assert caught.value.permanent
     assert "SOURCE_BUCKET" in caught.value.reason
+
+
+# --- S3 events delivered through EventBridge (ExistingSourceBucket) ---------------------
+
+
+def test_eventbridge_created_and_deleted_decode_the_key() -> None:
+    created, deleted = (parse_record(r)[0] for r in load("sqs_eventbridge_s3.json"))
+    assert (created.action, created.bucket, created.key) == (
+        Action.RENDER,
+        "acme-uploads",
+        "holiday/Café at night 1+1%.jpg",
+    )
+    assert (created.etag, created.size, created.event_name) == (
+        "d41d8cd98f00b204e9800998ecf8427e",
+        1024,
+        "Object Created",
+    )
+    assert (deleted.action, deleted.key, deleted.etag, deleted.size) == (
+        Action.REMOVE,
+        "holiday/old photo.jpg",
+        "",
+        None,
+    )
+
+
+def test_eventbridge_event_is_dead_lettered_as_the_equivalent_notification() -> None:
+    """One shape in the dead-letter queue: a redrive parses it back to the same event."""
+    for record in load("sqs_eventbridge_s3.json"):
+        (event,) = parse_record(record)
+        assert event.record is not None
+        (again,) = parse_body(notification_body([event.record]))
+        assert (again.action, again.bucket, again.key, again.etag, again.size) == (
+            event.action,
+            event.bucket,
+            event.key,
+            event.etag,
+            event.size,
+        )
+
+
+def _envelope(**changes: Any) -> dict[str, Any]:
+    body = json.loads(load("sqs_eventbridge_s3.json")[0].body)
+    body.update(changes)
+    return dict(body)
+
+
+def test_eventbridge_moto_spelling_of_the_etag_is_read() -> None:
+    envelope = _envelope()
+    envelope["detail"]["object"] = {"key": "a b.jpg", "size": 3, "eTag": "abc"}
+    (event,) = parse_body(json.dumps(envelope))
+    assert (event.key, event.etag, event.size) == ("a b.jpg", "abc", 3)
+
+
+@pytest.mark.parametrize(
+    ("envelope", "reason"),
+    [
+        (_envelope(source="aws.ec2"), "not aws.s3"),
+        (_envelope(**{"detail-type": "Object Restore Completed"}), "neither"),
+        (_envelope(**{"detail-type": None}), "neither"),
+        (_envelope(detail=None), "lacks"),
+        (_envelope(detail={"bucket": {"name": "b"}}), "lacks"),
+        (_envelope(detail={"bucket": "b", "object": {"key": "k"}}), "lacks"),
+        (_envelope(detail={"bucket": {"name": "b"}, "object": {"key": ""}}), "no object key"),
+        (_envelope(detail={"bucket": {"name": 7}, "object": {"key": "k"}}), "no bucket"),
+        (_envelope(detail={"bucket": {"name": "b"}, "object": {"key": "k", "size": "x"}}), "lacks"),
+        (_envelope(detail=["not", "a", "dict"]), "lacks"),
+    ],
+)
+def test_eventbridge_junk_is_a_permanent_malformed_message(
+    envelope: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(MalformedMessageError, match=reason) as caught:
+        parse_body(json.dumps(envelope))
+    assert caught.value.permanent

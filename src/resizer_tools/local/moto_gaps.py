@@ -79,6 +79,8 @@ def attribute(aws: Aws, resource_type: str, physical_id: str, name: str) -> str:
         return aws.lambda_.get_function(FunctionName=physical_id)["Configuration"]["FunctionArn"]
     if resource_type in ("AWS::Lambda::Alias", "AWS::SNS::Topic") and name in ("AliasArn", "Arn"):
         return physical_id
+    if resource_type == "AWS::Events::Rule" and name == "Arn":  # ExistingSourceBucket's rule
+        return aws.events.describe_rule(Name=physical_id)["Arn"]
     raise UnresolvableError(f"the local stack cannot read {resource_type}.{name}")
 
 
