@@ -58,7 +58,7 @@ def test_default_creates_the_bucket_and_no_rule() -> None:
 
 def test_existing_bucket_replaces_the_bucket_with_a_rule() -> None:
     assert _created() - _created(**BYOB) == {"SourceBucket", "SourceBucketPolicy"}
-    assert _created(**BYOB) - _created() == {"SourceEventsRule"}
+    assert _created(**BYOB) - _created() == {"SourceEventsRule", "BucketVersion"}
 
 
 def test_the_rule_matches_s3_events_of_that_bucket_only_and_targets_the_queue() -> None:
@@ -123,6 +123,20 @@ def test_environment_and_output_name_the_existing_bucket() -> None:
         assert resolver.resolve(DOCUMENT["Outputs"]["SourceBucketName"]["Value"]) == expected
 
 
+def test_changing_the_bucket_publishes_a_new_version() -> None:
+    """SOURCE_BUCKET is part of the function's configuration: BucketVersion records the
+    bucket after SettingsVersion's ARN, and Version records BucketVersion's ARN."""
+    resolver = Resolver(DOCUMENT, BYOB)
+    bucket_version = _resolved("BucketVersion", **BYOB)["Description"]
+    assert bucket_version == f"{resolver.ref('SettingsVersion')} {BUCKET}"
+    version = _resolved("Version", **BYOB)["Description"]
+    assert version.startswith(f"{resolver.ref('BucketVersion')} ")
+    assert "BucketVersion" not in _created()
+    # The longest ARN of a version and the longest bucket name fit the 256 limit.
+    longest_arn = len("arn:aws:lambda:ap-southeast-2:123456789012:function:") + 64 + 1 + 10
+    assert longest_arn + 1 + DOCUMENT["Parameters"]["ExistingSourceBucket"]["MaxLength"] <= 256
+
+
 # --- deployed into the emulator ---------------------------------------------------------
 
 
@@ -157,8 +171,9 @@ def _wait_until_deleted(aws: Aws, stack_name: str) -> None:
         try:
             stack = aws.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         except ClientError as error:  # moto forgets a deleted stack's name at once
-            assert "does not exist" in str(error)
-            return
+            if "does not exist" in str(error):
+                return
+            raise
         if stack["StackStatus"] == "DELETE_COMPLETE":
             return
         time.sleep(0.2)
@@ -233,9 +248,7 @@ def test_deployed_with_an_existing_bucket(aws: Aws, monkeypatch: pytest.MonkeyPa
     assert len(messages) == 1
     envelope = json.loads(messages[0]["Body"])
     assert (envelope["source"], envelope["detail-type"]) == ("aws.s3", "Object Created")
-    response = handler.lambda_handler(
-        stack.lambda_event(messages), lambda_context()
-    )
+    response = handler.lambda_handler(stack.lambda_event(messages), lambda_context())
     assert response == {"batchItemFailures": []}
     written = aws.s3.list_objects_v2(Bucket=stack.destination).get("Contents", [])
     rendered = sorted(o["Key"] for o in written)

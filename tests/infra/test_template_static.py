@@ -138,7 +138,8 @@ def test_queues_use_the_customer_managed_key_that_s3_may_use() -> None:
     # moto accepts any KmsMasterKeyId; S3 cannot send to alias/aws/sqs queues.
     for queue in ("Queue", "DeadLetterQueue"):
         assert props(queue)["KmsMasterKeyId"] == {"Ref": "QueueKey"}
-    statements = props("QueueKey")["KeyPolicy"]["Statement"]
+    # Resolved with the defaults (ExistingSourceBucket's EventBridge: test_template_byob).
+    statements = Resolver(DOCUMENT).resolve(props("QueueKey"))["KeyPolicy"]["Statement"]
     s3 = [s for s in statements if s["Principal"] == {"Service": "s3.amazonaws.com"}]
     assert len(s3) == 1
     assert sorted(s3[0]["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -200,7 +201,9 @@ def test_event_source_mapping_targets_the_live_alias() -> None:
 def test_a_new_version_is_published_for_any_code_or_configuration_change() -> None:
     """The descriptions of the version chain (SettingsVersion, then Version, which
     records SettingsVersion's number) name every input of the function; each fits 256."""
-    version = props("Version")["Description"]["Fn::Sub"]
+    # With ExistingSourceBucket, BucketVersion (SettingsVersion's ARN + the bucket) sits
+    # between them: test_template_byob.py.
+    version = props("Version")["Description"]["Fn::If"][2]["Fn::Sub"]
     assert version == "${SettingsVersion} ${Renditions}"
     # Ref of a version is its ARN: region (14 at most), account, a generated function
     # name (64 at most) and the number (10 digits at most).
@@ -210,11 +213,11 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
     assert props("LiveAlias")["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
     description = version + " " + props("SettingsVersion")["Description"]["Fn::Sub"]
     function = props("Function")
-    inputs = {
-        v["Ref"] for v in function["Environment"]["Variables"].values() if isinstance(v, dict)
-    }
+    # Every Ref in the environment, also inside Fn::If (SOURCE_BUCKET).
+    inputs = set(re.findall(r"'Ref': '(\w+)'", str(function["Environment"]["Variables"])))
     inputs |= {"CodeKey", "Runtime", "Architecture", "MemorySize", "Timeout"}
     inputs -= {"DestinationBucket", "DeadLetterQueue", "SourceBucket"}  # fixed for the stack's life
+    inputs -= {"ExistingSourceBucket"}  # recorded by BucketVersion: test_template_byob.py
     assert {f"${{{name}}}" for name in inputs} <= set(re.findall(r"\$\{[^}]+\}", description))
     longest = {
         "CodeKey": "k" * 76 + ".zip",

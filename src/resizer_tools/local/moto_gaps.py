@@ -64,15 +64,22 @@ def emulator_supports(resource_type: str) -> bool:
     return resource_class_from_type(resource_type) is not None
 
 
+def _queue_attribute(aws: Aws, physical_id: str, name: str) -> str | None:
+    if name == "Arn":
+        attrs = aws.sqs.get_queue_attributes(QueueUrl=physical_id, AttributeNames=["QueueArn"])
+        return attrs["Attributes"]["QueueArn"]
+    if name == "QueueName":
+        return physical_id.rsplit("/", 1)[-1]
+    if name == "QueueUrl":
+        return physical_id
+    return None
+
+
 def attribute(aws: Aws, resource_type: str, physical_id: str, name: str) -> str:
     if resource_type == "AWS::SQS::Queue":
-        if name == "Arn":
-            attrs = aws.sqs.get_queue_attributes(QueueUrl=physical_id, AttributeNames=["QueueArn"])
-            return attrs["Attributes"]["QueueArn"]
-        if name == "QueueName":
-            return physical_id.rsplit("/", 1)[-1]
-        if name == "QueueUrl":
-            return physical_id
+        value = _queue_attribute(aws, physical_id, name)
+        if value is not None:
+            return value
     if resource_type == "AWS::S3::Bucket" and name == "Arn":
         return f"arn:aws:s3:::{physical_id}"
     if resource_type == "AWS::Lambda::Function" and name == "Arn":
