@@ -22,7 +22,7 @@ from resizer_tools.errors import MissingExtrasError
 from resizer_tools.ops.aws import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:
-    from resizer_tools.ops.aws import Aws
+    from resizer_tools.ops.aws import Aws, StackResources
 
 __all__ = [
     "DEFAULT_STACK_NAME",
@@ -126,6 +126,14 @@ def aws_clients(endpoint: str | None, region: str | None) -> Aws:
     from resizer_tools.ops.aws import Aws  # noqa: PLC0415 (keeps `resizer resize` light)
 
     return Aws(endpoint, region)
+
+
+def stack_clients(
+    stack_name: str, endpoint: str | None, region: str | None
+) -> tuple[Aws, StackResources]:
+    """Clients for the endpoint, and the resources of ``stack_name`` from its outputs."""
+    aws = aws_clients(endpoint, region)
+    return aws, aws.stack(stack_name)
 
 
 def print_json(document: Any) -> None:

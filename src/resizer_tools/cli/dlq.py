@@ -20,6 +20,7 @@ from resizer_tools.cli.common import (
     errors,
     fail,
     print_json,
+    stack_clients,
 )
 from resizer_tools.ops.dead_letters import DeadLetter, Filter
 
@@ -82,8 +83,7 @@ def dlq_list(
     from resizer_tools.ops.dead_letters import dead_letters  # noqa: PLC0415
 
     with errors():
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         letters = dead_letters(aws, stack, limit, _filter(error_type, key_prefix))
     if as_json:
         print_json([letter.to_json() for letter in letters])
@@ -157,8 +157,7 @@ def dlq_purge(
     from resizer_tools.ops.dead_letters import purge  # noqa: PLC0415
 
     with errors():
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         if not yes and not typer.confirm(
             f"delete every message on {stack.dead_letter_queue_url}?", err=True
         ):

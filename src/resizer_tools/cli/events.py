@@ -14,10 +14,10 @@ from resizer_tools.cli.common import (
     Endpoint,
     Region,
     StackName,
-    aws_clients,
     console,
     err_console,
     errors,
+    stack_clients,
 )
 from resizer_tools.cli.local import _until_interrupted  # Ctrl-C ends the watch cleanly
 
@@ -51,8 +51,7 @@ def events(
 
     seen = 0
     with errors(), _until_interrupted() as stop:
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         name = bus or event_bus(aws, stack_name)
         with watching(aws, stack, name) as watch:
             ends = None if follow else time.monotonic() + seconds

@@ -30,6 +30,7 @@ from resizer_tools.cli.common import (
     console,
     errors,
     print_json,
+    stack_clients,
 )
 
 __all__ = ["backfill", "logs", "status", "upload"]
@@ -58,8 +59,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
         files = files_to_upload(
             paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
         )
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         total = sum(path.stat().st_size for path, _ in files)
         with Progress(
             TextColumn("{task.description}"),
@@ -92,8 +92,7 @@ def status(
     from resizer_tools.ops.operations import status as read_status  # noqa: PLC0415
 
     with errors():
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         now = read_status(aws, stack)
     if as_json:
         print_json({"stack": stack_name, **asdict(now), "renditions": dict(now.renditions)})
@@ -131,8 +130,7 @@ def backfill(
     from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
 
     with errors():
-        aws = aws_clients(endpoint, region)
-        stack = aws.stack(stack_name)
+        aws, stack = stack_clients(stack_name, endpoint, region)
         sent = enqueue(aws, stack, prefix)
     console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
     if prune:

@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import logging
 import socket
-from types import TracebackType
+from abc import ABC, abstractmethod
+from typing import Self
 
 from resizer.errors import ConfigurationError
 
-__all__ = ["Emulator"]
+__all__ = ["Emulator", "Service"]
 
 
-class Emulator:
+class Service(ABC):
+    """Something started and stopped as a whole: ``with`` starts it, leaving stops it."""
+
+    @abstractmethod
+    def start(self) -> object: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class Emulator(Service):
     """moto's server on ``127.0.0.1:port`` (0 picks a free port); a context manager.
 
     moto keeps its state in process-wide backends: every emulator started in one
@@ -44,18 +62,6 @@ class Emulator:
         server, self._server = self._server, None
         if server is not None:
             server.stop()  # type: ignore[attr-defined]
-
-    def __enter__(self) -> Emulator:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _require_free(port: int) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
 
 from resizer_tools.local.deploy import Deployment, deploy
-from resizer_tools.local.emulator import Emulator
+from resizer_tools.local.emulator import Emulator, Service
 from resizer_tools.local.function_logs import LogShipper, attach, detach
 from resizer_tools.local.parameters import check_overrides
 from resizer_tools.local.poller import BatchResult, MappingConfig, Poller
@@ -19,7 +18,7 @@ from resizer_tools.ops.logs import log_group
 __all__ = ["LocalStack"]
 
 
-class LocalStack:
+class LocalStack(Service):
     """Start with :meth:`start` (or ``with``); everything runs in this process."""
 
     def __init__(
@@ -94,14 +93,3 @@ class LocalStack:
             detach(self._shipper)
             self._shipper = None
         self.emulator.stop()
-
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
