@@ -239,13 +239,17 @@ def test_the_service_role_writes_roles_only_inside_the_boundary() -> None:
         assert not any(a.endswith(":*") for a in listed(statement["Action"])), statement["Sid"]
 
 
-def test_the_function_role_lies_inside_the_boundary() -> None:
-    """The template's role, for the environment's names, grants nothing the boundary does not."""
-    _, resources = roles()
+@pytest.mark.parametrize("existing_bucket", ["", "acme-uploads"])
+def test_the_function_role_lies_inside_the_boundary(existing_bucket: str) -> None:
+    """The template's role, for the environment's names, grants nothing the boundary does
+    not: with its own source bucket, and with an existing one named in both templates."""
+    _, resources = resolved(
+        DEPLOY_ROLES, ROLES_PARAMETERS | {"ExistingSourceBucket": existing_bucket}
+    )
     boundary = resources["FunctionBoundary"]
     policy = RolePolicy.from_template(
         names={"LogGroup": f"/aws/lambda/resizer-{ENV}"},
-        parameters={"Environment": ENV},
+        parameters={"Environment": ENV, "ExistingSourceBucket": existing_bucket},
     )
     sample = {
         "SourceBucket": f"resizer-{ENV}-source-{ACCOUNT}-0a1b2c3d",
