@@ -18,6 +18,7 @@ from emulated_aws import Stack, StreamedBody
 from invocations import Drained, dead_letters, invoke_once, receive
 
 from resizer import handler
+from resizer.manifest import manifest_key
 
 KEY_LIMIT = 1024
 METADATA_LIMIT = 2048
@@ -81,7 +82,9 @@ def test_the_hook_lets_ordinary_uploads_through(strict_stack: Stack) -> None:
     strict_stack.put("ordinary/photo.jpg", _jpeg())
     _, response = _process(strict_stack)
     assert response["batchItemFailures"] == []
-    assert len(_renditions(strict_stack)) == 3
+    key = "ordinary/photo.jpg"
+    expected = {f"{n}/{key}" for n in ("large", "medium", "thumbnails")} | {manifest_key(key)}
+    assert _renditions(strict_stack) == expected
 
 
 def test_a_long_non_ascii_key_still_renders(strict_stack: Stack) -> None:
@@ -91,7 +94,8 @@ def test_a_long_non_ascii_key_still_renders(strict_stack: Stack) -> None:
     strict_stack.put(key, _jpeg())
     _drained, response = _process(strict_stack)
     assert response["batchItemFailures"] == [], "a key that can never work must not be retried"
-    assert _renditions(strict_stack) == {f"{n}/{key}" for n in ("large", "medium", "thumbnails")}
+    renditions = {f"{n}/{key}" for n in ("large", "medium", "thumbnails")}
+    assert _renditions(strict_stack) == renditions | {manifest_key(key)}
 
 
 def test_a_key_too_long_for_its_renditions_is_a_permanent_failure(strict_stack: Stack) -> None:
