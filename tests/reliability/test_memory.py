@@ -92,9 +92,9 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
     from PIL import Image
 
     from resizer.config import Settings
+    from resizer.imaging._admission import open_within_limits
     from resizer.imaging._memory import MB as BYTES_PER_MB
     from resizer.imaging._memory import estimate_bytes
-    from resizer.imaging._source import open_image
 
     folder = tmp_path / "rgba"
     folder.mkdir()
@@ -104,13 +104,7 @@ def test_an_rgba_png_at_the_pixel_limit_is_budgeted_for_what_it_really_uses(
     (line,) = probe(folder)
     assert line["outcome"].startswith("rendered")
     settings = Settings()
-    opened = open_image(
-        data,
-        settings.max_input_pixels,
-        settings.max_input_bytes,
-        settings.max_input_frames,
-        settings.max_jpeg_scans,
-    )
+    opened = open_within_limits(data, settings)
     estimate_mb = estimate_bytes(opened, len(data), (1600, 1600)) / BYTES_PER_MB
     assert line["peak_mb"] <= estimate_mb, (line, estimate_mb)
     # ...and alone it fits the default function, so the budget admits it.
@@ -131,8 +125,8 @@ def test_progressive_jpeg_estimates_match_their_measured_peak(tmp_path: Path) ->
     from PIL import Image
 
     from resizer.config import Settings
+    from resizer.imaging._admission import open_within_limits
     from resizer.imaging._memory import estimate_bytes
-    from resizer.imaging._source import open_image
 
     folder = tmp_path / "progressive"
     folder.mkdir()
@@ -148,13 +142,7 @@ def test_progressive_jpeg_estimates_match_their_measured_peak(tmp_path: Path) ->
     for line in lines:
         data = (folder / line["file"]).read_bytes()
         assert line["outcome"].startswith("rendered"), line
-        opened = open_image(
-            data,
-            settings.max_input_pixels,
-            settings.max_input_bytes,
-            settings.max_input_frames,
-            settings.max_jpeg_scans,
-        )
+        opened = open_within_limits(data, settings)
         # The largest default rendition, 1600 x 900, in the stored orientation.
         estimate = estimate_bytes(opened, len(data), (1600, 900)) / 2**20
         peak = line["peak_mb"] + len(data) / 2**20  # the probe loaded the input before

@@ -34,7 +34,9 @@ def _sizes(canvas: tuple[int, int], settings: Settings) -> list[tuple[int, int]]
     ]
 
 
-def _open(data: bytes, settings: Settings) -> Opened:
+def open_within_limits(data: bytes, settings: Settings) -> Opened:
+    """The source opened (not decoded) under MAX_INPUT_BYTES/FRAMES/PIXELS and
+    MAX_JPEG_SCANS; nothing reserved (see :func:`admitted`)."""
     return open_image(
         data,
         settings.max_input_pixels,
@@ -73,8 +75,8 @@ def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> It
                 canvas, container.frames, _sizes(canvas, settings)
             )
             with budget.reserve(amount):
-                yield _open(data, settings)
+                yield open_within_limits(data, settings)
             return
-    opened = _open(data, settings)
+    opened = open_within_limits(data, settings)
     with budget.reserve(estimate(opened, len(data), settings)):
         yield opened
