@@ -21,7 +21,9 @@ Ordering rules that keep renditions in step with their source, whatever order
 * a removal deletes the renditions only while the source is absent, and renders
   again if the source came back during the deletion; it deletes every rendition the
   manifest lists and every key the config names, announces Renditions Removed (when
-  there was a manifest), then deletes the manifest.
+  there was a manifest), then deletes the manifest. A source that keeps changing
+  (replaced, or deleted and uploaded again, while it is handled) is given up after
+  ``_MAX_ROUNDS`` turns as a TransientError, for SQS to deliver it again.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ class Pipeline:
             outcome = self._render(event, check_deadline)
         return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
 
-    def _render(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
+    def _render(
+        self, event: ObjectEvent, check_deadline: Callable[[], None], turns: int = 0
+    ) -> Outcome:
         if event.key.endswith("/") and event.size == 0:
             return Outcome(Result.FOLDER, event.key)
         check_deadline()
@@ -156,7 +160,7 @@ class Pipeline:
                 )
             if now is None:
                 # Deleted while we rendered; its removal may already have run: undo ours.
-                return self._remove(event, check_deadline)
+                return self._remove(event, check_deadline, turns + 1)
             # Replaced while we rendered: what we wrote is stale, render the newer one.
         raise TransientError(
             f"s3://{event.bucket}/{event.key} changed {_MAX_ROUNDS} times while it was being "
@@ -168,8 +172,16 @@ class Pipeline:
         publish.ready(self.publisher, manifest)
         self.storage.write_manifest(source_key, manifest, announced=True)
 
-    def _remove(self, event: ObjectEvent, check_deadline: Callable[[], None]) -> Outcome:
+    def _remove(
+        self, event: ObjectEvent, check_deadline: Callable[[], None], turns: int = 0
+    ) -> Outcome:
         check_deadline()
+        if turns > _MAX_ROUNDS:
+            # Deleted while rendered, re-uploaded while removed, over and over.
+            raise TransientError(
+                f"s3://{event.bucket}/{event.key} was deleted and uploaded again "
+                f"{turns} times while it was handled; the record will be retried"
+            )
         if self.storage.source_etag(event.bucket, event.key) is not None:
             return Outcome(Result.KEPT, event.key)
         # Everything the manifest lists (formats and names configured then), and the
@@ -184,4 +196,4 @@ class Pipeline:
             return Outcome(Result.REMOVED, event.key)
         # Re-uploaded while we deleted: its renditions may be gone, so make them again.
         recreated = ObjectEvent(Action.RENDER, event.bucket, event.key, etag=etag)
-        return self._render(recreated, check_deadline)
+        return self._render(recreated, check_deadline, turns + 1)

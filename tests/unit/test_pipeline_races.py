@@ -201,3 +201,22 @@ def test_a_source_uploaded_again_during_the_deletion_is_rendered_again(
     assert outcome.result is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])
     assert_current(storage)
+
+
+def test_a_source_deleted_and_uploaded_again_over_and_over_gives_up_as_transient(
+    storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
+) -> None:
+    """Deleted while it renders, back while its renditions are removed, again and again:
+    the pipeline turns between render and removal a bounded number of times."""
+    storage.upload(SOURCE, KEY, versions[0])
+    storage.after_fetch = storage.remove
+    storage.before_delete = lambda key: storage.upload(SOURCE, key, versions[0]) and None
+    with pytest.raises(TransientError, match="deleted and uploaded again") as raised:
+        pipeline.handle(created())
+    assert not raised.value.permanent
+    assert sum(op == "get" and bucket == SOURCE for op, bucket, _ in storage.calls) <= _MAX_ROUNDS
+    # Once the flapping stops, the next delivery leaves the source's renditions current.
+    storage.after_fetch = storage.before_delete = None
+    storage.upload(SOURCE, KEY, versions[1])
+    assert pipeline.handle(created()).result is Result.RENDERED
+    assert_current(storage)
