@@ -14,10 +14,12 @@ from emulated_aws import Stack, lambda_context
 from PIL import Image
 
 from resizer import handler
+from resizer.config import Settings
 from resizer.errors import no_deadline
 from resizer.storage import SourceObject, Storage
 
-BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
+#: The default RENDITIONS (config.py): rendition name -> box.
+BOXES = {r.name: r.box for r in Settings().renditions}
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,12 @@ from urllib.parse import unquote
 
 from PIL import Image
 
+from resizer.config import Settings
 from resizer_tools.ops.aws import Aws, StackResources
 
 SOAK = os.environ.get("RESIZER_SOAK") == "1"
-BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
+#: The default RENDITIONS (config.py): rendition name -> box.
+BOXES = {r.name: r.box for r in Settings().renditions}
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ from hostile_cases import Case
 from invocations import Drained, dead_letters, drain
 from PIL import Image
 
-BOXES = {"large": (1600, 1600), "medium": (800, 800), "thumbnails": (150, 150)}
+from resizer.config import Settings
+
+#: The default RENDITIONS (config.py): rendition name -> box.
+BOXES = {r.name: r.box for r in Settings().renditions}
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
