@@ -72,6 +72,11 @@ class SourceGoneError(PermanentError):
     """The source object no longer exists (deleted before it was processed)."""
 
 
+class BrokenReadError(TransientError):
+    """The source's download broke after its headers arrived (read again in-process,
+    READ_ATTEMPTS times, by resizer.storage.S3Storage; then retried by SQS)."""
+
+
 class DeadlineError(TransientError):
     """Not enough of the invocation's time left to finish this record safely."""
 

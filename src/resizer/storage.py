@@ -27,6 +27,7 @@ from botocore.exceptions import (
 from resizer import manifest as manifests
 from resizer.config import FORMATS, MANIFEST_PREFIX, Settings, fingerprint
 from resizer.errors import (
+    BrokenReadError,
     ImageTooLargeError,
     KeyTooLongError,
     SourceGoneError,
@@ -307,10 +308,6 @@ READ_BACKOFF_CAP_S = 2.0
 #: wraps them (ResponseStreamingError: a reset or an IncompleteRead; ReadTimeoutError),
 #: a body shorter than its Content-Length (IncompleteReadError), or a socket error.
 _BROKEN_READ = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError, OSError)
-
-
-class BrokenReadError(TransientError):
-    """The source's download broke after its headers arrived (retried in-process)."""
 
 
 class S3Storage(ObjectStorage):

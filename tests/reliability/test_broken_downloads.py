@@ -17,7 +17,8 @@ from botocore.config import Config
 from fault_proxy import FaultProxy
 
 from resizer.config import Settings
-from resizer.storage import READ_ATTEMPTS, BrokenReadError, S3Storage
+from resizer.errors import BrokenReadError
+from resizer.storage import READ_ATTEMPTS, S3Storage
 
 BUCKET = "read-retries"
 OBJECTS = {f"photo-{n:02d}.jpg": bytes([n]) * (50_000 + n * 997) for n in range(24)}

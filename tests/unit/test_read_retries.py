@@ -22,8 +22,8 @@ from urllib3.exceptions import ReadTimeoutError as Urllib3ReadTimeoutError
 
 from resizer import storage
 from resizer.config import Settings
-from resizer.errors import DeadlineError, SourceGoneError
-from resizer.storage import READ_ATTEMPTS, BrokenReadError, S3Storage
+from resizer.errors import BrokenReadError, DeadlineError, SourceGoneError
+from resizer.storage import READ_ATTEMPTS, S3Storage
 
 DATA = bytes(range(256)) * 400  # 100 KB
 
