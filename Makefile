@@ -9,11 +9,12 @@ TOOLS := .tools
 CHECKOV := $(TOOLS)/bin/checkov
 AWS := $(TOOLS)/bin/aws
 
-.PHONY: help install tools lint typecheck test test-fast demo package bench tune soak lock clean
+.PHONY: help install tools lint typecheck test test-fast test-functional demo package bench tune soak lock clean
 
 help:
 	@echo "make demo     run the whole pipeline locally on the sample photos"
 	@echo "make test     lint, type-check and run the whole test suite"
+	@echo "make test-fast  the pure unit tests only (seconds; no emulator)"
 	@echo "make package  build the versioned Lambda deployment zip into dist/"
 	@echo "make bench    rendition throughput and quality against the textbook code and libvips"
 	@echo "make tune     measure memory/CPU per image; recommend MemorySize, Timeout, cost"
@@ -42,7 +43,13 @@ typecheck: install
 test: lint typecheck tools
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" $(VENV)/bin/pytest --cov --cov-report=term --cov-report=xml --junitxml=junit.xml $(PYTEST_ARGS)
 
+# The pure tier (in-memory fakes, real Pillow): the pipeline's ordering rules, the
+# grammar, imaging; about 40 s of CPU. `make test-functional` adds the handler on
+# emulated AWS (moto in-process).
 test-fast: install
+	$(VENV)/bin/pytest tests/unit -q $(PYTEST_ARGS)
+
+test-functional: install
 	$(VENV)/bin/pytest tests/unit tests/functional -q $(PYTEST_ARGS)
 
 demo: install
