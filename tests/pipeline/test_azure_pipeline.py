@@ -1,11 +1,6 @@
 """azure-pipelines.yml against the official schema, the AWS Toolkit manifests and this repo.
 
-Azure DevOps reads every YAML scalar as a string and converts it where a field wants a
-boolean or a number, so the file is loaded with yaml.BaseLoader (all strings) and the
-validator accepts "true"/"false" as booleans and digit strings as integers, as the
-service does. The stock schema knows only in-box tasks; the AWS Toolkit tasks are added
-from their manifests, the way Azure DevOps builds an organisation's schema from its
-installed extensions (ci/azure-schema/SOURCE.md).
+How the file is loaded and validated as Azure DevOps does: tests/support/azure_pipeline.py.
 """
 
 from __future__ import annotations

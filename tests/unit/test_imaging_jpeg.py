@@ -15,9 +15,9 @@ from PIL import Image, ImageCms, ImageFile
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ConfigurationError, CorruptImageError, ImageTooLargeError
 from resizer.imaging import _decode, _jpeg, render
+from resizer.imaging._admission import open_within_limits
 from resizer.imaging._memory import estimate_bytes
 from resizer.imaging._render import resample
-from resizer.imaging._source import open_image
 
 
 def jpeg(image: Image.Image, **options: object) -> bytes:
@@ -38,14 +38,7 @@ def photo(size: tuple[int, int] = (640, 480)) -> Image.Image:
 
 
 def opened_of(data: bytes, settings: Settings | None = None) -> object:
-    settings = settings or Settings()
-    return open_image(
-        data,
-        settings.max_input_pixels,
-        settings.max_input_bytes,
-        settings.max_input_frames,
-        settings.max_jpeg_scans,
-    )
+    return open_within_limits(data, settings or Settings())
 
 
 @pytest.fixture(params=["turbo", "pillow"])

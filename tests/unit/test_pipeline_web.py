@@ -66,6 +66,12 @@ def pipeline(storage: InMemoryStorage, events: InMemoryPublisher) -> Pipeline:
 
 
 # ---------------------------------------------------------------- manifest
+def manifest_metadata(storage: InMemoryStorage) -> dict[str, str]:
+    stored = storage.get(DEST, manifest_key(KEY))
+    assert stored is not None
+    return dict(stored.metadata)
+
+
 def test_the_manifest_lists_exactly_the_objects_written(
     storage: InMemoryStorage, pipeline: Pipeline
 ) -> None:
@@ -217,9 +223,7 @@ def test_ready_is_published_once_with_the_manifest(
     storage.upload(SOURCE, KEY, jpeg())
     pipeline.handle(created())
     assert events.events == [(publish.READY, manifest(storage))]
-    stored = storage.get(DEST, manifest_key(KEY))
-    assert stored is not None
-    assert stored.metadata[META_ANNOUNCED] == "true"
+    assert manifest_metadata(storage)[META_ANNOUNCED] == "true"
     assert pipeline.handle(created()).result is Result.UNCHANGED
     assert len(events.events) == 1  # a duplicate delivery publishes nothing
 
@@ -231,9 +235,7 @@ def test_a_failed_publish_is_retried_without_rendering_again(
     events.fail = 1
     with pytest.raises(TransientError):
         pipeline.handle(created())
-    stored = storage.get(DEST, manifest_key(KEY))
-    assert stored is not None
-    assert stored.metadata[META_ANNOUNCED] == "false"  # complete, not announced
+    assert manifest_metadata(storage)[META_ANNOUNCED] == "false"  # complete, not announced
     assert events.events == []
     storage.calls.clear()
     # SQS delivers the record again: the Ready event goes out, nothing is rendered.
@@ -267,9 +269,7 @@ def test_events_off_marks_the_manifest_announced_and_publishes_nothing(
     off = InMemoryPublisher(enabled=False)
     storage.upload(SOURCE, KEY, jpeg())
     Pipeline(storage.settings, storage, off).handle(created())
-    stored = storage.get(DEST, manifest_key(KEY))
-    assert stored is not None
-    assert stored.metadata[META_ANNOUNCED] == "true"
+    assert manifest_metadata(storage)[META_ANNOUNCED] == "true"
     assert puts(storage).count(manifest_key(KEY)) == 1
     assert off.events == []
 
@@ -284,9 +284,7 @@ def test_a_stale_manifest_is_rendered_again_not_announced(
     new = storage.upload(SOURCE, KEY, png(50, 50))
     assert pipeline.handle(created()).result is Result.RENDERED
     assert [detail["source"]["etag"] for _, detail in events.events] == [new]
-    stored = storage.get(DEST, manifest_key(KEY))
-    assert stored is not None
-    assert stored.metadata[META_SOURCE_ETAG] == new
+    assert manifest_metadata(storage)[META_SOURCE_ETAG] == new
 
 
 def test_a_duplicate_removal_publishes_nothing(
