@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from resizer.errors import ImageTooLargeError, no_deadline
+from resizer.errors import ImageTooLargeError
 
 #: The longest frame each output format can say (GIF: 16-bit centiseconds; APNG:
 #: 16-bit numerator over 1000; WebP: 24-bit milliseconds). Pillow merges identical
@@ -190,4 +190,3 @@ def animation_bytes(canvas: tuple[int, int], frames: int, sizes: Sequence[tuple[
 
 
 DeadlineCheck = Callable[[], None]
-never = no_deadline

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 from resizer.config import Rendition, Settings
+from resizer.errors import no_deadline
 from resizer.imaging import _colour, _crop, _decode, _frames, _output, _placeholder
 from resizer.imaging._admission import admitted
-from resizer.imaging._frames import DeadlineCheck, never
+from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._placeholder import Placeholder
@@ -139,7 +140,7 @@ class _Job:
     settings: Settings
     focal: tuple[float, float] | None
     source: SourceInfo
-    check_deadline: DeadlineCheck = never
+    check_deadline: DeadlineCheck = no_deadline
 
 
 def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Plan:
@@ -205,7 +206,7 @@ def render_set(
     settings: Settings,
     budget: MemoryBudget | None = None,
     focal: tuple[float, float] | None = None,
-    check_deadline: DeadlineCheck = never,
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> RenderSet:
     """Render every rendition of ``settings.renditions`` (same order; each rendition's
     formats in its order, a format that resolves to an output already made skipped),
@@ -230,7 +231,7 @@ def render(
     settings: Settings,
     budget: MemoryBudget | None = None,
     focal: tuple[float, float] | None = None,
-    check_deadline: DeadlineCheck = never,
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> list[RenderedImage]:
     """The renditions of :func:`render_set`, alone."""
     return render_set(data, settings, budget, focal, check_deadline).images
