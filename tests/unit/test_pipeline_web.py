@@ -72,6 +72,16 @@ def manifest_metadata(storage: InMemoryStorage) -> dict[str, str]:
     return dict(stored.metadata)
 
 
+def complete_but_unannounced(
+    storage: InMemoryStorage, pipeline: Pipeline, events: InMemoryPublisher
+) -> None:
+    """Render KEY's set while its Ready event fails once: the record is handed back."""
+    storage.upload(SOURCE, KEY, jpeg())
+    events.fail = 1
+    with pytest.raises(TransientError):
+        pipeline.handle(created())
+
+
 def test_the_manifest_lists_exactly_the_objects_written(
     storage: InMemoryStorage, pipeline: Pipeline
 ) -> None:
@@ -231,10 +241,7 @@ def test_ready_is_published_once_with_the_manifest(
 def test_a_failed_publish_is_retried_without_rendering_again(
     storage: InMemoryStorage, pipeline: Pipeline, events: InMemoryPublisher
 ) -> None:
-    storage.upload(SOURCE, KEY, jpeg())
-    events.fail = 1
-    with pytest.raises(TransientError):
-        pipeline.handle(created())
+    complete_but_unannounced(storage, pipeline, events)
     assert manifest_metadata(storage)[META_ANNOUNCED] == "false"  # complete, not announced
     assert events.events == []
     storage.calls.clear()
@@ -277,10 +284,7 @@ def test_events_off_marks_the_manifest_announced_and_publishes_nothing(
 def test_a_stale_manifest_is_rendered_again_not_announced(
     storage: InMemoryStorage, pipeline: Pipeline, events: InMemoryPublisher
 ) -> None:
-    storage.upload(SOURCE, KEY, jpeg())
-    events.fail = 1
-    with pytest.raises(TransientError):
-        pipeline.handle(created())
+    complete_but_unannounced(storage, pipeline, events)
     new = storage.upload(SOURCE, KEY, png(50, 50))
     assert pipeline.handle(created()).result is Result.RENDERED
     assert [detail["source"]["etag"] for _, detail in events.events] == [new]
