@@ -9,14 +9,19 @@ are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration
 of the HEIF opener. Pillow releases the GIL while it decodes, resizes and encodes,
-so several images render in parallel in threads.
+so several images render in parallel in threads. Importing the package tunes glibc's
+malloc for large images once per process (``_allocator``).
 """
+
+from resizer.imaging import _allocator
 
 from resizer.imaging._crop import parse_focal_point
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._output import extensions as format_extensions
 from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._render import RenderedImage, RenderSet, SourceInfo, render, render_set
+
+_allocator.tune()
 
 __all__ = [
     "MemoryBudget",
