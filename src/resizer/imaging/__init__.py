@@ -14,7 +14,6 @@ malloc for large images once per process (``_allocator``).
 """
 
 from resizer.imaging import _allocator
-
 from resizer.imaging._crop import parse_focal_point
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._output import extensions as format_extensions
