@@ -191,7 +191,7 @@ def quality(files: list[str], tmp: Path) -> dict[str, tuple[float, float, float,
     scores: dict[str, tuple[float, float, float, float]] = {}
     for contestant in contestants(files, tmp):
         pairs = []
-        for path in sorted((tmp / contestant).glob("*/*")):
+        for path in outputs(tmp, contestant):
             with Image.open(path) as output:
                 got = np.asarray(output.convert("RGB"))
                 size = output.size
@@ -214,8 +214,13 @@ def quality(files: list[str], tmp: Path) -> dict[str, tuple[float, float, float,
     return scores
 
 
+def outputs(tmp: Path, contestant: str) -> list[Path]:
+    """The contestant's renditions (the CLI also writes manifests/, not compared)."""
+    return sorted(p for rendition, _ in SIZES for p in (tmp / contestant / rendition).iterdir())
+
+
 def output_bytes(tmp: Path, contestant: str) -> int:
-    return sum(p.stat().st_size for p in (tmp / contestant).glob("*/*"))
+    return sum(p.stat().st_size for p in outputs(tmp, contestant))
 
 
 def report(fmt: str, files: list[str], results: dict[str, list[tuple]], tmp: Path) -> None:
