@@ -81,12 +81,12 @@ def cpu(photos: list[Path], rounds: int) -> dict[str, dict[str, float]]:
 def _encoded(image: object, fmt: str, quality: int) -> bytes:
     from PIL import Image
 
-    from resizer.config import AVIF_SPEED, WEBP_METHOD
+    from resizer.config import AVIF_SPEED, Settings
 
     assert isinstance(image, Image.Image)
     options: dict[str, object] = {"quality": quality}
     if fmt == "WEBP":
-        options["method"] = WEBP_METHOD
+        options["method"] = Settings().webp_method
     if fmt == "AVIF":
         options["speed"] = AVIF_SPEED
     if fmt == "JPEG":

@@ -39,8 +39,6 @@ ENGINE_VERSION = "1"
 #: default) +1.36 s, 8 +0.53 s, 10 +0.18 s. 8 keeps a 1600 px AVIF within about twice a
 #: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
-#: WebP encoder effort (0..6).
-WEBP_METHOD = 4
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
@@ -219,6 +217,11 @@ class Settings:
     # 70: the median quality at which AVIF matched JPEG_QUALITY 85's SSIM (bench/web.py).
     avif_quality: int = _setting("AVIF_QUALITY", 70, 1, 100)
     png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 4, 0, 9)
+    # libwebp's effort (0 fastest .. 6 smallest). Measured on the 1600 px renditions of
+    # examples/photos: 4 (libwebp's default) 0.95 s of CPU, 3 the same, 2 0.43 s for
+    # files 3.5 % larger. Bytes are what WebP renditions are for and every view pays
+    # them, the encode only once: 4 (docs/performance.md).
+    webp_method: int = _setting("WEBP_METHOD", 4, 0, 6)
     max_input_pixels: int = _setting("MAX_INPUT_PIXELS", 100_000_000, 1, 2**40)
     max_input_bytes: int = _setting("MAX_INPUT_BYTES", 100 * 1024 * 1024, 1, 2**40)
     # Frames of an animation (GIF, WebP, APNG), counted from the container before any
@@ -296,7 +299,7 @@ def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
         "quality": quality or settings.jpeg_quality,
         "progressive_min_side": settings.jpeg_progressive_min_side,
     }
-    webp = {"quality": quality or settings.webp_quality, "method": WEBP_METHOD}
+    webp = {"quality": quality or settings.webp_quality, "method": settings.webp_method}
     png = {"compress_level": settings.png_compress_level}
     avif = {"quality": quality or settings.avif_quality, "speed": AVIF_SPEED}
     by_format: dict[str, object] = {"jpeg": jpeg, "webp": webp, "png": png, "avif": avif}

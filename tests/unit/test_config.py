@@ -117,6 +117,7 @@ _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
         ({}, {"JPEG_QUALITY": "80"}, {"thumbnails", "medium", "large"}),
         ({}, {"WEBP_QUALITY": "70"}, {"thumbnails", "medium", "large"}),
         ({}, {"PNG_COMPRESS_LEVEL": "3"}, {"thumbnails", "medium", "large"}),
+        ({}, {"WEBP_METHOD": "2"}, {"thumbnails", "medium", "large"}),
         ({}, {"JPEG_PROGRESSIVE_MIN_SIDE": "0"}, {"thumbnails", "medium", "large"}),
         ({}, {"RENDITIONS": _SPEC.replace("800x800", "1024x1024")}, {"medium"}),
         ({}, {"RENDITIONS": _SPEC.replace(":cover", "")}, {"thumbnails"}),

@@ -9,7 +9,7 @@ from typing import Any
 
 from PIL import Image
 
-from resizer.config import AVIF_SPEED, WEBP_METHOD
+from resizer.config import AVIF_SPEED
 from resizer.imaging import _colour
 
 
@@ -74,6 +74,7 @@ class Encoding:
     icc_profile: bytes | None
     png_compress_level: int = field(kw_only=True)
     avif_quality: int = field(kw_only=True)  # AVIF_QUALITY (resizer.config)
+    webp_method: int = field(kw_only=True)  # WEBP_METHOD
     # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE
     jpeg_progressive_min_side: int = field(kw_only=True)
 
@@ -100,7 +101,7 @@ def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[
         progressive = max(size) >= encoding.jpeg_progressive_min_side
         options.update(quality=encoding.jpeg_quality, optimize=True, progressive=progressive)
     elif output is WEBP:
-        options.update(quality=encoding.webp_quality, method=WEBP_METHOD)
+        options.update(quality=encoding.webp_quality, method=encoding.webp_method)
     elif output is AVIF:
         # speed: measured, see config.AVIF_SPEED; libavif's default (6) costs ~4x more.
         options.update(quality=encoding.avif_quality, speed=AVIF_SPEED)

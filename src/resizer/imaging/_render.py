@@ -305,6 +305,7 @@ def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
         icc,
         png_compress_level=settings.png_compress_level,
         avif_quality=settings.avif_quality,
+        webp_method=settings.webp_method,
         jpeg_progressive_min_side=settings.jpeg_progressive_min_side,
     )
 
