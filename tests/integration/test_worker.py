@@ -78,7 +78,12 @@ class Worker:
 
     def finish(self, sig: int) -> int:
         self.process.send_signal(sig)
-        code = self.process.wait(timeout=30)
+        try:
+            code = self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"the worker did not stop within 30 s of {sig!r}; it said:\n{self.text()}")
         self._reader.join(timeout=5)
         if self.process.stdout is not None:
             self.process.stdout.close()
