@@ -1,6 +1,6 @@
 """Whole processes on a folder of photos: resizer against textbook Pillow and libvips.
 
-    python bench/folder.py [FOLDER] [--rounds 5] [--formats jpeg,png,webp]
+    python bench/folder.py [FOLDER] [--rounds 5] [--formats jpeg,png,webp] [--passes 1]
 
 Each contestant is a fresh process doing the same work on every photo of the folder
 (the default renditions 150/800/1600), as a user would run it:
@@ -17,6 +17,10 @@ Each contestant is a fresh process doing the same work on every photo of the fol
   render            resizer.imaging.render alone, WORKERS at once: the function's work
   render-pillow     the same with Pillow's decoder only (1/2, 1/4, 1/8): what the
                     Lambda zip runs, which does not ship simplejpeg
+
+With ``--passes N`` every contestant goes over the folder N times in its one process
+and the figures are divided by N: a warm process, as a Lambda container that renders
+image after image, pays its imports and its first touches of memory once.
 
 Rounds are interleaved (the order rotates each round) and the medians are printed:
 wall seconds, CPU seconds (user + system of the child, every thread, from wait4: what
@@ -164,7 +168,9 @@ def sources(folder: Path, fmt: str, tmp: Path) -> list[str]:
     return sorted(str(p) for p in made.iterdir())
 
 
-def bench(files: list[str], tmp: Path, rounds: int) -> tuple[dict[str, list[tuple]], Path]:
+def bench(
+    files: list[str], tmp: Path, rounds: int, passes: int = 1
+) -> tuple[dict[str, list[tuple]], Path]:
     results: dict[str, list[tuple[float, float, float]]] = {}
     outs = {name: tmp / name for name in contestants(files, tmp)}
     names = list(outs)
@@ -174,7 +180,8 @@ def bench(files: list[str], tmp: Path, rounds: int) -> tuple[dict[str, list[tupl
             shutil.rmtree(out, ignore_errors=True)
             for rendition, _ in SIZES:
                 (out / rendition).mkdir(parents=True)
-            results.setdefault(name, []).append(run(contestants(files, out)[name]))
+            wall, cpu, rss = run(contestants(files * passes, out)[name])
+            results.setdefault(name, []).append((wall / passes, cpu / passes, rss))
     return results, tmp
 
 
@@ -258,6 +265,7 @@ def main() -> None:
     parser.add_argument("folder", nargs="?", type=Path, default=ROOT / "examples" / "photos")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--formats", default="jpeg")
+    parser.add_argument("--passes", type=int, default=1, help="times over the folder per process")
     parser.add_argument("--quality-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("files", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -269,7 +277,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as name:
             tmp = Path(name)
             files = sources(args.folder, fmt, tmp)
-            results, _ = bench(files, tmp, args.rounds)
+            results, _ = bench(files, tmp, args.rounds, args.passes)
             report(fmt, files, results, tmp)
     print(f"load average after: {os.getloadavg()}")
 
