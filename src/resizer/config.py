@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -166,6 +167,18 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
 RUNTIME_BASELINE_MB = 128
 
 
+#: Lambda gives a function CPU in proportion to its memory: 1,769 MB is one full vCPU.
+MB_PER_VCPU = 1_769
+
+
+def _default_render_slots(env: Mapping[str, str]) -> int:
+    """Lambda's vCPUs for the function's memory, rounded up; off Lambda, this machine's."""
+    memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
+    if memory:
+        return math.ceil(memory / MB_PER_VCPU)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _default_budget(env: Mapping[str, str]) -> int:
     """The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE) less the runtime."""
     memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
@@ -237,8 +250,13 @@ class Settings:
     cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
     # Stop starting new records when less than this is left of the invocation.
     deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)
-    # Records of one batch rendered at once (Pillow releases the GIL while it works).
+    # Records of one batch handled at once: fetched, rendered, written (threads).
     workers: int = _setting("WORKERS", 4, 1, 64)
+    # Of those, how many decode, resample and encode at once (the CPU-bound part; the
+    # others fetch and write meanwhile): by default one per vCPU. More renders than
+    # cores only share them, at a cost: four renders time-sliced on one core took 9 %
+    # more CPU than one after the other (docs/performance.md). 0 = no limit.
+    render_concurrency: int = _setting("RENDER_CONCURRENCY", 0, 0, 64, _default_render_slots)
     # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
     memory_budget_mb: int = _setting("MEMORY_BUDGET_MB", 0, 0, 2**20, _default_budget)
     # EventBridge bus of the Renditions Ready/Removed/Rendition Failed events; "" = none.

@@ -28,8 +28,10 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
@@ -77,6 +79,8 @@ class _Stopwatch:
 
 #: Renders of one event when the source keeps changing under it, before a retry.
 _MAX_ROUNDS = 3
+# How often a record waiting for a render slot checks the invocation's deadline.
+_SLOT_POLL_S = 0.1
 
 
 class Pipeline:
@@ -88,6 +92,10 @@ class Pipeline:
         self.publisher = publisher or publish.EventBridgePublisher(None, "")
         # Shared by every thread of this pipeline: big renders wait for each other.
         self.budget = imaging.MemoryBudget(settings.memory_budget_mb * 1024 * 1024)
+        # At most RENDER_CONCURRENCY renders at once (0: no limit); the other records
+        # fetch and write meanwhile. Taken before the memory budget, released after it.
+        slots = settings.render_concurrency
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
 
     def handle(
         self, event: ObjectEvent, check_deadline: Callable[[], None] = no_deadline
@@ -132,9 +140,10 @@ class Pipeline:
             source = self.storage.fetch(event.bucket, event.key, check_deadline)
             watch.lap("fetch")
             focal = imaging.parse_focal_point(source.metadata.get(META_FOCAL_POINT))
-            rendered = imaging.render_set(
-                source.data, self.settings, self.budget, focal, check_deadline
-            )
+            with self._render_slot(check_deadline):
+                rendered = imaging.render_set(
+                    source.data, self.settings, self.budget, focal, check_deadline
+                )
             watch.lap("render")
             # The last moment to give up cleanly: nothing written yet.
             check_deadline()
@@ -166,6 +175,20 @@ class Pipeline:
             f"s3://{event.bucket}/{event.key} changed {_MAX_ROUNDS} times while it was being "
             "rendered; the record will be retried"
         )
+
+    @contextmanager
+    def _render_slot(self, check_deadline: Callable[[], None]) -> Iterator[None]:
+        """One of the RENDER_CONCURRENCY slots; a record whose invocation runs out of
+        time while it waits raises the deadline's error (retried), having written nothing."""
+        if self._slots is None:
+            yield
+            return
+        while not self._slots.acquire(timeout=_SLOT_POLL_S):
+            check_deadline()
+        try:
+            yield
+        finally:
+            self._slots.release()
 
     def _announce(self, source_key: str, manifest: manifests.Manifest) -> None:
         """Publish Renditions Ready, then mark the manifest announced (at least once)."""

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from resizer import config
 from resizer.errors import ConfigurationError
 
 # ------------------------------------------------------------------ Lambda facts
 MEMORY_MIN_MB = 128
 MEMORY_MAX_MB = 10_240
 #: Lambda allocates CPU in proportion to memory: 1,769 MB is one full vCPU...
-MB_PER_VCPU = 1_769
+MB_PER_VCPU = config.MB_PER_VCPU
 #: ...up to 6 vCPUs at 10,240 MB.
 MAX_VCPUS = 6.0
 #: Any whole MB from 128 to 10,240 is valid; 64 MB steps keep the figures readable.
