@@ -171,12 +171,15 @@ RUNTIME_BASELINE_MB = 128
 MB_PER_VCPU = 1_769
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _default_render_slots(env: Mapping[str, str]) -> int:
     """Lambda's vCPUs for the function's memory, rounded up; off Lambda, this machine's."""
     memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
-    if memory:
-        return math.ceil(memory / MB_PER_VCPU)
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return math.ceil(memory / MB_PER_VCPU) if memory else usable_cpus()
 
 
 def _default_budget(env: Mapping[str, str]) -> int:

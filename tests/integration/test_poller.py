@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from e2e import wait_for
 
+from resizer.config import usable_cpus
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.poller import MappingConfig, Poller
 from resizer_tools.ops.aws import Aws
@@ -151,6 +152,9 @@ def test_records_and_context_have_lambdas_shape(aws: Aws, queues: tuple[str, str
     assert context.aws_request_id
     assert environment["RESIZER_TEST_VARIABLE"] == "from the function"
     assert environment["AWS_ENDPOINT_URL"] == aws.endpoint_url
+    # Every concurrent invocation shares this process: renders at once = this machine's CPUs.
+    assert environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+    assert environment["RENDER_CONCURRENCY"] == str(usable_cpus())
 
 
 def test_partial_batch_deletes_only_the_successes(aws: Aws, queues: tuple[str, str, str]) -> None:

@@ -13,7 +13,7 @@ import pytest
 from pipeline_cases import SETTINGS, SOURCE, assert_current, created
 
 from resizer import imaging
-from resizer.config import MB_PER_VCPU, Settings
+from resizer.config import MB_PER_VCPU, Settings, usable_cpus
 from resizer.errors import DeadlineError
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
@@ -126,7 +126,7 @@ def test_on_lambda_the_default_is_the_vcpus_of_the_functions_memory() -> None:
 
 
 def test_off_lambda_the_default_is_this_machines_cpus_and_the_setting_wins() -> None:
-    assert Settings.from_env({}).render_concurrency == len(os.sched_getaffinity(0))
+    assert Settings.from_env({}).render_concurrency == usable_cpus() == len(os.sched_getaffinity(0))
     assert Settings.from_env({"RENDER_CONCURRENCY": "3"}).render_concurrency == 3
     memory = {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "RENDER_CONCURRENCY": "0"}
     assert Settings.from_env(memory).render_concurrency == 0

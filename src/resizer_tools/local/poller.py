@@ -36,7 +36,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from resizer.config import Settings
+from resizer.config import Settings, usable_cpus
 from resizer.errors import ConfigurationError
 from resizer_tools.local.gate import VersionGate
 from resizer_tools.local.lambda_event import LambdaContext, to_lambda_record
@@ -302,6 +302,9 @@ class Poller:
             "AWS_LAMBDA_FUNCTION_VERSION": config.function_version,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{config.function_name}",
+            # Lambda's default is one render per vCPU of each container; here every
+            # concurrent invocation shares one process and this machine's cores.
+            "RENDER_CONCURRENCY": str(usable_cpus()),
         }
         if self._aws.endpoint_url:
             # The handler's own boto3 clients must reach the emulator, not AWS.
