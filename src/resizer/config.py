@@ -257,7 +257,7 @@ class Settings:
     workers: int = _setting("WORKERS", 4, 1, 64)
     # Of those, how many decode, resample and encode at once (the CPU-bound part; the
     # others fetch and write meanwhile): by default one per vCPU. More renders than
-    # cores only share them, at a cost: four renders time-sliced on one core took 9 %
+    # cores only share them, at a cost: four renders time-sliced on one core took 6-9 %
     # more CPU than one after the other (docs/performance.md). 0 = no limit.
     render_concurrency: int = _setting("RENDER_CONCURRENCY", 0, 0, 64, _default_render_slots)
     # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
