@@ -176,15 +176,20 @@ def usable_cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def _function_memory_mb(env: Mapping[str, str]) -> int:
+    """The function's memory, which Lambda sets in AWS_LAMBDA_FUNCTION_MEMORY_SIZE; 0 off Lambda."""
+    return _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
+
+
 def _default_render_slots(env: Mapping[str, str]) -> int:
     """Lambda's vCPUs for the function's memory, rounded up; off Lambda, this machine's."""
-    memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
+    memory = _function_memory_mb(env)
     return math.ceil(memory / MB_PER_VCPU) if memory else usable_cpus()
 
 
 def _default_budget(env: Mapping[str, str]) -> int:
-    """The function's memory (Lambda sets AWS_LAMBDA_FUNCTION_MEMORY_SIZE) less the runtime."""
-    memory = _int(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 0, 0, 2**20)
+    """The function's memory less the runtime; 0 (unlimited) off Lambda."""
+    memory = _function_memory_mb(env)
     return max(memory - RUNTIME_BASELINE_MB, 0) if memory else 0
 
 
