@@ -201,19 +201,21 @@ def _setting(
     default_from: Callable[[Mapping[str, str]], int] | None = None,
     *,
     empty_disables: bool = False,
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """A field read from the environment variable ``env``, its default declared here once.
 
     An int setting is checked against ``low..high``; ``default_from`` derives its default
     from the rest of the environment where one is given (else ``default``). A string
     setting with ``empty_disables`` keeps a variable that is set but empty (off);
-    others take their default then.
+    others take their default then; one with ``choices`` must be one of them.
     """
     metadata = {
         "env": env,
         "range": (low, high),
         "default_from": default_from,
         "empty_disables": empty_disables,
+        "choices": choices,
     }
     return field(default=default, metadata=metadata)
 
@@ -270,6 +272,9 @@ class Settings:
     # EventBridge bus of the Renditions Ready/Removed/Rendition Failed events; "" = none.
     # The template's EventBusName sets it, with the role's events:PutEvents grant on it.
     event_bus_name: str = _setting("EVENT_BUS_NAME", "default", empty_disables=True)
+    # HDR gain maps (Ultra HDR JPEG, ISO 21496-1): "keep" makes every JPEG rendition of
+    # such a source Ultra HDR itself; "drop" writes the SDR base alone (as before).
+    hdr: str = _setting("HDR", "keep", choices=("keep", "drop"))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -287,6 +292,11 @@ class Settings:
                 values[spec.name] = env[name].strip()
             else:
                 values[spec.name] = env.get(name, "").strip() or spec.default
+            choices = spec.metadata["choices"]
+            if choices and values[spec.name] not in choices:
+                raise ConfigurationError(
+                    f"{name}={values[spec.name]!r} is not one of {', '.join(choices)}"
+                )
         values["renditions"] = parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS)
         return cls(**values)
 
@@ -324,6 +334,7 @@ def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
     jpeg = {
         "quality": quality or settings.jpeg_quality,
         "progressive_min_side": settings.jpeg_progressive_min_side,
+        "hdr": settings.hdr,
     }
     webp = {"quality": quality or settings.webp_quality, "method": settings.webp_method}
     png = {"compress_level": settings.png_compress_level}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
 from resizer.config import Rendition, Settings
 from resizer.errors import no_deadline
-from resizer.imaging import _colour, _crop, _decode, _frames, _output, _placeholder
+from resizer.imaging import _colour, _crop, _decode, _frames, _gainmap, _output, _placeholder
 from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
@@ -284,7 +285,8 @@ def _render_opened(job: _Job) -> RenderSet:
     if opened.frames > 1:
         return _render_animation(job)
     made, icc = _resample_still(job.data, opened, job.orientation, plan.targets)
-    images = _cut(made, _windows(made, plan, job.focal))
+    boxes = _windows(made, plan, job.focal)
+    images = _cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
     encoding = _encoding(job.settings, icc)
@@ -295,7 +297,48 @@ def _render_opened(job: _Job) -> RenderSet:
             rendition, [im], source_format=opened.format, opaque=opaque, encoding=encoding
         )
     ]
+    if job.settings.hdr == "keep" and opened.format == "MPO":
+        rendered = _with_gain_map(job, rendered, boxes)
     return RenderSet(job.source, rendered, _placeholder.placeholder(made[len(plan.crops)]))
+
+
+def _with_gain_map(
+    job: _Job, rendered: list[RenderedImage], boxes: Sequence[tuple[int, int, int, int] | None]
+) -> list[RenderedImage]:
+    """JPEG renditions of an Ultra HDR source made Ultra HDR themselves (``_gainmap``);
+    every other output, and every rendition of any other source, as it was."""
+    gain_map = _gainmap.find(job.data)
+    stored = None if gain_map is None else _gainmap.decode(gain_map, job.opened.image.size)
+    if gain_map is None or stored is None:
+        return rendered
+    return [
+        _ultra_hdr(job, image, stored, gain_map, boxes) if image.format == "JPEG" else image
+        for image in rendered
+    ]
+
+
+def _ultra_hdr(
+    job: _Job,
+    image: RenderedImage,
+    stored: Image.Image,
+    gain_map: _gainmap.GainMap,
+    boxes: Sequence[tuple[int, int, int, int] | None],
+) -> RenderedImage:
+    """One JPEG rendition with its gain map: the same geometry, encoded, attached."""
+    job.check_deadline()
+    index = job.settings.renditions.index(image.rendition)
+    mapped = _gainmap.transform(
+        stored,
+        orientation=job.orientation,
+        upright=job.plan.upright,
+        scaled=job.plan.targets[index],
+        box=boxes[index],
+        size=(image.width, image.height),
+    )
+    buffer = io.BytesIO()
+    quality = image.rendition.quality or job.settings.jpeg_quality
+    mapped.save(buffer, "JPEG", quality=quality, optimize=True)
+    return replace(image, data=_gainmap.attach(image.data, buffer.getvalue(), gain_map))
 
 
 def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:

@@ -1,0 +1,202 @@
+"""HDR gain maps (resizer.imaging._gainmap): Ultra HDR sources give Ultra HDR JPEG renditions.
+
+The fixtures are written by libvips' ``uhdrsave`` (libultrahdr, a dev dependency only:
+pyvips-binary) from a real photo whose highlights are pushed above SDR white, and read
+back with ``uhdrload`` + ``uhdr2scRGB``: what Chrome and Android do with the file.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from resizer.config import Settings, fingerprint, parse_renditions
+from resizer.errors import ConfigurationError
+from resizer.imaging import _gainmap, render
+
+pyvips = pytest.importorskip("pyvips")
+
+PHOTO = Path(__file__).parents[2] / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
+RENDITIONS = "thumb=200x200:cover,hero=600x:format=jpeg+webp,wide=300x100:cover"
+
+
+def ultra_hdr(width: int = 900, orientation: int = 1) -> bytes:
+    """A real photo as an Ultra HDR JPEG: highlights 4x SDR white, map at half size."""
+    base = pyvips.Image.new_from_file(str(PHOTO)).thumbnail_image(width)
+    linear = base.colourspace("scrgb")
+    hdr = (linear > 0.6).ifthenelse(linear * 4, linear)
+    if orientation != 1:
+        hdr = hdr.copy()
+        hdr.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    return bytes(hdr.uhdrsave_buffer())
+
+
+def scrgb(data: bytes) -> np.ndarray:
+    """The HDR picture a libultrahdr reader rebuilds (linear light, 1.0 = SDR white)."""
+    image = pyvips.Image.uhdrload_buffer(data).uhdr2scRGB()
+    return np.asarray(image.numpy()[..., :3], dtype=np.float64)
+
+
+def gain_map_size(data: bytes) -> tuple[int, int]:
+    gain_map = _gainmap.find(data)
+    assert gain_map is not None
+    with Image.open(io.BytesIO(gain_map.jpeg)) as image:
+        return image.size
+
+
+@pytest.fixture(scope="module")
+def source() -> bytes:
+    return ultra_hdr()
+
+
+def settings(**env: str) -> Settings:
+    return Settings.from_env({"RENDITIONS": RENDITIONS, **env})
+
+
+def test_find_reads_the_map_only_from_ultra_hdr_files(source: bytes) -> None:
+    gain_map = _gainmap.find(source)
+    assert gain_map is not None and gain_map.jpeg.startswith(b"\xff\xd8")
+    assert b"urn:iso:std:iso:ts:21496:-1" in gain_map.map_segments
+    assert _gainmap.find(PHOTO.read_bytes()) is None  # a plain JPEG
+    # An MPO of another kind (two frames, no gain-map metadata): not a gain map.
+    buffer = io.BytesIO()
+    with Image.open(PHOTO) as photo:
+        small = photo.resize((64, 48))
+    small.save(buffer, "MPO", save_all=True, append_images=[small])
+    assert _gainmap.find(buffer.getvalue()) is None
+
+
+def test_find_never_raises_on_damaged_files(source: bytes) -> None:
+    """Offsets are read only inside the file: any truncation or garbage gives None or a
+    map inside the bytes, never an exception."""
+    for end in range(0, 2000, 7):
+        _gainmap.find(source[:end])
+    damaged = bytearray(source)
+    for at in range(1400, 1600):
+        damaged[at] ^= 0xFF
+        _gainmap.find(bytes(damaged))
+
+
+def test_jpeg_renditions_are_ultra_hdr_with_the_base_geometry(source: bytes) -> None:
+    with Image.open(io.BytesIO(source)) as image:
+        primary = image.size
+    ratio = round(primary[0] / gain_map_size(source)[0])
+    images = render(source, settings())
+    jpegs = [im for im in images if im.format == "JPEG"]
+    assert {im.rendition.name for im in jpegs} == {"thumb", "hero", "wide"}
+    for image in jpegs:
+        assert Image.open(io.BytesIO(image.data)).format == "MPO"
+        loaded = pyvips.Image.uhdrload_buffer(image.data)
+        assert "gainmap-data" in loaded.get_fields()
+        assert (loaded.width, loaded.height) == (image.width, image.height)
+        expected = (round(image.width / ratio), round(image.height / ratio))
+        assert gain_map_size(image.data) == expected, image.rendition.name
+
+
+def test_the_rebuilt_hdr_matches_the_sources(source: bytes) -> None:
+    """Fit renditions rebuild the source's HDR picture resized (median relative error
+    under 10 %, highlights above SDR white kept); with HDR=drop they cannot."""
+    reference = pyvips.Image.uhdrload_buffer(source).uhdr2scRGB()
+    for mode, limit in (("keep", 0.10), ("drop", None)):
+        (hero,) = [
+            im for im in render(source, settings(HDR=mode)) if im.rendition.name == "hero"
+        ][:1]
+        expected = reference.resize(
+            hero.width / reference.width, vscale=hero.height / reference.height, kernel="lanczos3"
+        )
+        want = np.asarray(expected.numpy()[..., :3], dtype=np.float64)
+        if limit is None:
+            assert Image.open(io.BytesIO(hero.data)).format == "JPEG"
+            assert _gainmap.find(hero.data) is None
+            continue
+        got = scrgb(hero.data)
+        rows, cols = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
+        got, want = got[:rows, :cols], want[:rows, :cols]
+        error = np.abs(got - want) / np.maximum(want, 0.01)
+        assert np.median(error) < limit
+        assert got.max() > 2.0  # the highlights are HDR again
+
+
+def test_webp_outputs_are_the_sdr_base_either_way(source: bytes) -> None:
+    kept = {im.rendition.name: im for im in render(source, settings()) if im.format == "WEBP"}
+    dropped = {
+        im.rendition.name: im for im in render(source, settings(HDR="drop")) if im.format == "WEBP"
+    }
+    assert kept["hero"].data == dropped["hero"].data
+
+
+def test_orientation_applies_to_the_map() -> None:
+    """A source stored sideways (EXIF 6): rendition and map upright, the same aspect."""
+    data = ultra_hdr(600, orientation=6)
+    with Image.open(io.BytesIO(data)) as image:
+        stored = image.size
+    (hero,) = [im for im in render(data, settings()) if im.rendition.name == "hero"][:1]
+    # Shown with its axes swapped: the stored portrait is a landscape rendition.
+    assert (hero.width > hero.height) == (stored[1] > stored[0])
+    width, height = gain_map_size(hero.data)
+    assert abs(width / height - hero.width / hero.height) < 0.02
+    # The map's pixels turned too: the HDR picture rebuilt from the rendition matches
+    # the source's, turned and resized (a map left stored would misplace highlights).
+    reference = pyvips.Image.uhdrload_buffer(data).uhdr2scRGB().rot90()
+    expected = reference.resize(
+        hero.width / reference.width, vscale=hero.height / reference.height, kernel="lanczos3"
+    )
+    want = np.asarray(expected.numpy()[..., :3], dtype=np.float64)
+    got = scrgb(hero.data)
+    rows, cols = min(got.shape[0], want.shape[0]), min(got.shape[1], want.shape[1])
+    error = np.abs(got[:rows, :cols] - want[:rows, :cols]) / np.maximum(want[:rows, :cols], 0.01)
+    assert np.median(error) < 0.10
+
+
+def test_a_map_larger_than_its_primary_is_not_kept(source: bytes) -> None:
+    """Hostile input: a gain map with more pixels than the primary is dropped (SDR)."""
+    gain_map = _gainmap.find(source)
+    assert gain_map is not None
+    big = io.BytesIO()
+    Image.new("L", (2000, 2000), 128).save(big, "JPEG")
+    small = io.BytesIO()
+    with Image.open(PHOTO) as photo:
+        photo.resize((300, 200)).save(small, "JPEG")
+    hostile = _gainmap.attach(small.getvalue(), big.getvalue(), gain_map)
+    assert _gainmap.find(hostile) is not None
+    (hero,) = [im for im in render(hostile, settings()) if im.rendition.name == "hero"][:1]
+    assert _gainmap.find(hero.data) is None
+
+
+def test_xmp_sources_get_a_gcontainer_with_the_maps_length(source: bytes) -> None:
+    """Ultra HDR v1 (hdrgm XMP, as Android writes): the rendition's primary XMP names
+    the map's new length, and the map keeps its hdrgm parameters."""
+    found = _gainmap.find(source)
+    assert found is not None
+    xmp = (
+        b"http://ns.adobe.com/xap/1.0/\x00"
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        b'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
+        b'hdrgm:GainMapMax="2.0"/></rdf:RDF></x:xmpmeta>'
+    )
+    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
+    v1 = _gainmap.GainMap(found.jpeg, b"", segment, xmp=True)
+    with Image.open(PHOTO) as photo:
+        buffer = io.BytesIO()
+        photo.resize((300, 200)).save(buffer, "JPEG")
+    data = _gainmap.attach(buffer.getvalue(), found.jpeg, v1)
+    again = _gainmap.find(data)
+    assert again is not None and again.xmp
+    assert b'hdrgm:GainMapMax="2.0"' in again.map_segments
+    length = len(again.jpeg)
+    assert f'Item:Length="{length}"'.encode() in data[: len(data) - length]
+
+
+def test_hdr_is_a_setting_of_the_fingerprint() -> None:
+    keep, drop = settings(), settings(HDR="drop")
+    assert keep.hdr == "keep"
+    jpeg = parse_renditions("a=100x100:format=jpeg")[0]
+    webp = parse_renditions("a=100x100:format=webp")[0]
+    assert fingerprint(keep, jpeg) != fingerprint(drop, jpeg)
+    assert fingerprint(keep, webp) == fingerprint(drop, webp)  # WebP is SDR either way
+    with pytest.raises(ConfigurationError, match="HDR='maybe' is not one of keep, drop"):
+        settings(HDR="maybe")
