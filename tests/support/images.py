@@ -167,3 +167,16 @@ def bmp_with_alpha(image: Image.Image) -> bytes:
     header += b"BGRs" + b"\x00" * 48  # colour space type, endpoints, gamma
     offset = 14 + len(header)
     return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + header + body
+
+
+def ultra_hdr(path: str, width: int = 900, orientation: int = 1, boost: float = 4.0) -> bytes:
+    """A real photo as an Ultra HDR JPEG (ISO 21496-1 gain map at half size, written by
+    libvips' libultrahdr): its linear-light highlights pushed ``boost`` x SDR white."""
+    import pyvips  # a dev dependency (pyvips-binary ships libultrahdr)
+
+    linear = pyvips.Image.new_from_file(path).thumbnail_image(width).colourspace("scrgb")
+    hdr = (linear > 0.6).ifthenelse(linear * boost, linear)
+    if orientation != 1:
+        hdr = hdr.copy()
+        hdr.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    return bytes(hdr.uhdrsave_buffer())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import images
 import numpy as np
 import pytest
 from PIL import Image
@@ -25,14 +26,7 @@ RENDITIONS = "thumb=200x200:cover,hero=600x:format=jpeg+webp,wide=300x100:cover"
 
 
 def ultra_hdr(width: int = 900, orientation: int = 1) -> bytes:
-    """A real photo as an Ultra HDR JPEG: highlights 4x SDR white, map at half size."""
-    base = pyvips.Image.new_from_file(str(PHOTO)).thumbnail_image(width)
-    linear = base.colourspace("scrgb")
-    hdr = (linear > 0.6).ifthenelse(linear * 4, linear)
-    if orientation != 1:
-        hdr = hdr.copy()
-        hdr.set_type(pyvips.GValue.gint_type, "orientation", orientation)
-    return bytes(hdr.uhdrsave_buffer())
+    return images.ultra_hdr(str(PHOTO), width, orientation)
 
 
 def scrgb(data: bytes) -> np.ndarray:
@@ -59,7 +53,8 @@ def settings(**env: str) -> Settings:
 
 def test_find_reads_the_map_only_from_ultra_hdr_files(source: bytes) -> None:
     gain_map = _gainmap.find(source)
-    assert gain_map is not None and gain_map.jpeg.startswith(b"\xff\xd8")
+    assert gain_map is not None
+    assert gain_map.jpeg.startswith(b"\xff\xd8")
     assert b"urn:iso:std:iso:ts:21496:-1" in gain_map.map_segments
     assert _gainmap.find(PHOTO.read_bytes()) is None  # a plain JPEG
     # An MPO of another kind (two frames, no gain-map metadata): not a gain map.
@@ -102,9 +97,9 @@ def test_the_rebuilt_hdr_matches_the_sources(source: bytes) -> None:
     under 10 %, highlights above SDR white kept); with HDR=drop they cannot."""
     reference = pyvips.Image.uhdrload_buffer(source).uhdr2scRGB()
     for mode, limit in (("keep", 0.10), ("drop", None)):
-        (hero,) = [
-            im for im in render(source, settings(HDR=mode)) if im.rendition.name == "hero"
-        ][:1]
+        (hero,) = [im for im in render(source, settings(HDR=mode)) if im.rendition.name == "hero"][
+            :1
+        ]
         expected = reference.resize(
             hero.width / reference.width, vscale=hero.height / reference.height, kernel="lanczos3"
         )
@@ -185,7 +180,8 @@ def test_xmp_sources_get_a_gcontainer_with_the_maps_length(source: bytes) -> Non
         photo.resize((300, 200)).save(buffer, "JPEG")
     data = _gainmap.attach(buffer.getvalue(), found.jpeg, v1)
     again = _gainmap.find(data)
-    assert again is not None and again.xmp
+    assert again is not None
+    assert again.xmp
     assert b'hdrgm:GainMapMax="2.0"' in again.map_segments
     length = len(again.jpeg)
     assert f'Item:Length="{length}"'.encode() in data[: len(data) - length]
