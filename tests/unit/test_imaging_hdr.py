@@ -17,7 +17,7 @@ from PIL import Image
 
 from resizer.config import Settings, fingerprint, parse_renditions
 from resizer.errors import ConfigurationError
-from resizer.imaging import _gainmap, render
+from resizer.imaging import _admission, _gainmap, render
 
 pyvips = pytest.importorskip("pyvips")
 
@@ -196,3 +196,28 @@ def test_hdr_is_a_setting_of_the_fingerprint() -> None:
     assert fingerprint(keep, webp) == fingerprint(drop, webp)  # WebP is SDR either way
     with pytest.raises(ConfigurationError, match="HDR='maybe' is not one of keep, drop"):
         settings(HDR="maybe")
+
+
+def test_the_map_is_reserved_before_anything_is_decoded(source: bytes) -> None:
+    """The render's reservation covers the map (three copies of its pixels), only when
+    it will be kept."""
+    opened = _admission.open_within_limits(source, settings())
+    map_width, map_height = gain_map_size(source)
+    assert _admission.gain_map_bytes(source, opened, settings()) == 3 * map_width * map_height
+    assert _admission.gain_map_bytes(source, opened, settings(HDR="drop")) == 0
+    plain = PHOTO.read_bytes()
+    assert (
+        _admission.gain_map_bytes(
+            plain, _admission.open_within_limits(plain, settings()), settings()
+        )
+        == 0
+    )
+
+
+def test_a_damaged_map_renders_sdr(source: bytes) -> None:
+    gain_map = _gainmap.find(source)
+    assert gain_map is not None
+    start = source.index(gain_map.jpeg)
+    damaged = source[: start + 700] + bytes(len(gain_map.jpeg) - 700)
+    (hero,) = [im for im in render(damaged, settings()) if im.rendition.name == "hero"][:1]
+    assert _gainmap.find(hero.data) is None

@@ -10,11 +10,14 @@ libwebp allocates its canvases at open.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from PIL import Image
+
 from resizer.config import Settings
-from resizer.imaging import _frames
+from resizer.imaging import _frames, _gainmap
 from resizer.imaging._geometry import fit
 from resizer.imaging._memory import MemoryBudget, estimate_bytes
 from resizer.imaging._source import Opened, open_image
@@ -61,6 +64,25 @@ def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
     return data_size + _frames.animation_bytes(canvas, opened.frames, _sizes(canvas, settings))
 
 
+def gain_map_bytes(data: bytes, opened: Opened, settings: Settings) -> int:
+    """What keeping an Ultra HDR source's gain map adds to its render: the map decoded,
+    turned and resized, three copies at most at once, from its header (not decoded).
+    A map with more pixels than the primary is never decoded (``_gainmap.decode``)."""
+    if settings.hdr != "keep" or opened.format != "MPO":
+        return 0
+    gain_map = _gainmap.find(data)
+    if gain_map is None:
+        return 0
+    try:
+        with Image.open(io.BytesIO(gain_map.jpeg)) as image:
+            width, height, bands = image.width, image.height, len(image.getbands())
+    except (OSError, SyntaxError, ValueError):
+        return 0  # an unreadable map is not kept (rendered as SDR)
+    if width * height > opened.image.width * opened.image.height:
+        return 0
+    return 3 * width * height * bands
+
+
 @contextmanager
 def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> Iterator[Opened]:
     """The opened source, within limits, while its estimated peak is reserved."""
@@ -78,5 +100,6 @@ def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> It
                 yield open_within_limits(data, settings)
             return
     opened = open_within_limits(data, settings)
-    with budget.reserve(estimate(opened, len(data), settings)):
+    amount = estimate(opened, len(data), settings) + gain_map_bytes(data, opened, settings)
+    with budget.reserve(amount):
         yield opened

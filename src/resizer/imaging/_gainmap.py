@@ -134,14 +134,18 @@ def find(data: bytes) -> GainMap | None:
 
 def decode(gain_map: GainMap, primary_size: tuple[int, int]) -> Image.Image | None:
     """The map's pixels (stored orientation), or None when it has more pixels than the
-    primary (no real map does; a hostile one would cost memory the budget did not see)."""
-    with Image.open(io.BytesIO(gain_map.jpeg)) as image:
-        if image.width * image.height > primary_size[0] * primary_size[1]:
-            return None
-        if image.mode not in ("L", "RGB"):
-            return None
-        image.load()
-        return image.copy()
+    primary (no real map does; a hostile one would cost memory the budget did not see),
+    is neither grey nor RGB, or cannot be decoded."""
+    try:
+        with Image.open(io.BytesIO(gain_map.jpeg)) as image:
+            if image.width * image.height > primary_size[0] * primary_size[1]:
+                return None
+            if image.mode not in ("L", "RGB"):
+                return None
+            image.load()
+            return image.copy()
+    except (OSError, SyntaxError, ValueError):
+        return None  # a damaged map: the renditions are SDR, the primary is still a photo
 
 
 def transform(
