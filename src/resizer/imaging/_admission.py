@@ -5,7 +5,9 @@ from the bytes and the header), then the reservation of the render's estimated p
 from the shared budget, and only then anything that decodes pixels: a TIFF's load, a
 PNG's EXIF (Pillow decodes the whole PNG to find an eXIf chunk after the pixels),
 every frame of an animation. WebP is reserved even before Pillow opens it, since
-libwebp allocates its canvases at open.
+libwebp allocates its canvases at open. The estimate covers the encodes too: every
+rendition held until the last is encoded, and the largest encoder's buffers (an
+AVIF rendition needs several times its pixels: _memory.ENCODER_BYTES_PER_PIXEL).
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from contextlib import contextmanager
 from PIL import Image
 
 from resizer.config import Settings
-from resizer.imaging import _frames, _gainmap
+from resizer.imaging import _crop, _frames, _gainmap, _output
 from resizer.imaging._geometry import fit
-from resizer.imaging._memory import MemoryBudget, estimate_bytes
+from resizer.imaging._memory import MemoryBudget, encode_bytes, estimate_bytes
 from resizer.imaging._source import Opened, open_image
 
 _UNLIMITED = MemoryBudget(0)
@@ -35,6 +37,37 @@ def _sizes(canvas: tuple[int, int], settings: Settings) -> list[tuple[int, int]]
         else max(fit(canvas, r.box), fit(turned, r.box), key=lambda size: size[0] * size[1])
         for r in settings.renditions
     ]
+
+
+Size = tuple[int, int]
+
+
+def _encoders(name: str, source_format: str) -> set[str]:
+    """The Pillow encoders a RENDITIONS format name may resolve to (opacity unknown)."""
+    return {_output.resolve(name, source_format, opaque)[0].format for opaque in (True, False)}
+
+
+def _encodes(
+    canvas: Size, source_format: str, settings: Settings
+) -> list[tuple[Size, list[tuple[str, Size]]]]:
+    """Per rendition, an upper bound of the size it is held at and of its encodes
+    (either orientation, as EXIF may turn it)."""
+    turned = (canvas[1], canvas[0])
+    result = []
+    for rendition in settings.renditions:
+        if rendition.fit == "cover":
+            sizes = [_crop.cover_size(upright, rendition.box) for upright in (canvas, turned)]
+        else:
+            sizes = [(fit(upright, rendition.box),) * 2 for upright in (canvas, turned)]
+        held = max((scaled for scaled, _ in sizes), key=lambda s: s[0] * s[1])
+        encoded = max((crop for _, crop in sizes), key=lambda s: s[0] * s[1])
+        names = {e for name in rendition.formats for e in _encoders(name, source_format)}
+        result.append((held, [(name, encoded) for name in sorted(names)]))
+    return result
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
 
 
 def open_within_limits(data: bytes, settings: Settings) -> Opened:
@@ -56,12 +89,17 @@ def _is_webp(data: bytes) -> bool:
 def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
     """A render's peak memory, from the opened (not decoded) image and its frames."""
     canvas = opened.image.size
+    encodes = encode_bytes(
+        _encodes(canvas, opened.format, settings),
+        alpha=opened.frames > 1 or _has_alpha(opened.image),
+    )
     if opened.frames == 1 and opened.format != "WEBP":
         # The largest rendition in the stored grid, whichever way EXIF turns it: a
         # JPEG decodes shrunk on load to cover it.
         boxes = [size for w, h in _sizes(canvas, settings) for size in ((w, h), (h, w))]
-        return max(estimate_bytes(opened, data_size, box) for box in boxes)
-    return data_size + _frames.animation_bytes(canvas, opened.frames, _sizes(canvas, settings))
+        return max(estimate_bytes(opened, data_size, box) for box in boxes) + encodes
+    frames = _frames.animation_bytes(canvas, opened.frames, _sizes(canvas, settings))
+    return data_size + frames + encodes
 
 
 def gain_map_bytes(data: bytes, opened: Opened, settings: Settings) -> int:
@@ -93,8 +131,12 @@ def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> It
             # Check the limits first, so that a bomb is refused for what it is.
             _frames.check("WebP", container, settings.max_input_pixels, settings.max_input_frames)
             canvas = (container.width, container.height)
-            amount = len(data) + _frames.animation_bytes(
-                canvas, container.frames, _sizes(canvas, settings)
+            # Alpha unknown before the open: counted as present.
+            encodes = encode_bytes(_encodes(canvas, "WEBP", settings), alpha=True)
+            amount = (
+                len(data)
+                + _frames.animation_bytes(canvas, container.frames, _sizes(canvas, settings))
+                + encodes
             )
             with budget.reserve(amount):
                 yield open_within_limits(data, settings)

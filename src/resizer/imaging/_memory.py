@@ -11,7 +11,7 @@ permanent error that says which setting to raise.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from resizer.errors import ImageTooLargeError
@@ -54,6 +54,52 @@ def estimate_bytes(opened: Opened, data_size: int, largest: tuple[int, int]) -> 
     # RGBA PNG, tests/reliability/test_memory.py; this gives 858 MB).
     per_pixel = max(4, bands * sample) * 2 + 1
     return width * height * per_pixel + data_size
+
+
+#: Bytes a rendition's pixel costs from the moment it is made until the last one is
+#: encoded: each rendition is held (premultiplied RGBA, 4 bytes a pixel) meanwhile.
+HELD_BYTES_PER_PIXEL = 4
+#: Bytes an output pixel costs while one rendition is encoded, on top of the renditions
+#: held: the straight (un-premultiplied) copy _output hands the encoder, JPEG's
+#: flattened copy of an image with alpha, and the encoder's own buffers (libjpeg's
+#: progressive coefficients, zlib's window, libwebp's ARGB and YUVA pictures, libavif's
+#: YUV planes and libaom's frame buffers; with alpha, AVIF encodes a second image).
+#: Per Pillow encoder name: (opaque source, source with alpha). Measured at 6000 x 3375
+#: (20 MP) as the process' peak RSS, with the renditions held and the base estimate
+#: subtracted, then rounded up (docs/reliability.md, "Encoders";
+#: tests/reliability/test_memory.py checks it): AVIF at config.AVIF_SPEED needed
+#: 16 / 26, WebP 2 / 14, JPEG 0 / 11, PNG 0 / 1. GIF (a still GIF source written as
+#: GIF: quantised to a palette) is bounded like WebP's alpha case.
+ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
+    "AVIF": (19, 29),
+    "WEBP": (4, 16),
+    "JPEG": (2, 13),
+    "PNG": (2, 3),
+    "GIF": (16, 16),
+}
+
+
+def encode_bytes(
+    renditions: Sequence[tuple[tuple[int, int], Sequence[tuple[str, tuple[int, int]]]]],
+    alpha: bool,
+) -> int:
+    """Peak memory of the encode phase beyond the decode's: every rendition held, plus
+    the largest single encode (encodes run one after another).
+
+    ``renditions``: per rendition, the size it is held at (a cover crop's scaled image)
+    and its encodes as (Pillow encoder name, encoded size). A later output (a gain map:
+    a second, smaller image per rendition) is one more encode in its rendition's list.
+    """
+    held = sum(width * height for (width, height), _ in renditions) * HELD_BYTES_PER_PIXEL
+    largest = max(
+        (
+            ENCODER_BYTES_PER_PIXEL[name][int(alpha)] * width * height
+            for _, encodes in renditions
+            for name, (width, height) in encodes
+        ),
+        default=0,
+    )
+    return held + largest
 
 
 class MemoryBudget:
