@@ -36,6 +36,7 @@ from resizer.errors import (
     EncodingError,
     ImageTooLargeError,
     PermanentError,
+    no_deadline,
 )
 from resizer.imaging import _admission, _decode, _frames, _output
 from resizer.imaging._memory import MB
@@ -145,7 +146,9 @@ class _WatchedBudget(imaging.MemoryBudget):
         self.amounts: list[int] = []
 
     @contextmanager
-    def reserve(self, amount: int) -> Iterator[None]:
+    def reserve(
+        self, amount: int, check_deadline: Callable[[], None] = no_deadline
+    ) -> Iterator[None]:
         self.amounts.append(amount)
         self.held = True
         try:

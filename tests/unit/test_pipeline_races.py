@@ -15,6 +15,7 @@ from pipeline_cases import (  # fixtures: pipeline, storage, versions
     replace_once,
 )
 
+from resizer import imaging
 from resizer.errors import (
     DeadlineError,
     TransientError,
@@ -135,10 +136,18 @@ def test_a_deadline_in_the_second_round_leaves_a_set_the_retry_redoes(
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
     replaced = replace_once(storage, versions[1])
+    # The render checks too (before its decode, resizes and encodes): count them.
+    renders = [Deadline(0) for _ in versions[:2]]
+    for data, counting in zip(versions, renders, strict=False):
+        counting.at = 1 << 30
+        imaging.render(data, SETTINGS, check_deadline=counting)
+    first, second = (counting.calls for counting in renders)
+    # start, first render, first store, then the second render and store
     with pytest.raises(DeadlineError):
-        pipeline.handle(created(), Deadline(3))  # start, first store, then second store
+        pipeline.handle(created(), Deadline(1 + first + 1 + second + 1))
     stale = {r.metadata[META_SOURCE_ETAG] for r in storage.renditions(KEY).values()}
-    assert replaced[0] not in stale
+    assert stale  # the first round's set was written...
+    assert replaced[0] not in stale  # ...and is not the current source's
     assert pipeline.handle(created()).result is Result.RENDERED
     assert_current(storage)
 

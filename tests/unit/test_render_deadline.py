@@ -5,21 +5,22 @@ again) having written nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from images import jpeg, png
-from pipeline_cases import KEY, SOURCE, assert_current, created
+from pipeline_cases import KEY, SOURCE, created
 
 from resizer import imaging
 from resizer.config import Settings, parse_renditions
 from resizer.errors import DeadlineError
 from resizer.imaging import _decode, _output
+from resizer.imaging._memory import MB, MemoryBudget
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 
-# Three renditions of two formats each, and a cover crop: 3 resizes, 6 encodes.
+# Two renditions of two formats each and a cover crop of one: 3 resizes, 5 encodes.
 RENDITIONS = "large=400x400:format=jpeg+webp,medium=200x:format=png+webp,sq=64x64:cover"
 SETTINGS = Settings(destination_bucket="renditions", renditions=parse_renditions(RENDITIONS))
 
@@ -48,7 +49,7 @@ def _logging(log: list[str], name: str, function: Callable[..., Any]) -> Callabl
 
 
 @pytest.fixture
-def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The expensive steps of a render, in order, with the deadline checks between."""
     log: list[str] = []
     monkeypatch.setattr(_decode, "decode", _logging(log, "decode", _decode.decode))
@@ -56,7 +57,7 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     from resizer.imaging import _render
 
     monkeypatch.setattr(_render, "_resize", _logging(log, "resize", _render._resize))
-    yield log
+    return log
 
 
 @pytest.mark.parametrize("data", [jpeg(800, 600), png(800, 600, "RGBA")], ids=["jpeg", "png"])
@@ -67,7 +68,7 @@ def test_every_expensive_step_of_a_still_is_preceded_by_a_deadline_check(
     expensive = [step for step in steps if step != "check"]
     assert expensive.count("decode") == 1
     assert expensive.count("resize") >= 3  # one per rendition at least
-    assert expensive.count("encode") == 6
+    assert expensive.count("encode") == 5
     for index, step in enumerate(steps):
         if step != "check":
             assert steps[index - 1] == "check", steps
@@ -77,7 +78,7 @@ def test_a_deadline_at_any_check_stops_the_render() -> None:
     data = jpeg(800, 600)
     counting = Deadline()
     imaging.render(data, SETTINGS, check_deadline=counting)
-    assert counting.calls >= 1 + 3 + 6
+    assert counting.calls >= 1 + 3 + 5
     for at in range(1, counting.calls + 1):
         with pytest.raises(DeadlineError):
             imaging.render(data, SETTINGS, check_deadline=Deadline(at))
@@ -111,8 +112,8 @@ def test_a_record_out_of_time_while_rendering_writes_nothing_and_its_retry_compl
     counting = Deadline()
     assert Pipeline(SETTINGS, storage).handle(created(), counting).result is Result.RENDERED
     total = counting.calls
-    # The start, the render's own (decode, 3 resizes, 6 encodes), and before the store.
-    assert total >= 1 + 10 + 1
+    # The start, the render's own (decode, 3 resizes, 5 encodes), and before the store.
+    assert total >= 1 + 9 + 1
     for at in range(1, total + 1):
         fresh = InMemoryStorage(SETTINGS)
         fresh.upload(SOURCE, KEY, jpeg(800, 600))
@@ -121,4 +122,18 @@ def test_a_record_out_of_time_while_rendering_writes_nothing_and_its_retry_compl
         assert fresh.writes() == [], at  # no rendition, no manifest
         assert fresh.read_manifest(KEY) is None
         assert Pipeline(SETTINGS, fresh).handle(created()).result is Result.RENDERED
-        assert_current(fresh)
+        manifest = fresh.read_manifest(KEY)
+        assert manifest is not None
+        assert len(fresh.writes()) == 5 + 1  # every encode and the manifest
+
+
+def test_a_render_waiting_for_memory_stops_waiting_at_its_deadline() -> None:
+    """Another render holds the whole budget: this one raises DeadlineError, polled
+    every WAIT_POLL_S, instead of waiting past the invocation's end."""
+    budget = MemoryBudget(64 * MB)
+    waits = Deadline(at=3)
+    with budget.reserve(64 * MB), pytest.raises(DeadlineError):
+        imaging.render(jpeg(800, 600), SETTINGS, budget, check_deadline=waits)
+    assert waits.calls == 3
+    with budget.reserve(64 * MB):  # nothing left reserved by the render that gave up
+        pass

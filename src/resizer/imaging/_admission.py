@@ -13,12 +13,13 @@ AVIF rendition needs several times its pixels: _memory.ENCODER_BYTES_PER_PIXEL).
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from PIL import Image
 
 from resizer.config import Settings
+from resizer.errors import no_deadline
 from resizer.imaging import _crop, _frames, _gainmap, _output
 from resizer.imaging._geometry import fit
 from resizer.imaging._memory import MemoryBudget, encode_bytes, estimate_bytes
@@ -122,8 +123,14 @@ def gain_map_bytes(data: bytes, opened: Opened, settings: Settings) -> int:
 
 
 @contextmanager
-def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> Iterator[Opened]:
-    """The opened source, within limits, while its estimated peak is reserved."""
+def admitted(
+    data: bytes,
+    settings: Settings,
+    budget: MemoryBudget | None,
+    check_deadline: Callable[[], None] = no_deadline,
+) -> Iterator[Opened]:
+    """The opened source, within limits, while its estimated peak is reserved;
+    ``check_deadline`` is called while waiting for the reservation."""
     budget = budget or _UNLIMITED
     if _is_webp(data):
         container = _frames.scan(data, "WebP", settings.max_input_frames)
@@ -138,10 +145,10 @@ def admitted(data: bytes, settings: Settings, budget: MemoryBudget | None) -> It
                 + _frames.animation_bytes(canvas, container.frames, _sizes(canvas, settings))
                 + encodes
             )
-            with budget.reserve(amount):
+            with budget.reserve(amount, check_deadline):
                 yield open_within_limits(data, settings)
             return
     opened = open_within_limits(data, settings)
     amount = estimate(opened, len(data), settings) + gain_map_bytes(data, opened, settings)
-    with budget.reserve(amount):
+    with budget.reserve(amount, check_deadline):
         yield opened

@@ -11,14 +11,16 @@ permanent error that says which setting to raise.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from resizer.errors import ImageTooLargeError
+from resizer.errors import ImageTooLargeError, no_deadline
 from resizer.imaging import _decode
 from resizer.imaging._source import Opened
 
 MB = 1024 * 1024
+#: How often a render waiting for memory checks its invocation's deadline.
+WAIT_POLL_S = 0.1
 # Renditions, encoder buffers and libjpeg's own tables on top of a JPEG's decoded
 # pixels (measured: 7-10 MB for the default 150/800/1600 renditions).
 _RENDER_OVERHEAD = 16 * MB
@@ -111,7 +113,11 @@ class MemoryBudget:
         self._changed = threading.Condition()
 
     @contextmanager
-    def reserve(self, amount: int) -> Iterator[None]:
+    def reserve(
+        self, amount: int, check_deadline: Callable[[], None] = no_deadline
+    ) -> Iterator[None]:
+        """Wait until ``amount`` bytes are free, and hold them; ``check_deadline`` is
+        called every WAIT_POLL_S while waiting (a render out of time stops waiting)."""
         if not self.capacity:
             yield
             return
@@ -122,7 +128,10 @@ class MemoryBudget:
                 "(MEMORY_BUDGET_MB); raise the function's MemorySize or lower MAX_INPUT_PIXELS"
             )
         with self._changed:
-            self._changed.wait_for(lambda: self._used + amount <= self.capacity)
+            while not self._changed.wait_for(
+                lambda: self._used + amount <= self.capacity, timeout=WAIT_POLL_S
+            ):
+                check_deadline()
             self._used += amount
         try:
             yield

@@ -94,17 +94,28 @@ def _stored(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if swaps_axes(orientation) else size
 
 
+def _resize(
+    image: Image.Image,
+    size: tuple[int, int],
+    resample: Image.Resampling,
+    box: tuple[float, float, float, float] | None = None,
+) -> Image.Image:
+    return image.resize(size, resample, box=box, reducing_gap=REDUCING_GAP)
+
+
 def _cascade(
     base: Image.Image,
     box: tuple[float, float, float, float] | None,
     orientation: int,
     targets: Sequence[tuple[int, int]],
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> list[Image.Image]:
     """Resize ``base`` (stored orientation) to every upright target size.
 
     Largest first; each smaller rendition is resized from the smallest rendition made
     so far that covers it, not from the full image. Orientation is applied to the
     first, resized result (transposing 1600 px is cheaper than transposing 24 MP).
+    ``check_deadline`` is called before each resize.
     """
     results: list[Image.Image | None] = [None] * len(targets)
     made: list[Image.Image] = []
@@ -113,16 +124,16 @@ def _cascade(
         covering = [im for im in made if im.width >= width and im.height >= height]
         if covering:
             source = min(covering, key=lambda im: im.width * im.height)
-            result = (
-                source
-                if source.size == (width, height)
-                else source.resize((width, height), FILTER, reducing_gap=REDUCING_GAP)
-            )
+            result = source
+            if source.size != (width, height):
+                check_deadline()
+                result = _resize(source, (width, height), FILTER)
         else:
             stored = _stored((width, height), orientation)
             result = base
             if stored != base.size or box is not None:
-                result = base.resize(stored, FIRST_FILTER, box=box, reducing_gap=REDUCING_GAP)
+                check_deadline()
+                result = _resize(base, stored, FIRST_FILTER, box)
             if orientation != 1:
                 result = result.transpose(TRANSPOSE[orientation])
         made.append(result)
@@ -218,9 +229,12 @@ def render_set(
     UnsupportedFormatError, CorruptImageError, ImageTooLargeError or EncodingError,
     each with a readable reason; nothing else for bad input. With a ``budget``,
     nothing is decoded until the memory it needs is free. ``check_deadline`` (raises
-    when the invocation's time is running out) is called between an animation's frames.
+    DeadlineError when the invocation's time is running out) is called while waiting
+    for the budget, before a still's decode, before each resize, between an
+    animation's frames, and before each encode: a render out of time stops between
+    two steps, having returned nothing.
     """
-    with admitted(data, settings, budget) as opened:
+    with admitted(data, settings, budget, check_deadline) as opened:
         orientation, plan = _plan(opened, settings)
         source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
         job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline)
@@ -247,14 +261,17 @@ def _encoded(
     encoding: _output.Encoding,
     durations: Sequence[int] = (),
     loop: int | None = None,
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> list[RenderedImage]:
-    """One rendition (its frames: one for a still) in each of its formats."""
+    """One rendition (its frames: one for a still) in each of its formats;
+    ``check_deadline`` is called before each encode."""
     results: list[RenderedImage] = []
     encoding = encoding.with_quality(rendition.quality)
     for name in rendition.formats:
         output, converted = _output.resolve(name, source_format, opaque)
         if any(done.format == output.format for done in results):
             continue  # "original" and a named format that resolve alike: written once
+        check_deadline()
         if len(frames) > 1 and output in _output.ANIMATED:
             # Identical frames merged and their time clamped, as the encoders cannot.
             kept, times = _frames.merge_repeats(
@@ -284,7 +301,7 @@ def _render_opened(job: _Job) -> RenderSet:
     opened, plan = job.opened, job.plan
     if opened.frames > 1:
         return _render_animation(job)
-    made, icc = _resample_still(job.data, opened, job.orientation, plan.targets)
+    made, icc = _resample_still(job.data, opened, job.orientation, plan.targets, job.check_deadline)
     boxes = _windows(made, plan, job.focal)
     images = _cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
@@ -294,7 +311,12 @@ def _render_opened(job: _Job) -> RenderSet:
         result
         for rendition, im in zip(job.settings.renditions, images, strict=True)
         for result in _encoded(
-            rendition, [im], source_format=opened.format, opaque=opaque, encoding=encoding
+            rendition,
+            [im],
+            source_format=opened.format,
+            opaque=opaque,
+            encoding=encoding,
+            check_deadline=job.check_deadline,
         )
     ]
     if job.settings.hdr == "keep" and opened.format == "MPO":
@@ -308,6 +330,8 @@ def _with_gain_map(
     """JPEG renditions of an Ultra HDR source made Ultra HDR themselves (``_gainmap``);
     every other output, and every rendition of any other source, as it was."""
     gain_map = _gainmap.find(job.data)
+    if gain_map is not None:
+        job.check_deadline()  # before the map's decode
     stored = None if gain_map is None else _gainmap.decode(gain_map, job.opened.image.size)
     if gain_map is None or stored is None:
         return rendered
@@ -354,14 +378,20 @@ def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
 
 
 def _resample_still(
-    data: bytes, opened: Opened, orientation: int, targets: Sequence[tuple[int, int]]
+    data: bytes,
+    opened: Opened,
+    orientation: int,
+    targets: Sequence[tuple[int, int]],
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> tuple[list[Image.Image], bytes | None]:
-    """Decode once (shrunk on load) and cascade: (upright images, ICC to embed)."""
+    """Decode once (shrunk on load) and cascade: (upright images, ICC to embed).
+    ``check_deadline`` is called before the decode and before each resize."""
     largest = max(targets, key=lambda size: size[0] * size[1])
+    check_deadline()
     with decoding(f"{opened.format} image"):
         image, box = _decode.decode(data, opened, _stored(largest, orientation))
         work = _colour.working(image, opened.image.info.get("icc_profile") or None)
-    return _cascade(work.image, box, orientation, targets), work.icc_profile
+    return _cascade(work.image, box, orientation, targets, check_deadline), work.icc_profile
 
 
 def resample(
@@ -406,7 +436,6 @@ def _render_animation(job: _Job) -> RenderSet:
     encoding = _encoding(job.settings, embed)
     rendered = []
     for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True):
-        job.check_deadline()
         rendered += _encoded(
             rendition,
             rendition_frames,
@@ -415,5 +444,6 @@ def _render_animation(job: _Job) -> RenderSet:
             encoding=encoding,
             durations=durations,
             loop=loop,
+            check_deadline=job.check_deadline,
         )
     return RenderSet(job.source, rendered, _placeholder.placeholder(firsts[len(plan.crops)]))
