@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from contracts import validating
 from PIL import Image
 
 
@@ -16,3 +17,13 @@ def _pillow_guard_restored() -> Iterator[None]:
     saved = Image.MAX_IMAGE_PIXELS
     yield
     Image.MAX_IMAGE_PIXELS = saved
+
+
+@pytest.fixture(autouse=True)
+def contract_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every manifest and event a test produces (in-process: the in-memory pipeline
+    and the handler on emulated AWS) is valid against docs/schemas/ (the published
+    contract, docs/CONTRACTS.md); the test fails otherwise."""
+    with validating(monkeypatch) as violations:
+        yield violations
+    assert not violations, "broke the published contract (docs/schemas/):\n" + "\n".join(violations)

@@ -43,7 +43,7 @@ def _manifest(renditions: int = 1, key: str = "photos/cat.jpg") -> dict[str, Any
                 "width": 100,
                 "height": 75,
                 "bytes": 2_000,
-                "fit": "inside",
+                "fit": "fit",
             }
             for index in range(renditions)
         ],
