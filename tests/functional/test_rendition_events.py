@@ -14,7 +14,7 @@ import pytest
 from emulated_aws import REGION, Stack, StreamedBody, record_calls
 from images import png
 
-from resizer import handler
+from resizer import handler, publish
 from resizer.events import created_record, notification_body
 
 
@@ -160,3 +160,45 @@ def test_a_changed_config_re_renders_on_backfill_and_an_unchanged_one_does_not(
     assert ready["detail"]["config"] == manifest(stack, "c.png")["config"]
     # Names dropped from the config stay (no --prune): large/ is still there.
     assert stack.s3.head_object(Bucket=stack.destination, Key="large/c.png")
+
+
+# The emulator accepts PutEvents entries of any size; AWS refuses one of 256 KB or more
+# on every retry ("The total entry size must be less than 256KB":
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-putevent-size.html). So
+# many renditions with a long key (issue 22's 288 KB manifest) must arrive slim, with
+# the manifest's key and counts, while the manifest in S3 stays whole.
+SLIM_NAMES = [f"r{index:02d}" for index in range(90)]
+
+
+def test_a_ready_event_over_the_entry_limit_arrives_slim(
+    stack: Stack, events: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 90 renditions x 3 formats = 270 objects listed, each with a ~900-byte key.
+    renditions = ",".join(f"{n}=32x32:format=jpeg+webp+png" for n in SLIM_NAMES)
+    monkeypatch.setenv("RENDITIONS", renditions)
+    handler.runtime.cache_clear()
+    key = "catalogue/" + "a-long-folder-name/" * 46 + "photo.png"
+    stack.put(key, png(40, 30))
+    response, _ = stack.invoke()
+    assert response["batchItemFailures"] == []
+    whole = manifest(stack, key)
+    assert len(whole["renditions"]) == 270
+    full_entry = {
+        "Source": publish.SOURCE,
+        "DetailType": publish.READY,
+        "Detail": publish.encode(whole),
+    }
+    assert publish.entry_size(full_entry) > publish.ENTRY_LIMIT  # AWS would refuse it
+    (event,) = arrived(stack, events)
+    assert event["detail-type"] == publish.READY
+    detail = event["detail"]
+    assert detail["slim"] is True
+    assert detail["manifest_key"] == f"manifests/{key}.json"
+    assert detail["source"] == whole["source"]
+    assert detail["config"] == whole["config"]
+    assert detail["counts"] == {
+        "renditions": 90,
+        "objects": 270,
+        "bytes": sum(entry["bytes"] for entry in whole["renditions"]),
+    }
+    assert len(json.dumps(detail)) < 8_000
