@@ -152,14 +152,14 @@ def test_progressive_jpeg_estimates_match_their_measured_peak(tmp_path: Path) ->
 # Every encoder resizer uses needs memory of its own, on top of the pixels it is
 # handed: a 6000 px AVIF rendition was admitted under an estimate of about 150 MB
 # and used about 525 MB (issue 22, item 4). The estimate must cover each encoder's
-# buffers (AVIF with and without alpha, WebP, PNG, JPEG) at large sizes, measured as
+# buffers (AVIF with and without alpha, WebP, PNG, JPEG, GIF) at large sizes, measured as
 # the process' peak RSS (VmHWM) in a fresh process; and stay honest the other way
 # (within ENCODE_ESTIMATE_SLACK of the peak), or big renders wait for nothing.
 ENCODE_ESTIMATE_SLACK = 2.0
 
 
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
-@pytest.mark.parametrize("formats", ["avif", "webp+png+jpeg"])
+@pytest.mark.parametrize("formats", ["avif", "webp+png+jpeg", "original"])
 def test_large_renditions_are_budgeted_for_every_encoder(
     tmp_path: Path, formats: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -175,11 +175,13 @@ def test_large_renditions_are_budgeted_for_every_encoder(
     with_alpha = large.convert("RGBA")
     with_alpha.putalpha(200)
     with_alpha.save(folder / "alpha.png", compress_level=1)
+    # GIF is written for GIF sources only ("original"): a still of 256 colours.
+    large.quantize(256).save(folder / "palette.gif")
     # One 6000 px rendition (the source's own size): the largest encode of each format.
     # AVIF at resizer's speed (config.AVIF_SPEED), as rendered.
     monkeypatch.setenv("RENDITIONS", f"big=6000x:format={formats}")
     lines = probe(folder)
-    assert len(lines) == 2
+    assert len(lines) == 3
     for line in lines:
         assert line["outcome"].startswith("rendered"), line
         data_mb = line["bytes"] / 2**20

@@ -70,14 +70,13 @@ HELD_BYTES_PER_PIXEL = 4
 #: (20 MP) as the process' peak RSS, with the renditions held and the base estimate
 #: subtracted, then rounded up (docs/reliability.md, "Encoders";
 #: tests/reliability/test_memory.py checks it): AVIF at config.AVIF_SPEED needed
-#: 16 / 26, WebP 2 / 14, JPEG 0 / 11, PNG 0 / 1. GIF (a still GIF source written as
-#: GIF: quantised to a palette) is bounded like WebP's alpha case.
+#: 16 / 26, WebP 2 / 14, JPEG 0 / 11, PNG 0 / 1, GIF (a GIF source kept as GIF) 4 / 4.
 ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
     "AVIF": (19, 29),
     "WEBP": (4, 16),
     "JPEG": (2, 13),
     "PNG": (2, 3),
-    "GIF": (16, 16),
+    "GIF": (6, 6),
 }
 
 
