@@ -28,7 +28,6 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from resizer.errors import TransientError
-from resizer.manifest import manifest_key
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -87,6 +86,10 @@ def slim(manifest: Mapping[str, Any]) -> dict[str, Any]:
     version, source, config and placeholder, where the whole manifest is
     (``manifest_key``, in the destination bucket) and ``counts`` (distinct
     ``renditions``, ``objects`` listed, their total ``bytes``)."""
+    # Imported here: resizer.manifest imports the imaging package (Pillow), which the
+    # laptop's event watcher (resizer_tools.cli.events) has no use for.
+    from resizer.manifest import manifest_key  # noqa: PLC0415
+
     listed = manifest["renditions"]
     return {
         "version": manifest["version"],
