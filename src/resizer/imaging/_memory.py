@@ -88,8 +88,8 @@ def encode_bytes(
     the largest single encode (encodes run one after another).
 
     ``renditions``: per rendition, the size it is held at (a cover crop's scaled image)
-    and its encodes as (Pillow encoder name, encoded size). A later output (a gain map:
-    a second, smaller image per rendition) is one more encode in its rendition's list.
+    and its encodes as (Pillow encoder name, encoded size). An Ultra HDR source's gain
+    map is reserved on top (``_admission.gain_map_bytes``).
     """
     held = sum(width * height for (width, height), _ in renditions) * HELD_BYTES_PER_PIXEL
     largest = max(
