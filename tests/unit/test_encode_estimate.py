@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from PIL import Image
 
 from resizer.config import Settings, parse_renditions
+from resizer.errors import ImageTooLargeError
+from resizer.imaging import render
 from resizer.imaging._admission import estimate, open_within_limits
-from resizer.imaging._memory import ENCODER_BYTES_PER_PIXEL, HELD_BYTES_PER_PIXEL, encode_bytes
+from resizer.imaging._memory import (
+    ENCODER_BYTES_PER_PIXEL,
+    HELD_BYTES_PER_PIXEL,
+    MB,
+    MemoryBudget,
+    encode_bytes,
+)
 
 
 def _png(size: tuple[int, int], mode: str) -> bytes:
@@ -69,3 +78,18 @@ def test_a_cover_rendition_encodes_its_crop_not_the_scaled_image() -> None:
     # Held: scaled to cover 1000x1000 = 4000x1000; encoded: the 1000x1000 crop.
     fitted = _estimate(data, "sq=4000x1000:format=avif")  # held and encoded 4000x1000
     assert fitted - cover == ENCODER_BYTES_PER_PIXEL["AVIF"][0] * (4000 - 1000) * 1000
+
+
+def test_the_issues_avif_rendition_is_refused_with_a_reason_instead_of_running_out() -> None:
+    """Issue 22: a 6000 px AVIF rendition was admitted under ~150 MB of a 384 MB budget
+    (a 512 MB function) and used ~525 MB. Now it is refused before anything is decoded:
+    a permanent error that says what to change, not an out-of-memory kill."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (6000, 3375), (90, 120, 150)).save(buffer, "JPEG", quality=80)
+    settings = Settings(renditions=parse_renditions("big=6000x:format=avif"))
+    budget = MemoryBudget(384 * MB)
+    with pytest.raises(ImageTooLargeError, match=r"needs about [0-9,]+ MB, more than the 384 MB"):
+        render(buffer.getvalue(), settings, budget)
+    # The same source as a 1600 px AVIF fits.
+    small = Settings(renditions=parse_renditions("big=1600x:format=avif"))
+    assert estimate(open_within_limits(buffer.getvalue(), small), 0, small) < 384 * MB

@@ -122,9 +122,10 @@ class MemoryBudget:
             return
         if amount > self.capacity:
             raise ImageTooLargeError(
-                f"decoding this image needs about {amount // MB:,} MB, more than the "
-                f"{self.capacity // MB:,} MB the function can give a render "
-                "(MEMORY_BUDGET_MB); raise the function's MemorySize or lower MAX_INPUT_PIXELS"
+                f"rendering this image (decode, renditions, encoders) needs about "
+                f"{amount // MB:,} MB, more than the {self.capacity // MB:,} MB the function "
+                "can give a render (MEMORY_BUDGET_MB); raise the function's MemorySize, or "
+                "lower MAX_INPUT_PIXELS or the largest renditions (AVIF needs the most)"
             )
         with self._changed:
             while not self._changed.wait_for(
