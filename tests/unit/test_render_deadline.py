@@ -137,3 +137,28 @@ def test_a_render_waiting_for_memory_stops_waiting_at_its_deadline() -> None:
     assert waits.calls == 3
     with budget.reserve(64 * MB):  # nothing left reserved by the render that gave up
         pass
+
+
+def test_an_ultra_hdr_sources_gain_map_is_decoded_and_encoded_after_a_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HDR=keep: the map's decode and each JPEG rendition's map encode are steps too."""
+    from pathlib import Path
+
+    from images import ultra_hdr
+
+    from resizer.imaging import _gainmap, _render
+
+    photo = Path(__file__).resolve().parents[2] / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
+    data = ultra_hdr(str(photo), 400)
+    log: list[str] = []
+    monkeypatch.setattr(_gainmap, "decode", _logging(log, "map-decode", _gainmap.decode))
+    monkeypatch.setattr(_gainmap, "transform", _logging(log, "map-encode", _gainmap.transform))
+    settings = Settings(renditions=parse_renditions("a=200x:format=jpeg,b=100x:format=jpeg+webp"))
+    assert settings.hdr == "keep"
+    _render.render(data, settings, check_deadline=Deadline(log=log))
+    assert log.count("map-decode") == 1
+    assert log.count("map-encode") == 2  # one per JPEG rendition
+    for index, step in enumerate(log):
+        if step.startswith("map-"):
+            assert log[index - 1] == "check", log
