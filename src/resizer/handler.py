@@ -159,9 +159,11 @@ def _process_message(
 
     results: list[tuple[ObjectEvent, Outcome | ResizerError]] = []
     transient: Exception | None = None
-    for event in events:
+    for received in events:
+        event = received
         try:
             require_source(event, rt.settings.source_bucket)
+            event = _resolved(rt, event)
             results.append((event, rt.pipeline.handle(event, check_deadline)))
         except ResizerError as error:
             if not error.permanent:
@@ -174,6 +176,20 @@ def _process_message(
         # Successes are not lost: a retry finds their renditions current and skips them.
         raise transient
     return results
+
+
+def _resolved(rt: Runtime, event: ObjectEvent) -> ObjectEvent:
+    """The event with the key form that names the object, logged when there was a choice
+    (an EventBridge key that URL-decoding would change: the first-deploy check)."""
+    resolved, form = rt.pipeline.resolve_key(event)
+    if form is not None:
+        logger.info(
+            "EventBridge key form",
+            key=resolved.key,
+            key_form=form.value,
+            key_as_received=event.key,
+        )
+    return resolved
 
 
 def _record_handler(
