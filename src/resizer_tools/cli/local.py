@@ -160,6 +160,45 @@ def _print_ready(stack: Any) -> None:
     )
 
 
+@local_app.command("set")
+def local_set(
+    pairs: Annotated[
+        list[str],
+        typer.Argument(
+            help="KEY=VALUE: a function variable (RENDITIONS, JPEG_QUALITY...) or the "
+            "template parameter that sets it (Renditions, JpegQuality...). Quote a value "
+            "with spaces; commas are kept (RENDITIONS=a=100x100,b=200x200).",
+        ),
+    ],
+    endpoint: Annotated[
+        str, typer.Option(envvar="AWS_ENDPOINT_URL", help="The running emulator's endpoint.")
+    ] = "http://127.0.0.1:4566",
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    template: TemplateOption = Path("infra/template.yaml"),
+) -> None:
+    """Change settings of the running local stack as a stack update does: the function's
+    configuration, a new version, `live` moved to it; the poller runs it from then on."""
+    from resizer_tools.local.parameters import parse_pairs  # noqa: PLC0415
+    from resizer_tools.local.settings import apply_settings  # noqa: PLC0415
+    from resizer_tools.local.template import Template  # noqa: PLC0415
+
+    with errors():
+        aws = aws_clients(endpoint, None)
+        stack = aws.stack(stack_name)
+        loaded = Template.load(template) if template.is_file() else None
+        change = apply_settings(aws, stack, parse_pairs(pairs), loaded)
+    shown = " ".join(f"{key}={value}" for key, value in change.variables.items())
+    if change.version is None:
+        console.print(f"no change: {shown} already set; nothing published", highlight=False)
+        return
+    console.print(
+        f"set {shown}: version {change.version} published and `live` moved to it; the "
+        "running poller (`resizer local up` or `local worker`) follows within a second",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @local_app.command("worker")
 def local_worker(
     endpoint: Annotated[
