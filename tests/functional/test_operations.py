@@ -146,6 +146,8 @@ def test_list_filters_by_type_and_prefix_and_prints_json(
         "sent_timestamp_ms",
         "receive_count",
         "body",
+        "source_etag",
+        "function_version",
     }
     code, out = _cli(endpoint, name, "dlq", "show", gone, "--json")
     assert code == 0, out

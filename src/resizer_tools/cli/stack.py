@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -32,6 +33,9 @@ from resizer_tools.cli.common import (
     print_json,
     stack_clients,
 )
+
+if TYPE_CHECKING:
+    from resizer_tools.ops.dead_letters import DeadLetter
 
 __all__ = ["backfill", "logs", "status", "upload"]
 
@@ -129,14 +133,32 @@ def backfill(
     """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
     from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
 
+    skipped: list[DeadLetter] = []
     with errors():
         aws, stack = stack_clients(stack_name, endpoint, region)
-        sent = enqueue(aws, stack, prefix)
+        sent = enqueue(aws, stack, prefix, on_skip=skipped.append)
     console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
+    if skipped:
+        _print_skipped(skipped)
     if prune:
         from resizer_tools.cli.prune import prune_after_backfill  # noqa: PLC0415
 
         prune_after_backfill(aws, stack, prefix, wait)
+
+
+def _print_skipped(skipped: list[DeadLetter]) -> None:
+    """How many sources the backfill left out, why, and what to do about them."""
+    kinds = Counter(letter.error_type for letter in skipped)
+    console.print(
+        f"skipped {len(skipped)} object(s) already on the dead-letter queue with the same "
+        f"ETag, dead-lettered by the version `live` runs ({skipped[0].function_version}): "
+        "they would only fail again ("
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        + "); `resizer dlq list` shows why; fix or replace the file (a new ETag), or "
+        "change the settings (a new version), and they are enqueued again",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
