@@ -47,11 +47,8 @@ def _parts(stack: LocalStack) -> tuple[Aws, StackResources]:
 
 def _backfill(stack: LocalStack) -> str:
     aws, resources = _parts(stack)
-    result = CliRunner().invoke(
-        app,
-        ["backfill", "--prefix", "dl/", "--endpoint", stack.endpoint_url]
-        + ["--stack-name", resources.stack_name],
-    )
+    where = ["--endpoint", stack.endpoint_url, "--stack-name", resources.stack_name]
+    result = CliRunner().invoke(app, ["backfill", "--prefix", "dl/", *where])
     assert result.exit_code == 0, result.output
     assert drained(aws, resources, 60), "the queue did not empty"
     return " ".join(result.output.split())
