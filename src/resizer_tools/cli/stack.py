@@ -56,6 +56,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
     from resizer_tools.ops.operations import (  # noqa: PLC0415
         DEFAULT_EXCLUDES,
         files_to_upload,
+        require_source_bucket,
         upload_file,
     )
 
@@ -64,6 +65,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
             paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
         )
         aws, stack = stack_clients(stack_name, endpoint, region)
+        require_source_bucket(aws, stack)
         total = sum(path.stat().st_size for path, _ in files)
         with Progress(
             TextColumn("{task.description}"),

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from resizer.errors import ConfigurationError
 from resizer.events import created_record, notification_body
 from resizer_tools.errors import OperationFailedError, UsageError
 from resizer_tools.ops.aws import Aws, StackResources
@@ -31,6 +32,8 @@ __all__ = [
     "Status",
     "backfill",
     "files_to_upload",
+    "require_source_bucket",
+    "source_bucket_exists",
     "status",
     "upload_file",
 ]
@@ -120,6 +123,33 @@ def _wanted(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> boo
         for candidate in (parts[-1], key.lower())
         for pattern in include
     )
+
+
+#: How S3 says a bucket does not exist (HeadBucket answers a bare 404).
+_NO_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+
+
+def source_bucket_exists(aws: Aws, stack: StackResources) -> bool:
+    """Whether the stack's source bucket exists (with ExistingSourceBucket, the stack
+    reads a bucket it does not create)."""
+    try:
+        aws.s3.head_bucket(Bucket=stack.source_bucket)
+    except ClientError as error:
+        if str(error.response.get("Error", {}).get("Code")) in _NO_BUCKET:
+            return False
+        raise
+    return True
+
+
+def require_source_bucket(aws: Aws, stack: StackResources) -> None:
+    """A :class:`ConfigurationError` naming the fix when the source bucket is missing."""
+    if not source_bucket_exists(aws, stack):
+        raise ConfigurationError(
+            f"the source bucket s3://{stack.source_bucket} does not exist: a stack deployed "
+            "with ExistingSourceBucket reads a bucket it does not create; create it and "
+            "turn on its EventBridge delivery first (docs/infrastructure.md, "
+            '"Bring your own source bucket")'
+        )
 
 
 def upload_file(
