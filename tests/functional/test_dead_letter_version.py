@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from emulated_aws import Stack
 
+from resizer.events import created_record, notification_body
 from resizer_tools.ops import dead_letters
 from resizer_tools.ops.aws import Aws, StackResources
 
@@ -27,8 +28,17 @@ def test_a_dead_letter_names_the_version_and_the_etag(stack: Stack, endpoint: st
     response, _ = stack.invoke()  # the harness's context: version "1" of function resizer
     assert response == {"batchItemFailures": []}
 
+    # Retries ran out (SQS's redrive: no attributes): a retry may succeed, never skipped.
+    stack.sqs.send_message(
+        QueueUrl=stack.dlq_url,
+        MessageBody=notification_body([created_record(stack.source, "flaky.jpg", etag="e")]),
+    )
     resources = _resources(stack)
     letters = {d.source_key: d for d in dead_letters.dead_letters(Aws(endpoint), resources)}
+    assert (letters["flaky.jpg"].error_type, letters["flaky.jpg"].function_version) == (
+        dead_letters.RETRIES_EXHAUSTED,
+        "",
+    )
     assert (letters["notes.jpg"].function_version, letters["notes.jpg"].source_etag) == ("1", etag)
     # Only the version that failed them: another version (or none) matches nothing.
     by_version = dead_letters.failed_by(Aws(endpoint), resources, "1")

@@ -147,3 +147,22 @@ def test_a_refused_value_changes_nothing(stack: LocalStack, pair: str, reason: s
     assert code == 2, output
     assert reason in output
     assert _live(aws, name) == before
+
+
+def test_a_value_changed_on_latest_alone_is_not_published(stack: LocalStack) -> None:
+    """As a stack update, which writes the whole environment: what runs (live) plus the
+    change, not whatever $LATEST holds."""
+    aws, _, name = _parts(stack)
+    latest = aws.lambda_.get_function_configuration(FunctionName=name)["Environment"]
+    aws.lambda_.update_function_configuration(
+        FunctionName=name,
+        Environment={"Variables": {**latest["Variables"], "WEBP_QUALITY": "11"}},
+    )
+    live = aws.lambda_.get_function_configuration(FunctionName=name, Qualifier="live")
+    assert live["Environment"]["Variables"].get("WEBP_QUALITY") != "11"
+    code, output = _set(stack, "AVIF_QUALITY=60")
+    assert code == 0, output
+    published = aws.lambda_.get_function_configuration(FunctionName=name, Qualifier="live")
+    variables = published["Environment"]["Variables"]
+    assert variables["AVIF_QUALITY"] == "60"
+    assert variables.get("WEBP_QUALITY") == live["Environment"]["Variables"].get("WEBP_QUALITY")

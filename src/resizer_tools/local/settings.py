@@ -74,8 +74,11 @@ def apply_settings(
         ) from None
     if environment == current:
         return SettingsChange(variables, None)
-    # The whole environment read from live: a stray change to $LATEST is not published.
-    return SettingsChange(variables, publish_configuration(aws, name, environment, alias))
+    # The whole environment read from live, as a stack update writes the whole of it
+    # from the template: a value changed on $LATEST alone is not published.
+    return SettingsChange(
+        variables, publish_configuration(aws, name, environment, alias, whole=True)
+    )
 
 
 def _variables(
