@@ -21,6 +21,7 @@ class Context:
     """The attributes Powertools and the handler read from Lambda's context."""
 
     function_name = "resizer"
+    function_version = "1"
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:resizer:live"
     aws_request_id = "00000000-0000-0000-0000-00000000c01d"

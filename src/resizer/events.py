@@ -4,14 +4,21 @@ Two shapes reach the queue: S3 event notifications (``{"Records": [...]}``, from
 bucket the stack creates) and S3 events delivered through EventBridge (one envelope
 per message, ``source`` ``aws.s3``, from an existing bucket: ``ExistingSourceBucket``).
 S3 URL-encodes object keys in notifications (``+`` for a space, ``%2F`` for ``/``
-in moto), and this module decodes EventBridge keys the same way (docs/infrastructure.md
-"Bring your own source bucket"); everything downstream sees decoded keys.
+in moto): they are decoded here with ``unquote_plus``. EventBridge's ``detail.object.key``
+is used as it arrives: AWS does not document an encoding for it, and the evidence says
+raw (recorded ``Object Created`` events carry raw colons, where a notification writes
+``%3A``; issue 18). Since that is not documented, an EventBridge event whose key decoding
+would change also carries the decoded form (:attr:`ObjectEvent.decoded_key`), and
+:func:`resolve_key` picks the form that names an object: the raw key when it exists, the
+decoded one when only it does (docs/infrastructure.md "Bring your own source bucket").
+Everything downstream sees the key of the object itself.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
@@ -39,6 +46,9 @@ class ObjectEvent:
     event_name: str = ""
     #: The raw notification record, kept so a failure can be dead-lettered as is.
     record: dict[str, Any] | None = None
+    #: EventBridge only: ``key`` URL-decoded, when that differs from the key as it
+    #: arrived ("" otherwise); :func:`resolve_key` decides which of the two is meant.
+    decoded_key: str = ""
 
 
 def parse_body(body: str) -> list[ObjectEvent]:
@@ -133,18 +143,49 @@ def _eventbridge_event(envelope: dict[str, Any]) -> ObjectEvent:
     if not isinstance(bucket, str) or not bucket or not isinstance(raw_key, str) or not raw_key:
         raise MalformedMessageError("S3 EventBridge event names no bucket or no object key")
     action, notification_name = known
-    key = unquote_plus(raw_key)
+    decoded = unquote_plus(raw_key)
     etag = etag.strip('"')
     return ObjectEvent(
         action=action,
         bucket=bucket,
-        key=key,
+        key=raw_key,
         etag=etag,
         size=size,
         event_name=str(detail_type),
         # Dead-lettered as the equivalent notification record: one shape to redrive.
-        record=_notification_record(notification_name, bucket, key, etag=etag, size=size),
+        record=_notification_record(notification_name, bucket, raw_key, etag=etag, size=size),
+        decoded_key=decoded if decoded != raw_key else "",
     )
+
+
+class KeyForm(Enum):
+    """Which form of an EventBridge key named the object (logged: the first-deploy check)."""
+
+    RAW = "raw"
+    DECODED = "decoded"
+
+
+def resolve_key(
+    event: ObjectEvent, exists: Callable[[str], bool]
+) -> tuple[ObjectEvent, KeyForm | None]:
+    """The event with the key it means, and which form that was (None: nothing to decide).
+
+    Only an EventBridge event whose key URL-decoding would change has two candidates.
+    The key as it arrived wins when ``exists`` says so, or when neither exists (the
+    usual outcome then follows: SourceGoneError, or nothing to remove); the decoded form
+    only when it alone exists. ``exists`` is asked about the raw key first, and about
+    the decoded one only when the raw key is missing.
+    """
+    if not event.decoded_key:
+        return event, None
+    if exists(event.key) or not exists(event.decoded_key):
+        return replace(event, decoded_key=""), KeyForm.RAW
+    key = event.decoded_key
+    _action, notification_name = EVENTBRIDGE_ACTIONS[event.event_name]
+    record = _notification_record(
+        notification_name, event.bucket, key, etag=event.etag, size=event.size
+    )
+    return replace(event, key=key, decoded_key="", record=record), KeyForm.DECODED
 
 
 def require_source(event: ObjectEvent, source_bucket: str) -> None:

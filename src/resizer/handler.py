@@ -118,10 +118,21 @@ def runtime() -> Runtime:
 
 
 def _dead_letter(
-    rt: Runtime, body: str, error: ResizerError, record: SQSRecord, *, key: str, bucket: str = ""
+    rt: Runtime,
+    body: str,
+    error: ResizerError,
+    record: SQSRecord,
+    *,
+    key: str,
+    bucket: str = "",
+    version: str = "",
 ) -> None:
     """The DLQ message, then the Rendition Failed event (a failure to publish it is
-    transient: the record is retried and dead-lettered again, at least once)."""
+    transient: the record is retried and dead-lettered again, at least once).
+
+    ``FunctionVersion`` names the version (code and configuration) that failed it: a
+    backfill does not enqueue again a source dead-lettered with the same ETag by the
+    version ``live`` runs (resizer_tools.ops.dead_letters.failed_by)."""
     rt.sqs.send_message(
         QueueUrl=rt.settings.dead_letter_queue_url,
         MessageBody=body,
@@ -130,6 +141,7 @@ def _dead_letter(
             "ErrorReason": {"DataType": "String", "StringValue": error.reason[:_MAX_REASON]},
             "SourceKey": {"DataType": "String", "StringValue": key or "-"},
             "SourceMessageId": {"DataType": "String", "StringValue": record.message_id},
+            "FunctionVersion": {"DataType": "String", "StringValue": version or "-"},
         },
     )
     logger.warning(
@@ -159,9 +171,11 @@ def _process_message(
 
     results: list[tuple[ObjectEvent, Outcome | ResizerError]] = []
     transient: Exception | None = None
-    for event in events:
+    for received in events:
+        event = received
         try:
             require_source(event, rt.settings.source_bucket)
+            event = _resolved(rt, event)
             results.append((event, rt.pipeline.handle(event, check_deadline)))
         except ResizerError as error:
             if not error.permanent:
@@ -176,8 +190,23 @@ def _process_message(
     return results
 
 
+def _resolved(rt: Runtime, event: ObjectEvent) -> ObjectEvent:
+    """The event with the key form that names the object, logged when there was a choice
+    (an EventBridge key that URL-decoding would change: the first-deploy check)."""
+    resolved, form = rt.pipeline.resolve_key(event)
+    if form is not None:
+        logger.info(
+            "EventBridge key form",
+            key=resolved.key,
+            key_form=form.value,
+            key_as_received=event.key,
+        )
+    return resolved
+
+
 def _record_handler(
     futures: dict[str, Future[list[tuple[ObjectEvent, Outcome | ResizerError]]]],
+    version: str,
 ) -> Callable[[SQSRecord], None]:
     rt = runtime()
 
@@ -185,7 +214,7 @@ def _record_handler(
         try:
             results = futures[record.message_id].result()
         except MalformedMessageError as error:
-            _dead_letter(rt, record.body, error, record, key="")
+            _dead_letter(rt, record.body, error, record, key="", version=version)
             return
         except Exception as error:
             logger.error(
@@ -201,7 +230,9 @@ def _record_handler(
         for event, result in results:
             if isinstance(result, ResizerError):
                 body = notification_body([event.record] if event.record else [])
-                _dead_letter(rt, body, result, record, key=event.key, bucket=event.bucket)
+                _dead_letter(
+                    rt, body, result, record, key=event.key, bucket=event.bucket, version=version
+                )
                 continue
             logger.info(
                 result.result.value,
@@ -231,7 +262,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(
         event=event,
-        record_handler=_record_handler(futures),
+        record_handler=_record_handler(futures, context.function_version),
         processor=processor,
         context=context,
     )

@@ -39,7 +39,7 @@ from resizer import imaging, publish
 from resizer import manifest as manifests
 from resizer.config import Settings
 from resizer.errors import SourceGoneError, TransientError, no_deadline
-from resizer.events import Action, ObjectEvent
+from resizer.events import Action, KeyForm, ObjectEvent, resolve_key
 from resizer.manifest import SetState
 from resizer.storage import META_FOCAL_POINT, Storage
 
@@ -107,6 +107,16 @@ class Pipeline:
         else:
             outcome = self._render(event, check_deadline)
         return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
+
+    def resolve_key(self, event: ObjectEvent) -> tuple[ObjectEvent, KeyForm | None]:
+        """Which form of an EventBridge key names the object (:func:`resolve_key`): for a
+        render, the one whose source exists; for a removal, the one with a manifest.
+        Costs nothing unless decoding the key would change it (then one or two lookups)."""
+        if event.action is Action.REMOVE:
+            return resolve_key(event, lambda key: self.storage.read_manifest(key) is not None)
+        return resolve_key(
+            event, lambda key: self.storage.source_etag(event.bucket, key) is not None
+        )
 
     def _render(
         self, event: ObjectEvent, check_deadline: Callable[[], None], turns: int = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import boto3
 import pytest
@@ -146,6 +147,8 @@ def test_list_filters_by_type_and_prefix_and_prints_json(
         "sent_timestamp_ms",
         "receive_count",
         "body",
+        "source_etag",
+        "function_version",
     }
     code, out = _cli(endpoint, name, "dlq", "show", gone, "--json")
     assert code == 0, out
@@ -255,3 +258,27 @@ def test_an_endpoint_without_a_scheme_is_one_line_and_exit_2(ops: tuple[Stack, s
     assert code == 2
     assert "http://127.0.0.1:4566" in out
     assert "Traceback" not in out
+
+
+def test_upload_to_a_missing_bucket_is_one_line_and_exit_2(
+    endpoint: str, ops: tuple[Stack, str], tmp_path: Path
+) -> None:
+    """An ExistingSourceBucket stack reads a bucket it does not create: uploading before
+    it exists is a classified error naming the fix, not "a bug in resizer"."""
+    stack, name = ops
+    for page in stack.s3.get_paginator("list_objects_v2").paginate(Bucket=stack.source):
+        for item in page.get("Contents", []):
+            stack.s3.delete_object(Bucket=stack.source, Key=item["Key"])
+    stack.s3.delete_bucket(Bucket=stack.source)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(jpeg(64, 48))
+
+    code, out = _cli(endpoint, name, "upload", str(photo))
+
+    assert code == 2, out
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    assert f"s3://{stack.source}" in lines[0]
+    assert "does not exist" in lines[0]
+    assert "EventBridge" in lines[0]
+    assert "uploading" not in out

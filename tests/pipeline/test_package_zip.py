@@ -61,8 +61,9 @@ folder, stdlib, event = sys.argv[1], sys.argv[2:4], json.loads(sys.argv[4])
 assert not any("site-packages" in p for p in sys.path), sys.path
 sys.path.insert(0, folder)
 
-class Context:
+class Context:  # as the Python runtime's (docs.aws.amazon.com/lambda/latest/dg/python-context.html)
     function_name = "resizer"
+    function_version = "1"
     memory_limit_in_mb = 1024
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:resizer:live"
     aws_request_id = "00000000-0000-0000-0000-000000000000"

@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from resizer.errors import ForeignBucketError, MalformedMessageError
 from resizer.events import (
     Action,
+    KeyForm,
     created_record,
     notification_body,
     parse_body,
     parse_record,
     require_source,
+    resolve_key,
 )
 
 EVENTS = Path(__file__).parent.parent / "events"
@@ -102,7 +104,7 @@ def test_only_the_source_bucket_is_accepted_when_one_is_set() -> None:
 # --- S3 events delivered through EventBridge (ExistingSourceBucket) ---------------------
 
 
-def test_eventbridge_created_and_deleted_decode_the_key() -> None:
+def test_eventbridge_created_and_deleted_use_the_key_as_it_arrives() -> None:
     created, deleted = (parse_record(r)[0] for r in load("sqs_eventbridge_s3.json"))
     assert (created.action, created.bucket, created.key) == (
         Action.RENDER,
@@ -148,6 +150,100 @@ def test_eventbridge_moto_spelling_of_the_etag_is_read() -> None:
     envelope["detail"]["object"] = {"key": "a b.jpg", "size": 3, "eTag": "abc"}
     (event,) = parse_body(json.dumps(envelope))
     assert (event.key, event.etag, event.size) == ("a b.jpg", "abc", 3)
+
+
+#: Keys S3 notifications encode and EventBridge, by the evidence, does not (issue 18).
+AWKWARD_KEYS = ["a b+c%.jpg", "x:y=1 (2).jpg", "été/ü.jpg"]
+
+
+def _eventbridge(key: str, detail_type: str = "Object Created") -> dict[str, Any]:
+    envelope = _envelope(**{"detail-type": detail_type})
+    envelope["detail"]["object"]["key"] = key
+    return envelope
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_eventbridge_keys_are_used_as_they_arrive(key: str) -> None:
+    """EventBridge's ``detail.object.key`` is not URL-decoded (``+`` stays a plus)."""
+    (event,) = parse_body(json.dumps(_eventbridge(key)))
+    assert event.key == key
+    # The dead-letter record, redriven as a notification, names the same object.
+    assert event.record is not None
+    (again,) = parse_body(notification_body([event.record]))
+    assert again.key == key
+
+
+@pytest.mark.parametrize("key", AWKWARD_KEYS)
+def test_s3_notification_keys_are_still_decoded(key: str) -> None:
+    """S3 notifications URL-encode the key (``+`` for a space): decoded with unquote_plus."""
+    record = created_record("b", key)
+    assert record["s3"]["object"]["key"] != key  # really encoded on the way
+    (event,) = parse_body(notification_body([record]))
+    assert event.key == key
+
+
+def test_s3_notification_as_s3_writes_it() -> None:
+    record = created_record("b", "x")
+    record["s3"]["object"]["key"] = "a+b%2Bc%25.jpg"
+    (event,) = parse_body(notification_body([record]))
+    assert event.key == "a b+c%.jpg"
+    assert event.decoded_key == ""  # no second guess on this path
+
+
+# --- resolve_key: when the raw key is missing and its decoded form exists -----------------
+
+
+def _exists(*keys: str) -> tuple[list[str], Any]:
+    asked: list[str] = []
+
+    def exists(key: str) -> bool:
+        asked.append(key)
+        return key in keys
+
+    return asked, exists
+
+
+def test_resolve_key_keeps_the_raw_key_when_it_exists() -> None:
+    (event,) = parse_body(json.dumps(_eventbridge("a+b%2Bc%25.jpg")))
+    assert event.decoded_key == "a b+c%.jpg"
+    asked, exists = _exists("a+b%2Bc%25.jpg", "a b+c%.jpg")
+    resolved, form = resolve_key(event, exists)
+    assert (resolved.key, form, asked) == ("a+b%2Bc%25.jpg", KeyForm.RAW, ["a+b%2Bc%25.jpg"])
+
+
+def test_resolve_key_falls_back_to_the_decoded_form_when_only_it_exists() -> None:
+    """Should AWS ever URL-encode EventBridge keys, the decoded key is the object."""
+    (event,) = parse_body(json.dumps(_eventbridge("a+b%2Bc%25.jpg")))
+    asked, exists = _exists("a b+c%.jpg")
+    resolved, form = resolve_key(event, exists)
+    assert (resolved.key, form) == ("a b+c%.jpg", KeyForm.DECODED)
+    assert asked == ["a+b%2Bc%25.jpg", "a b+c%.jpg"]
+    # Dead-lettered, it names the object found; etag and size are kept.
+    assert resolved.record is not None
+    (again,) = parse_body(notification_body([resolved.record]))
+    assert (again.key, again.etag, again.size) == ("a b+c%.jpg", event.etag, event.size)
+
+
+def test_resolve_key_keeps_the_raw_key_when_neither_exists() -> None:
+    (event,) = parse_body(json.dumps(_eventbridge("a+b.jpg")))
+    _, exists = _exists()
+    resolved, form = resolve_key(event, exists)
+    assert (resolved.key, form) == ("a+b.jpg", KeyForm.RAW)
+
+
+@pytest.mark.parametrize("key", ["plain/photo.jpg", "x:y=1 (2).jpg", "été/ü.jpg"])
+def test_resolve_key_asks_nothing_when_decoding_changes_nothing(key: str) -> None:
+    (event,) = parse_body(json.dumps(_eventbridge(key)))
+    asked, exists = _exists()
+    assert resolve_key(event, exists) == (event, None)
+    assert asked == []
+
+
+def test_resolve_key_asks_nothing_for_s3_notifications() -> None:
+    (event,) = parse_body(notification_body([created_record("b", "a b+c%.jpg")]))
+    asked, exists = _exists()
+    assert resolve_key(event, exists) == (event, None)
+    assert asked == []
 
 
 @pytest.mark.parametrize(

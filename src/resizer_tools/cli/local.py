@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -92,11 +92,12 @@ def local_up(
     from resizer_tools.local.stack import LocalStack  # noqa: PLC0415
 
     with errors():
+        overrides = parse_pairs(parameter or [])
         stack = LocalStack(
             template,
             port=port,
             stack_name=stack_name,
-            parameters=parse_pairs(parameter or []),
+            parameters=overrides,
             on_batch=_print_batch,
             on_version=_print_version,
             poller=worker,
@@ -105,7 +106,7 @@ def local_up(
         stack.start()
     try:
         with _until_interrupted() as stop:
-            _print_ready(stack)
+            _print_ready(stack, overrides)
             _wait(stop)
     finally:
         console.print("stopping: finishing the invocations in flight...")
@@ -113,11 +114,13 @@ def local_up(
         console.print("stopped")
 
 
-def _print_ready(stack: Any) -> None:
+def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> None:
     """What is running and how to use it: one ``name: value`` line each, never cut.
 
     Lines, not a table: queue URLs are longer than a terminal is wide, and a table cut
-    at 80 columns loses the part one needs to copy.
+    at 80 columns loses the part one needs to copy. With ``ExistingSourceBucket`` the
+    stack reads a bucket it does not create: the bucket and the one-time EventBridge
+    step come first, before any upload (:func:`_print_own_bucket_steps`).
     """
     resources, deployment, endpoint = stack.resources, stack.deployment, stack.endpoint_url
     console.print("ready", style="bold green")
@@ -144,8 +147,12 @@ def _print_ready(stack: Any) -> None:
     for name, value in rows:
         console.print(f"[dim]{name + ':':<20}[/]{value}", highlight=False, soft_wrap=True)
     src, dst = resources.source_bucket, resources.destination_bucket
+    own_bucket = bool((parameters or {}).get("ExistingSourceBucket"))
+    if own_bucket:
+        _print_own_bucket_steps(stack)
     console.print(
-        "\n[bold]Try it[/] (any credentials work locally):\n"
+        f"\n[bold]{'Then try it' if own_bucket else 'Try it'}[/] "
+        "(any credentials work locally):\n"
         "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
         "AWS_DEFAULT_REGION=us-east-1\n"
         f"  aws --endpoint-url {endpoint} s3 cp photo.jpg s3://{src}/\n"
@@ -155,6 +162,71 @@ def _print_ready(stack: Any) -> None:
         f'  AWS_ENDPOINT_URL={endpoint} python -c "import boto3; '
         f"boto3.client('s3').upload_file('photo.jpg', '{src}', 'photo.jpg')\"\n"
         "Ctrl-C stops everything.",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _print_own_bucket_steps(stack: Any) -> None:
+    """ExistingSourceBucket: the bucket must exist and send its events to EventBridge
+    before an upload reaches the queue (docs/infrastructure.md, "Bring your own source
+    bucket"); said first, with the commands for the emulator."""
+    from resizer_tools.ops.operations import source_bucket_exists  # noqa: PLC0415
+
+    endpoint, bucket = stack.endpoint_url, stack.resources.source_bucket
+    exists = stack.aws is not None and source_bucket_exists(stack.aws, stack.resources)
+    state = "exists" if exists else "does not exist yet: create it"
+    lines = [
+        "\n[bold]First[/] (ExistingSourceBucket: the stack reads a bucket it does not create; "
+        "until both steps are done an upload renders nothing):",
+        f"  1. the bucket s3://{bucket} {state}",
+    ]
+    if not exists:
+        lines.append(f"     aws --endpoint-url {endpoint} s3 mb s3://{bucket}")
+    lines += [
+        "  2. the one-time step: turn on its EventBridge delivery (here the bucket has no "
+        "other notification; on AWS merge it into the existing configuration, "
+        'docs/infrastructure.md "Bring your own source bucket")',
+        f"     aws --endpoint-url {endpoint} s3api put-bucket-notification-configuration "
+        f"--bucket {bucket} --notification-configuration '{{\"EventBridgeConfiguration\": {{}}}}'",
+    ]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+@local_app.command("set")
+def local_set(
+    pairs: Annotated[
+        list[str],
+        typer.Argument(
+            help="KEY=VALUE: a function variable (RENDITIONS, JPEG_QUALITY...) or the "
+            "template parameter that sets it (Renditions, JpegQuality...). Quote a value "
+            "with spaces; commas are kept (RENDITIONS=a=100x100,b=200x200).",
+        ),
+    ],
+    endpoint: Annotated[
+        str, typer.Option(envvar="AWS_ENDPOINT_URL", help="The running emulator's endpoint.")
+    ] = "http://127.0.0.1:4566",
+    stack_name: StackName = DEFAULT_STACK_NAME,
+    template: TemplateOption = Path("infra/template.yaml"),
+) -> None:
+    """Change settings of the running local stack as a stack update does: the function's
+    configuration, a new version, `live` moved to it; the poller runs it from then on."""
+    from resizer_tools.local.parameters import parse_pairs  # noqa: PLC0415
+    from resizer_tools.local.settings import apply_settings  # noqa: PLC0415
+    from resizer_tools.local.template import Template  # noqa: PLC0415
+
+    with errors():
+        aws = aws_clients(endpoint, None)
+        stack = aws.stack(stack_name)
+        loaded = Template.load(template) if template.is_file() else None
+        change = apply_settings(aws, stack, parse_pairs(pairs), loaded)
+    shown = " ".join(f"{key}={value}" for key, value in change.variables.items())
+    if change.version is None:
+        console.print(f"no change: {shown} already set; nothing published", highlight=False)
+        return
+    console.print(
+        f"set {shown}: version {change.version} published and `live` moved to it; the "
+        "running poller (`resizer local up` or `local worker`) follows within a second",
         highlight=False,
         soft_wrap=True,
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -33,6 +34,9 @@ from resizer_tools.cli.common import (
     stack_clients,
 )
 
+if TYPE_CHECKING:
+    from resizer_tools.ops.dead_letters import DeadLetter
+
 __all__ = ["backfill", "logs", "status", "upload"]
 
 
@@ -52,6 +56,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
     from resizer_tools.ops.operations import (  # noqa: PLC0415
         DEFAULT_EXCLUDES,
         files_to_upload,
+        require_source_bucket,
         upload_file,
     )
 
@@ -60,6 +65,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
             paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
         )
         aws, stack = stack_clients(stack_name, endpoint, region)
+        require_source_bucket(aws, stack)
         total = sum(path.stat().st_size for path, _ in files)
         with Progress(
             TextColumn("{task.description}"),
@@ -129,14 +135,32 @@ def backfill(
     """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
     from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
 
+    skipped: list[DeadLetter] = []
     with errors():
         aws, stack = stack_clients(stack_name, endpoint, region)
-        sent = enqueue(aws, stack, prefix)
+        sent = enqueue(aws, stack, prefix, on_skip=skipped.append)
     console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
+    if skipped:
+        _print_skipped(skipped)
     if prune:
         from resizer_tools.cli.prune import prune_after_backfill  # noqa: PLC0415
 
         prune_after_backfill(aws, stack, prefix, wait)
+
+
+def _print_skipped(skipped: list[DeadLetter]) -> None:
+    """How many sources the backfill left out, why, and what to do about them."""
+    kinds = Counter(letter.error_type for letter in skipped)
+    console.print(
+        f"skipped {len(skipped)} object(s) already on the dead-letter queue with the same "
+        f"ETag, dead-lettered by the version `live` runs ({skipped[0].function_version}): "
+        "they would only fail again ("
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
+        + "); `resizer dlq list` shows why; fix or replace the file (a new ETag), or "
+        "change the settings (a new version), and they are enqueued again",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -53,6 +53,10 @@ class Emulator(Service):
             _require_free(self._port)
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self._port, verbose=False)
         server.start()
+        # Before any request: what the emulator answers must be what AWS answers.
+        from resizer_tools.local.moto_gaps import install_string_environment  # noqa: PLC0415
+
+        install_string_environment()
         host, port = server.get_host_and_port()
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"

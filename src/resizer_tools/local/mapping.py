@@ -98,19 +98,24 @@ class MappingConfig:
 
 
 def publish_configuration(
-    aws: Aws, function_name: str, variables: Mapping[str, str], alias: str = "live"
+    aws: Aws,
+    function_name: str,
+    variables: Mapping[str, str],
+    alias: str = "live",
+    *,
+    whole: bool = False,
 ) -> str:
     """What a stack update does to the function: configuration, new version, alias moved.
 
-    ``variables`` are set over the function's current environment. Returns the new
-    version, which a running poller follows within a second (its ``on_version``).
+    ``variables`` are set over the function's current ($LATEST) environment, or are the
+    whole environment with ``whole`` (as a stack update writes it from the template).
+    Returns the new version, which a running poller follows within a second (its
+    ``on_version``).
     """
-    current = aws.lambda_.get_function_configuration(FunctionName=function_name)
-    # str(): moto hands Number parameters back as ints.
-    environment = {
-        key: str(value)
-        for key, value in ((current.get("Environment") or {}).get("Variables") or {}).items()
-    }
+    environment: dict[str, str] = {}
+    if not whole:
+        current = aws.lambda_.get_function_configuration(FunctionName=function_name)
+        environment = dict((current.get("Environment") or {}).get("Variables") or {})
     aws.lambda_.update_function_configuration(
         FunctionName=function_name, Environment={"Variables": {**environment, **variables}}
     )
@@ -155,9 +160,5 @@ def _version_fields(aws: Aws, name: str, version: str) -> dict[str, Any]:
         "handler": function.get("Handler", "resizer.handler.lambda_handler"),
         "timeout_s": int(function.get("Timeout", 3)),
         "memory_mb": int(function.get("MemorySize", 128)),
-        # str(): moto hands Number parameters back as ints.
-        "environment": {
-            key: str(value)
-            for key, value in ((function.get("Environment") or {}).get("Variables") or {}).items()
-        },
+        "environment": dict((function.get("Environment") or {}).get("Variables") or {}),
     }

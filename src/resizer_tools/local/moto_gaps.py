@@ -30,6 +30,12 @@ Each gap (re-checked on moto 5.2), then what the local stack does about it:
   follows it (:mod:`resizer_tools.local.mapping`).
 - ``Fn::GetAtt`` of a few types cannot be read from the stack.
   -> Read from the service APIs (:func:`attribute`).
+- A function's ``Environment.Variables`` keep the types moto's CloudFormation parsed
+  them to (a ``Number`` parameter becomes an int), and ``GetFunctionConfiguration``
+  returns them so; AWS always returns strings, and botocore refuses an int when what
+  was read is written back (``update-function-configuration``).
+  -> Stored as strings, as Lambda stores them (:func:`install_string_environment`,
+  installed when the emulator starts).
 """
 
 from __future__ import annotations
@@ -62,6 +68,39 @@ def emulator_supports(resource_type: str) -> bool:
 
     logging.getLogger("moto.cloudformation.parsing").setLevel(logging.ERROR)
     return resource_class_from_type(resource_type) is not None
+
+
+def install_string_environment() -> None:
+    """Make moto keep every Lambda environment value as a string (idempotent).
+
+    Lambda's API: ``Environment.Variables`` is a map of String to String
+    (https://docs.aws.amazon.com/lambda/latest/api/API_EnvironmentResponse.html,
+    https://docs.aws.amazon.com/lambda/latest/api/API_Environment.html); CloudFormation
+    passes a ``Number`` parameter on as the string given. moto's function model holds
+    the map in ``environment_vars``, set at creation and by every update (API or
+    CloudFormation) and copied into each published version: one property covers them all.
+    """
+    from moto.awslambda.models import LambdaFunction  # noqa: PLC0415 (local stack only)
+
+    if isinstance(getattr(LambdaFunction, "environment_vars", None), property):
+        return
+
+    def get(self: Any) -> dict[str, str]:
+        return self.__dict__.setdefault("_string_environment", {})  # type: ignore[no-any-return]
+
+    def put(self: Any, variables: Mapping[str, Any] | None) -> None:
+        self.__dict__["_string_environment"] = {
+            str(name): lambda_string(value) for name, value in (variables or {}).items()
+        }
+
+    LambdaFunction.environment_vars = property(get, put)
+
+
+def lambda_string(value: Any) -> str:
+    """An environment value as Lambda holds it (CloudFormation's spelling of booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _queue_attribute(aws: Aws, physical_id: str, name: str) -> str | None:

@@ -18,6 +18,11 @@ before it sends), so a message that fails again is not moved twice in one run.
 An ``ObjectCreated`` entry whose source object is gone is never redriven (it
 would only come back as ``SourceGoneError``): it stays on the queue, reported,
 until ``delete`` (or ``--drop-gone``) removes it.
+
+A backfill asks :func:`failed_by` which sources the version ``live`` runs has already
+dead-lettered, with their ETag: enqueued again, they would only fail again and add a
+second dead letter each (the function records the version that failed a record in the
+``FunctionVersion`` attribute).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ __all__ = [
     "RedriveResult",
     "dead_letters",
     "delete",
+    "failed_by",
     "find",
     "purge",
     "redrive",
@@ -66,6 +72,10 @@ class DeadLetter:
     sent_timestamp_ms: int
     receive_count: int
     body: str
+    #: The source's ETag in the dead-lettered event ("" when it names none).
+    source_etag: str = ""
+    #: The function version that dead-lettered it ("" when retries ran out, or older).
+    function_version: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -284,7 +294,8 @@ def _dead_letter(message: dict[str, Any]) -> DeadLetter:
 
     system = message.get("Attributes") or {}
     body = message.get("Body", "")
-    bucket, key, event_name = _first_object(body)
+    bucket, key, event_name, etag = _first_object(body)
+    version = text("FunctionVersion")
     return DeadLetter(
         message_id=message["MessageId"],
         source_bucket=bucket,
@@ -296,15 +307,38 @@ def _dead_letter(message: dict[str, Any]) -> DeadLetter:
         sent_timestamp_ms=int(system.get("SentTimestamp", 0)),
         receive_count=int(system.get("ApproximateReceiveCount", 0)),
         body=body,
+        source_etag=etag,
+        function_version="" if version == "-" else version,
     )
 
 
-def _first_object(body: str) -> tuple[str, str, str]:
-    """(bucket, decoded key, event name) of the body's first S3 record, or "-"s."""
+def _first_object(body: str) -> tuple[str, str, str, str]:
+    """(bucket, decoded key, event name, ETag) of the body's first S3 record, or "-"s."""
     try:
         events = parse_body(body)
     except MalformedMessageError:
         events = []
     if not events:
-        return "", "-", ""
-    return events[0].bucket, events[0].key, events[0].event_name
+        return "", "-", "", ""
+    first = events[0]
+    return first.bucket, first.key, first.event_name, first.etag
+
+
+def failed_by(aws: Aws, stack: StackResources, function_version: str) -> list[DeadLetter]:
+    """The created events of the stack's source bucket that ``function_version``
+    dead-lettered as permanent failures, naming the source's ETag (all left on the queue).
+
+    Retries run out (no ``FunctionVersion``) and dead letters of another version are
+    not among them: a retry, or the other version, may succeed.
+    """
+    if not function_version:
+        return []
+    with _scanning(aws, stack) as scan:
+        return [
+            held.letter
+            for held in scan.seen.values()
+            if held.letter.function_version == function_version
+            and held.letter.source_etag
+            and held.letter.event_name.startswith("ObjectCreated:")
+            and held.letter.source_bucket == stack.source_bucket
+        ]

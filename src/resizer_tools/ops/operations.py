@@ -11,14 +11,18 @@ from __future__ import annotations
 import fnmatch
 import mimetypes
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import ClientError
+
+from resizer.errors import ConfigurationError
 from resizer.events import created_record, notification_body
 from resizer_tools.errors import OperationFailedError, UsageError
 from resizer_tools.ops.aws import Aws, StackResources
+from resizer_tools.ops.dead_letters import DeadLetter, failed_by
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
@@ -28,6 +32,8 @@ __all__ = [
     "Status",
     "backfill",
     "files_to_upload",
+    "require_source_bucket",
+    "source_bucket_exists",
     "status",
     "upload_file",
 ]
@@ -119,6 +125,33 @@ def _wanted(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> boo
     )
 
 
+#: How S3 says a bucket does not exist (HeadBucket answers a bare 404).
+_NO_BUCKET = {"404", "NoSuchBucket", "NotFound"}
+
+
+def source_bucket_exists(aws: Aws, stack: StackResources) -> bool:
+    """Whether the stack's source bucket exists (with ExistingSourceBucket, the stack
+    reads a bucket it does not create)."""
+    try:
+        aws.s3.head_bucket(Bucket=stack.source_bucket)
+    except ClientError as error:
+        if str(error.response.get("Error", {}).get("Code")) in _NO_BUCKET:
+            return False
+        raise
+    return True
+
+
+def require_source_bucket(aws: Aws, stack: StackResources) -> None:
+    """A :class:`ConfigurationError` naming the fix when the source bucket is missing."""
+    if not source_bucket_exists(aws, stack):
+        raise ConfigurationError(
+            f"the source bucket s3://{stack.source_bucket} does not exist: a stack deployed "
+            "with ExistingSourceBucket reads a bucket it does not create; create it and "
+            "turn on its EventBridge delivery first (docs/infrastructure.md, "
+            '"Bring your own source bucket")'
+        )
+
+
 def upload_file(
     aws: Aws,
     stack: StackResources,
@@ -137,14 +170,23 @@ def upload_file(
     )
 
 
-def backfill(aws: Aws, stack: StackResources, prefix: str = "") -> int:
+def backfill(
+    aws: Aws,
+    stack: StackResources,
+    prefix: str = "",
+    on_skip: Callable[[DeadLetter], None] | None = None,
+) -> int:
     """Enqueue every source object under ``prefix`` as an S3 ObjectCreated notification.
 
     For sizes changed after the images were uploaded, or a bucket adopted with images
-    already in it. Renditions already current are skipped by the function.
+    already in it. Renditions already current are skipped by the function. A source
+    already on the dead-letter queue with the same ETag, dead-lettered by the version
+    ``live`` runs, is not enqueued (it would only be dead-lettered again): ``on_skip``
+    is told each one (:func:`_already_dead_lettered`).
     """
     sent = 0
     batch: list[str] = []
+    dead_lettered = _already_dead_lettered(aws, stack)
 
     def flush() -> None:
         nonlocal sent
@@ -168,6 +210,8 @@ def backfill(aws: Aws, stack: StackResources, prefix: str = "") -> int:
         Bucket=stack.source_bucket, Prefix=prefix
     ):
         for item in page.get("Contents", []):
+            if _skip_dead_lettered(dead_lettered, item, on_skip):
+                continue
             record = created_record(
                 stack.source_bucket,
                 item["Key"],
@@ -179,3 +223,32 @@ def backfill(aws: Aws, stack: StackResources, prefix: str = "") -> int:
                 flush()
     flush()
     return sent
+
+
+#: The alias the event source mapping invokes (infra/template.yaml's LiveAlias).
+LIVE_ALIAS = "live"
+
+
+def _already_dead_lettered(aws: Aws, stack: StackResources) -> dict[tuple[str, str], DeadLetter]:
+    """(key, ETag) -> dead letter, for the sources the version ``live`` runs has
+    dead-lettered; empty when the stack's function has no ``live`` alias."""
+    try:
+        version = aws.lambda_.get_alias(FunctionName=stack.function_name, Name=LIVE_ALIAS)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            return {}
+        raise
+    letters = failed_by(aws, stack, str(version["FunctionVersion"]))
+    return {(letter.source_key, letter.source_etag): letter for letter in letters}
+
+
+def _skip_dead_lettered(
+    dead_lettered: dict[tuple[str, str], DeadLetter],
+    item: Mapping[str, object],
+    on_skip: Callable[[DeadLetter], None] | None,
+) -> bool:
+    """Whether the listed object is one of ``dead_lettered`` (same key, same ETag)."""
+    letter = dead_lettered.get((str(item["Key"]), str(item.get("ETag", "")).strip('"')))
+    if letter is not None and on_skip is not None:
+        on_skip(letter)
+    return letter is not None
