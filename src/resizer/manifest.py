@@ -23,8 +23,9 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
-from resizer.config import MANIFEST_PREFIX, Rendition, Settings, fingerprint
-from resizer.imaging import RenderedImage, RenderSet, format_extensions
+from resizer.config import Settings, fingerprint
+from resizer.imaging import RenderSet
+from resizer.layout import image_key, manifest_key, rendition_key
 
 MANIFEST_VERSION = 1
 CONTENT_TYPE = "application/json"
@@ -71,7 +72,7 @@ def state(
     if not _made_from(found, source_etag, fingerprint(settings)):
         return SetState.STALE
     for rendition in reversed(settings.renditions):
-        head = metadata_of(output_key(rendition, source_key))
+        head = metadata_of(rendition_key(source_key, rendition.name))
         if not _made_from(head, source_etag, fingerprint(settings, rendition)):
             return SetState.STALE
     if found is None or found.get(META_ANNOUNCED) != "true":
@@ -86,35 +87,6 @@ def metadata(manifest: Manifest, *, announced: bool) -> dict[str, str]:
         META_CONFIG: str(manifest["config"]),
         META_ANNOUNCED: "true" if announced else "false",
     }
-
-
-def manifest_key(source_key: str) -> str:
-    """``manifests/<source key>.json`` (the prefix is a reserved rendition name)."""
-    return f"{MANIFEST_PREFIX}/{source_key}.json"
-
-
-def output_key(rendition: Rendition | str, source_key: str) -> str:
-    """Where a rendition's first format is written: ``<name>/<source key>``."""
-    name = rendition.name if isinstance(rendition, Rendition) else rendition
-    return f"{name}/{source_key}"
-
-
-def image_key(image: RenderedImage, source_key: str) -> str:
-    """Where one format of a rendition is written: its first at :func:`output_key`,
-    each further one there plus its extension (``.webp``, ``.avif``, ...)."""
-    return output_key(image.rendition, source_key) + image.suffix
-
-
-def configured_keys(settings: Settings, source_key: str) -> list[str]:
-    """Every key the config may write for a source: each rendition's first format, and
-    each further format with every extension it may take ("original" has several)."""
-    keys: dict[str, None] = {}
-    for rendition in settings.renditions:
-        first = output_key(rendition, source_key)
-        keys[first] = None
-        for name in rendition.formats[1:]:
-            keys.update(dict.fromkeys(first + extension for extension in format_extensions(name)))
-    return list(keys)
 
 
 def build(bucket: str, key: str, etag: str, rendered: RenderSet, settings: Settings) -> Manifest:

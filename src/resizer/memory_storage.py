@@ -23,7 +23,8 @@ from dataclasses import dataclass, field, replace
 
 from resizer.config import Settings
 from resizer.errors import no_deadline
-from resizer.manifest import Manifest, output_key
+from resizer.layout import rendition_key
+from resizer.manifest import Manifest
 from resizer.storage import (
     Head,
     ObjectStorage,
@@ -92,7 +93,7 @@ class InMemoryStorage(ObjectStorage):
         """Rendition name -> object, for the renditions of ``source_key`` that exist."""
         found = {}
         for rendition in self.settings.renditions:
-            stored = self.get(self.settings.destination_bucket, output_key(rendition, source_key))
+            stored = self.get(self.settings.destination_bucket, rendition_key(source_key, rendition.name))
             if stored is not None:
                 found[rendition.name] = stored
         return found

@@ -25,7 +25,8 @@ from botocore.exceptions import (
 )
 
 from resizer import manifest as manifests
-from resizer.config import FORMATS, MANIFEST_PREFIX, Settings, fingerprint
+from resizer import layout
+from resizer.config import Settings, fingerprint
 from resizer.errors import (
     BrokenReadError,
     ImageTooLargeError,
@@ -34,14 +35,13 @@ from resizer.errors import (
     TransientError,
     no_deadline,
 )
-from resizer.imaging import RenderedImage, format_extensions
+from resizer.imaging import RenderedImage
+from resizer.layout import image_key, manifest_key
 from resizer.manifest import (
     META_CONFIG,
     META_SOURCE_ETAG,
     Manifest,
     SetState,
-    image_key,
-    manifest_key,
 )
 
 if TYPE_CHECKING:
