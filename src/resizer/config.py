@@ -254,6 +254,9 @@ class Settings:
     # ones baseline (progressive costs 2-3x the CPU and is larger below ~250 px).
     jpeg_progressive_min_side: int = _setting("JPEG_PROGRESSIVE_MIN_SIDE", 250, 0, 2**31)
     cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
+    # The CDN's base URL (e.g. https://d111.cloudfront.net): each manifest entry then also
+    # carries its "url", <CDN_URL>/<key>?v=<12 hex of its sha256>. "" = no URLs.
+    cdn_url: str = _setting("CDN_URL", "")
     # Stop starting new records when less than this is left of the invocation.
     deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)
     # Records of one batch handled at once: fetched, rendered, written (threads).

@@ -37,6 +37,7 @@ another source's rendition.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -184,3 +185,25 @@ def check_source_key(settings: Settings, source_key: str) -> None:
 def is_rendition_name(name: str) -> bool:
     """Whether ``name`` may name a rendition (RENDITION_NAME, not reserved)."""
     return bool(RENDITION_NAME.fullmatch(name)) and name not in RESERVED_NAMES
+
+
+def belongs_to(key: str, source_key: str) -> bool:
+    """Whether ``key`` is a rendition of ``source_key`` in this layout or in the seed's
+    (a manifest written before the move lists ``<name>/<source key><ext>``), with an
+    extension resizer writes: a damaged or hand-edited manifest names nothing else."""
+    written = ("", *_written_extensions())
+    return any(
+        place is not None and place.source_key == source_key and place.extension in written
+        for place in (parse(key), legacy_further(key))
+    )
+
+
+@functools.cache
+def _written_extensions() -> frozenset[str]:
+    """Every extension a format resizer writes takes (.jpg, .png, .gif, .webp, .avif)."""
+    # Imported here: resizer.config imports this module (the name rules), and
+    # resizer.imaging imports resizer.config.
+    from resizer.config import FORMATS  # noqa: PLC0415
+    from resizer.imaging import format_extensions  # noqa: PLC0415
+
+    return frozenset(extension for name in FORMATS for extension in format_extensions(name))

@@ -15,7 +15,7 @@ from e2e import jpeg, keys, publish_config, wait_for
 from PIL import Image
 from typer.testing import CliRunner
 
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer_tools.cli.app import app
 from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources

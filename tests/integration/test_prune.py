@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.ops.aws import Aws, StackResources
 from resizer_tools.ops.prune import _EXTENSIONS, prune
