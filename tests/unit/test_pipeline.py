@@ -28,9 +28,9 @@ from resizer.errors import (
     SourceGoneError,
 )
 from resizer.layout import manifest_key, rendition_key
+from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
-from resizer.manifest import META_SOURCE_ETAG
 
 
 # ---------------------------------------------------------------- renders and duplicates

@@ -19,9 +19,9 @@ from resizer.errors import (
     DeadlineError,
     TransientError,
 )
+from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import _MAX_ROUNDS, Pipeline, Result
-from resizer.manifest import META_SOURCE_ETAG
 
 
 # ---------------------------------------------------------------- races while rendering
