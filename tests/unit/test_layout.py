@@ -151,3 +151,11 @@ def test_the_longest_key_decides_the_length_limit() -> None:
     layout.check_source_key(settings_, "k" * longest)
     with pytest.raises(KeyTooLongError, match="by 1 bytes"):
         layout.check_source_key(settings_, "k" * (longest + 1))
+
+
+def test_the_extensions_resizer_writes_are_the_engines_output_extensions() -> None:
+    from resizer.imaging import _output  # the one table of formats
+
+    outputs = (_output.JPEG, _output.PNG, _output.WEBP, _output.GIF, _output.AVIF)
+    assert layout._written_extensions() == {o.extension for o in outputs}
+    assert all(layout.EXTENSION.fullmatch(o.extension) for o in outputs)
