@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from resizer import layout
 from resizer.events import created_record, notification_body
 from resizer_tools.errors import OperationFailedError, UsageError
 from resizer_tools.ops.aws import Aws, StackResources
@@ -55,8 +56,11 @@ def status(aws: Aws, stack: StackResources) -> Status:
     queue = aws.sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=names)
     dlq = aws.sqs.get_queue_attributes(QueueUrl=stack.dead_letter_queue_url, AttributeNames=names)
     q, d = queue["Attributes"], dlq["Attributes"]
+    # Objects per rendition name, every format (resizer.layout); manifests and others aside.
     renditions: Counter[str] = Counter(
-        key.split("/", 1)[0] for key, _size in _objects(aws, stack.destination_bucket) if "/" in key
+        place.rendition
+        for key, _size in _objects(aws, stack.destination_bucket)
+        if (place := layout.parse(key)) is not None
     )
     return Status(
         queued=int(q.get("ApproximateNumberOfMessages", 0)),
