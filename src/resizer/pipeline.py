@@ -6,9 +6,12 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 * every rendition records the ETag of the source it was made from and the
   fingerprint of its settings; the manifest, written after every rendition, records
-  the source's ETag and the set's fingerprint. When both are *current*, the event is
-  a duplicate (or stale) and costs a HEAD of the source and one of the manifest; a
-  changed RENDITIONS (or quality, ...) renders again;
+  the source's ETag and the set's fingerprint and lists every object. Up to date
+  means everything listed (resizer.manifest.plan): only the renditions with an object
+  missing, or made from another source or config, are rendered again, the current
+  ones left untouched, and the new manifest lists both. When everything is current the
+  event is a duplicate (or stale) and costs a HEAD of the source, a GET of the
+  manifest and a HEAD of each object it lists;
 * a set is announced (Renditions Ready) after its manifest is written and the
   source is confirmed current; the manifest is marked announced only after
   PutEvents succeeded, and a delivery that finds a current manifest not yet
