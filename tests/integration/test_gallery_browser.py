@@ -144,7 +144,7 @@ def test_the_browser_picks_avif_then_webp_and_the_fallback_otherwise(
     assert responsive["sources"] == ["image/avif", "image/webp"]
     assert responsive["currentSrc"].endswith("photos/a b+c.jpg.avif")
     # 640 CSS px at DPR 1: the 800 w candidate is the smallest that covers it.
-    assert "/_medium/" in responsive["currentSrc"]  # its further formats: resizer.layout
+    assert "/medium/" in responsive["currentSrc"]
     assert crop["sources"] == ["image/webp"]
     assert crop["currentSrc"].endswith("thumbnails/photos/a b+c.jpg.webp")
     assert portrait["sources"] == []
