@@ -114,7 +114,7 @@ def keys_to_check(
     if not _of_source(manifest, found, source_etag):
         return []
     names = {rendition.name for rendition in settings.renditions}
-    return [entry["key"] for entry in entries(manifest) if entry.get("name") in names]
+    return list(dict.fromkeys(e["key"] for e in entries(manifest) if e.get("name") in names))
 
 
 def plan(
