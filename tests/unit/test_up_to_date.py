@@ -234,3 +234,22 @@ def test_an_entry_without_sha256_is_made_again() -> None:
     storage.upload(DEST, "manifests/x.jpg.json", json.dumps(old).encode(), stored.metadata)
     assert Pipeline(WEB, storage).handle(created("x.jpg")).result is Result.RENDERED
     assert all("sha256" in e for e in manifest(storage, "x.jpg")["renditions"])
+
+
+def test_a_hand_edited_entry_naming_another_object_is_rendered_again_and_not_deleted() -> None:
+    """An entry whose key is not where the layout puts that rendition of this source
+    (another source's object) is stale: rendered again; the other object is untouched."""
+    storage = InMemoryStorage(WEB)
+    for key in ("x.jpg", "y.jpg"):
+        storage.upload(SOURCE, key, jpeg(160, 120))
+        Pipeline(WEB, storage).handle(created(key))
+    edited = manifest(storage, "x.jpg")
+    edited["renditions"][2]["key"] = manifest(storage, "y.jpg")["renditions"][2]["key"]
+    stored = storage.get(DEST, "manifests/x.jpg.json")
+    assert stored is not None
+    storage.upload(DEST, "manifests/x.jpg.json", json.dumps(edited).encode(), stored.metadata)
+    others = manifest(storage, "y.jpg")["renditions"][2]["key"]
+    before = storage.get(DEST, others)
+    assert Pipeline(WEB, storage).handle(created("x.jpg")).result is Result.RENDERED
+    assert_lists_only_its_own(storage, "x.jpg")
+    assert storage.get(DEST, others) == before
