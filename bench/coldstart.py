@@ -51,7 +51,7 @@ from typing import Any
 
 from resizer.config import Settings
 from resizer.events import created_record, notification_body
-from resizer.manifest import output_key
+from resizer.layout import rendition_key
 from resizer_tools.local.emulator import Emulator as Moto
 from resizer_tools.local.lambda_event import to_lambda_record
 
@@ -162,7 +162,7 @@ class Emulator:
         return key, {"Records": [to_lambda_record(message, arn, REGION)]}
 
     def rendered(self, key: str) -> bool:
-        wanted = {output_key(rendition, key) for rendition in Settings().renditions}
+        wanted = {rendition_key(key, rendition.name) for rendition in Settings().renditions}
         listed = self.s3.list_objects_v2(Bucket=self.destination).get("Contents", [])
         return wanted <= {o["Key"] for o in listed}
 

@@ -18,6 +18,7 @@ from typing import Any
 import PIL
 
 from resizer.errors import ConfigurationError
+from resizer.layout import RENDITION_NAME, RESERVED_NAMES
 
 DEFAULT_RENDITIONS = "thumbnails=150x150,medium=800x800,large=1600x1600"
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
@@ -25,10 +26,6 @@ DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
 #: Output formats a rendition may list (``format=``); ``original`` is the family rule.
 FORMATS = ("original", "jpeg", "png", "webp", "avif")
 FITS = ("fit", "cover")
-#: The key prefix of the manifests (resizer.manifest) in the destination bucket.
-MANIFEST_PREFIX = "manifests"
-#: Rendition names that would collide with other key prefixes of the destination bucket.
-RESERVED_NAMES = frozenset({MANIFEST_PREFIX})
 #: A box side left out ("1024x") is unbounded: any length is accepted on that side.
 UNBOUNDED = 1 << 30
 
@@ -41,7 +38,6 @@ ENGINE_VERSION = "1"
 #: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
 _EXAMPLE = "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80'"
 
@@ -53,7 +49,7 @@ class Rendition:
     ``fit`` scales the image to fit inside the box, never upscaled; ``cover`` fills
     exactly ``width`` x ``height``, cropped around the focal point, never upscaled.
     ``formats[0]`` is written to ``<name>/<source key>``, each further one to
-    ``<name>/<source key>.<ext>``. ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
+    ``_<name>/<source key>.<ext>`` (resizer.layout). ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
     """
 
     name: str
@@ -113,7 +109,7 @@ def _parse_options(item: str, options: list[str]) -> dict[str, Any]:
 def _parse_item(item: str) -> Rendition:
     name, equals, rest = item.partition("=")
     name = name.strip()
-    if not equals or not _NAME.match(name):
+    if not equals or not RENDITION_NAME.fullmatch(name):
         raise _bad(item, "expected NAME=WIDTHxHEIGHT, a name of letters, digits, '_', '.', '-'")
     if name in RESERVED_NAMES:
         raise _bad(item, f"{name!r} is reserved (the manifests' prefix); choose another name")
@@ -258,6 +254,9 @@ class Settings:
     # ones baseline (progressive costs 2-3x the CPU and is larger below ~250 px).
     jpeg_progressive_min_side: int = _setting("JPEG_PROGRESSIVE_MIN_SIDE", 250, 0, 2**31)
     cache_control: str = _setting("CACHE_CONTROL", DEFAULT_CACHE_CONTROL)
+    # The CDN's base URL (e.g. https://d111.cloudfront.net): each manifest entry then also
+    # carries its "url", <CDN_URL>/<key>?v=<12 hex of its sha256>. "" = no URLs.
+    cdn_url: str = _setting("CDN_URL", "")
     # Stop starting new records when less than this is left of the invocation.
     deadline_margin_ms: int = _setting("DEADLINE_MARGIN_MS", 10_000, 0, 900_000)
     # Records of one batch handled at once: fetched, rendered, written (threads).

@@ -64,6 +64,11 @@ class KeyTooLongError(PermanentError):
     """The source key leaves no room for the rendition prefix within S3's 1,024 bytes."""
 
 
+class UnreachableKeyError(PermanentError):
+    """The source key has a ``.`` or ``..`` path segment: browsers and CDNs resolve
+    those before requesting, so no URL would reach its renditions (resizer.layout)."""
+
+
 class ForeignBucketError(PermanentError):
     """The record names a bucket other than the function's SOURCE_BUCKET."""
 

@@ -3,11 +3,12 @@
 In the spirit of httpx's ``MockTransport``: the pipeline runs unchanged against
 :class:`InMemoryStorage`, which keeps every bucket in a dict and shares the key
 layout, metadata and write order of :class:`resizer.storage.S3Storage` (both are
-:class:`resizer.storage.ObjectStorage`). Races are injected through its hooks, not
-by patching: ``after_fetch`` runs each time a source has been downloaded (between
-fetch and store, while the pipeline renders), ``before_delete`` each time a deletion
-of renditions has started (before anything is removed). A hook may upload, replace
-or delete objects, or run another pipeline on the same storage.
+:class:`resizer.storage.Storage`, which owns those rules; this module is only a
+backend's object operations over dicts). Races are injected through the storage's
+hooks, not by patching: ``after_fetch`` runs each time a source has been downloaded
+(between fetch and store, while the pipeline renders), ``before_delete`` each time a
+deletion of renditions has started (before anything is removed). A hook may upload,
+replace or delete objects, or run another pipeline on the same storage.
 
 Every operation is recorded in :attr:`InMemoryStorage.calls` as
 ``(operation, bucket, key)`` with operation one of ``head``, ``get`` (the download
@@ -22,20 +23,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from resizer.config import Settings
-from resizer.errors import no_deadline
-from resizer.manifest import Manifest, output_key
+from resizer.layout import rendition_key
 from resizer.storage import (
+    DeleteHook,
+    FetchHook,
     Head,
-    ObjectStorage,
     ObjectWrite,
     Opened,
-    SourceObject,
+    Storage,
     object_etag,
 )
-
-#: ``after_fetch(bucket, key)`` and ``before_delete(source_key)``.
-FetchHook = Callable[[str, str], None]
-DeleteHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class StoredObject:
     content_disposition: str | None = None
 
 
-class InMemoryStorage(ObjectStorage):
+class InMemoryStorage(Storage):
     """Buckets in a dict. ``settings.destination_bucket`` receives the renditions
     (``"renditions"`` when the settings name none)."""
 
@@ -62,9 +59,7 @@ class InMemoryStorage(ObjectStorage):
         settings = settings or Settings()
         if not settings.destination_bucket:
             settings = replace(settings, destination_bucket="renditions")
-        super().__init__(settings)
-        self.after_fetch = after_fetch
-        self.before_delete = before_delete
+        super().__init__(settings, after_fetch=after_fetch, before_delete=before_delete)
         self.objects: dict[tuple[str, str], StoredObject] = {}
         self.calls: list[tuple[str, str, str]] = []
         self._lock = threading.Lock()
@@ -92,7 +87,8 @@ class InMemoryStorage(ObjectStorage):
         """Rendition name -> object, for the renditions of ``source_key`` that exist."""
         found = {}
         for rendition in self.settings.renditions:
-            stored = self.get(self.settings.destination_bucket, output_key(rendition, source_key))
+            key = rendition_key(source_key, rendition.name)
+            stored = self.get(self.settings.destination_bucket, key)
             if stored is not None:
                 found[rendition.name] = stored
         return found
@@ -102,21 +98,7 @@ class InMemoryStorage(ObjectStorage):
         with self._lock:
             return [call for call in self.calls if call[0] in {"put", "delete"}]
 
-    # ---- the pipeline's side, with the hooks
-    def fetch(
-        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
-    ) -> SourceObject:
-        source = super().fetch(bucket, key, check_deadline)
-        if self.after_fetch is not None:
-            self.after_fetch(bucket, key)
-        return source
-
-    def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
-        if self.before_delete is not None:
-            self.before_delete(source_key)
-        super().delete_renditions(source_key, manifest)
-
-    # ---- the four object operations
+    # ---- the object operations
     def _head(self, bucket: str, key: str) -> Head | None:
         with self._lock:
             self.calls.append(("head", bucket, key))

@@ -6,9 +6,12 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 * every rendition records the ETag of the source it was made from and the
   fingerprint of its settings; the manifest, written after every rendition, records
-  the source's ETag and the set's fingerprint. When both are *current*, the event is
-  a duplicate (or stale) and costs a HEAD of the source and one of the manifest; a
-  changed RENDITIONS (or quality, ...) renders again;
+  the source's ETag and the set's fingerprint and lists every object. Up to date
+  means everything listed (resizer.manifest.plan): only the renditions with an object
+  missing, or made from another source or config, are rendered again, the current
+  ones left untouched, and the new manifest lists both. When everything is current the
+  event is a duplicate (or stale) and costs a HEAD of the source, a GET of the
+  manifest and a HEAD of each object it lists;
 * a set is announced (Renditions Ready) after its manifest is written and the
   source is confirmed current; the manifest is marked announced only after
   PutEvents succeeded, and a delivery that finds a current manifest not yet
@@ -28,6 +31,7 @@ Ordering rules that keep renditions in step with their source, whatever order
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -40,7 +44,7 @@ from resizer import manifest as manifests
 from resizer.config import Settings
 from resizer.errors import SourceGoneError, TransientError, no_deadline
 from resizer.events import Action, KeyForm, ObjectEvent, resolve_key
-from resizer.manifest import SetState
+from resizer.manifest import Manifest, Plan, SetState
 from resizer.storage import META_FOCAL_POINT, Storage
 
 
@@ -75,6 +79,20 @@ class _Stopwatch:
         now = time.perf_counter()
         self.steps[step] = round((now - self._last) * 1000, 1)
         self._last = now
+
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """What one round of :meth:`Pipeline._make` wrote, from the source at ``etag``."""
+
+    etag: str
+    manifest: Manifest
+    bytes_in: int = 0
+    bytes_out: int = 0
+    renditions: int = 0
 
 
 #: Renders of one event when the source keeps changing under it, before a retry.
@@ -133,58 +151,96 @@ class Pipeline:
                 f"s3://{event.bucket}/{event.key} no longer exists; "
                 "it was deleted before it was processed"
             )
-        state = self.storage.set_state(event.key, etag)
-        if state is SetState.CURRENT or (
-            state is SetState.UNANNOUNCED and not self.publisher.enabled
+        plan = self.storage.plan(event.key, etag)
+        if plan.state is SetState.CURRENT or (
+            plan.state is SetState.UNANNOUNCED and not self.publisher.enabled
         ):
             return Outcome(Result.UNCHANGED, event.key)
-        if state is SetState.UNANNOUNCED:
+        if plan.state is SetState.UNANNOUNCED and plan.manifest is not None:
             # Complete, but its Ready event was never published (PutEvents failed, or
             # the function died after the manifest): publish it now, render nothing.
-            found = self.storage.read_manifest(event.key)
-            if found is not None:
-                self._announce(event.key, found)
-                return Outcome(Result.UNCHANGED, event.key)
+            self._announce(event.key, plan.manifest)
+            return Outcome(Result.UNCHANGED, event.key)
         for _ in range(_MAX_ROUNDS):
             watch = _Stopwatch()
-            source = self.storage.fetch(event.bucket, event.key, check_deadline)
-            watch.lap("fetch")
-            focal = imaging.parse_focal_point(source.metadata.get(META_FOCAL_POINT))
-            with self._render_slot(check_deadline):
-                rendered = imaging.render_set(
-                    source.data, self.settings, self.budget, focal, check_deadline
-                )
-            watch.lap("render")
-            # The last moment to give up cleanly: nothing written yet.
-            check_deadline()
-            written = self.storage.store(event.key, source.etag, rendered.images)
-            # Last, so that its presence means the set is complete.
-            manifest = manifests.build(
-                event.bucket, event.key, source.etag, rendered, self.settings
-            )
-            self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
-            watch.lap("store")
+            made = self._make(event, etag, plan, check_deadline, watch)
             now = self.storage.source_etag(event.bucket, event.key)
-            if now == source.etag:
+            if now == made.etag:
                 if self.publisher.enabled:
-                    self._announce(event.key, manifest)
+                    self._announce(event.key, made.manifest)
                     watch.lap("announce")
                 return Outcome(
                     Result.RENDERED,
                     event.key,
-                    len(source.data),
-                    written,
-                    len(rendered.images),
+                    made.bytes_in,
+                    made.bytes_out,
+                    made.renditions,
                     steps=watch.steps,
                 )
             if now is None:
                 # Deleted while we rendered; its removal may already have run: undo ours.
                 return self._remove(event, check_deadline, turns + 1)
-            # Replaced while we rendered: what we wrote is stale, render the newer one.
+            # Replaced while we rendered: what we wrote is stale, render the newer one whole.
+            etag, plan = now, Plan(SetState.STALE, stale=self.settings.renditions)
         raise TransientError(
             f"s3://{event.bucket}/{event.key} changed {_MAX_ROUNDS} times while it was being "
             "rendered; the record will be retried"
         )
+
+    def _make(
+        self,
+        event: ObjectEvent,
+        etag: str,
+        plan: Plan,
+        check_deadline: Callable[[], None],
+        watch: _Stopwatch,
+    ) -> _Made:
+        """Render what ``plan`` names stale (of the source at ``etag``), write it, then the
+        manifest listing it beside what ``plan`` kept. Nothing stale: only the manifest
+        (a rendition dropped from the config, a new CDN_URL)."""
+        if not plan.stale and plan.manifest is not None:
+            manifest = manifests.rewritten(plan.manifest, plan.kept, self.settings)
+            self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
+            watch.lap("store")
+            return _Made(etag, manifest)
+        source = self.storage.fetch(event.bucket, event.key, check_deadline)
+        watch.lap("fetch")
+        if source.etag != etag:  # replaced since the plan: nothing of it is current
+            plan = Plan(SetState.STALE, stale=self.settings.renditions)
+        focal = self._focal_point(event.key, source.metadata.get(META_FOCAL_POINT))
+        with self._render_slot(check_deadline):
+            rendered = imaging.render_set(
+                source.data,
+                replace(self.settings, renditions=plan.stale),
+                self.budget,
+                focal,
+                check_deadline,
+            )
+        watch.lap("render")
+        # The last moment to give up cleanly: nothing written yet.
+        check_deadline()
+        written = self.storage.store(event.key, source.etag, rendered.images)
+        # Last, so that its presence means the set is complete.
+        manifest = manifests.build(
+            event.bucket, event.key, source.etag, rendered, self.settings, kept=plan.kept
+        )
+        self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
+        watch.lap("store")
+        return _Made(source.etag, manifest, len(source.data), written, len(rendered.images))
+
+    @staticmethod
+    def _focal_point(key: str, text: str | None) -> tuple[float, float] | None:
+        """The source's ``focal-point`` metadata; an invalid one is logged and ignored
+        (cover crops are then centred)."""
+        point = imaging.parse_focal_point(text)
+        if point is None and text is not None:
+            logger.warning(
+                "ignoring invalid focal-point metadata %r of %r: expected 'X,Y' with both "
+                "in 0..1; cover crops are centred",
+                text,
+                key,
+            )
+        return point
 
     @contextmanager
     def _render_slot(self, check_deadline: Callable[[], None]) -> Iterator[None]:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
+from resizer import layout
 from resizer.errors import TransientError
 
 if TYPE_CHECKING:
@@ -86,17 +87,13 @@ def slim(manifest: Mapping[str, Any]) -> dict[str, Any]:
     version, source, config and placeholder, where the whole manifest is
     (``manifest_key``, in the destination bucket) and ``counts`` (distinct
     ``renditions``, ``objects`` listed, their total ``bytes``)."""
-    # Imported here: resizer.manifest imports the imaging package (Pillow), which the
-    # laptop's event watcher (resizer_tools.cli.events) has no use for.
-    from resizer.manifest import manifest_key  # noqa: PLC0415
-
     listed = manifest["renditions"]
     return {
         "version": manifest["version"],
         SLIM: True,
         "source": manifest["source"],
         "config": manifest["config"],
-        "manifest_key": manifest_key(manifest["source"]["key"]),
+        "manifest_key": layout.manifest_key(manifest["source"]["key"]),
         "counts": {
             "renditions": len({entry["name"] for entry in listed}),
             "objects": len(listed),

@@ -1,9 +1,11 @@
-"""Where sources and renditions live: the pipeline's view (:class:`Storage`), the
-rules every backend shares (:class:`ObjectStorage`) and the S3 backend (:class:`S3Storage`).
+"""Where sources and renditions live: :class:`Storage`, the one seam between the
+pipeline and a bucket, and its S3 backend (:class:`S3Storage`).
 
-The key layout lives in :mod:`resizer.manifest`; the metadata and the order of writes
-live here once: a backend (S3, or :class:`resizer.memory_storage.InMemoryStorage`)
-only supplies four object operations (head, open, put, delete).
+:class:`Storage` owns every rule about what is stored: the metadata, the order of
+writes, what a removal deletes, what "up to date" means (:meth:`Storage.plan`) and the
+retries of a broken download. A backend supplies only object operations: ``_head``,
+``_open``, ``_read`` (may classify how a body breaks), ``_put`` and ``_delete``. The
+keys come from :mod:`resizer.layout`; the manifest's JSON from :mod:`resizer.manifest`.
 """
 
 from __future__ import annotations
@@ -24,32 +26,24 @@ from botocore.exceptions import (
     ResponseStreamingError,
 )
 
+from resizer import layout
 from resizer import manifest as manifests
-from resizer.config import FORMATS, MANIFEST_PREFIX, Settings, fingerprint
+from resizer.config import Settings, fingerprint
 from resizer.errors import (
     BrokenReadError,
     ImageTooLargeError,
-    KeyTooLongError,
     SourceGoneError,
     TransientError,
     no_deadline,
 )
-from resizer.imaging import RenderedImage, format_extensions
-from resizer.manifest import (
-    META_CONFIG,
-    META_SOURCE_ETAG,
-    Manifest,
-    SetState,
-    image_key,
-    manifest_key,
-)
+from resizer.imaging import RenderedImage
+from resizer.manifest import META_CONFIG, META_SOURCE_ETAG, META_SOURCE_KEY, Manifest, Plan
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 #: Metadata keys on every rendition (S3 lower-cases them and prefixes ``x-amz-meta-``),
-#: with META_SOURCE_ETAG and META_CONFIG (resizer.manifest).
-META_SOURCE_KEY = "source-key"
+#: with META_SOURCE_ETAG, META_CONFIG and META_SOURCE_KEY (resizer.manifest).
 META_WIDTH = "width"
 META_HEIGHT = "height"
 #: The source's user metadata naming the focal point of cover crops, "X,Y" in 0..1.
@@ -57,11 +51,22 @@ META_FOCAL_POINT = "focal-point"
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 T = TypeVar("T")
-#: S3's limits: a key is at most 1,024 bytes of UTF-8; user metadata at most 2 KB;
-#: DeleteObjects takes at most 1,000 keys a request.
-MAX_KEY_BYTES = 1024
+#: S3's limits: user metadata at most 2 KB; DeleteObjects takes at most 1,000 keys a
+#: request (the key's 1,024 bytes: resizer.layout.MAX_KEY_BYTES).
 MAX_DELETE_KEYS = 1000
 _MAX_SOURCE_KEY_META = 1024
+#: A GetObject whose body breaks mid-stream is outside botocore's retries (they end
+#: when the response headers arrive). Without these, one reset while reading failed
+#: the record and SQS redelivered it a visibility timeout later (360 s with the
+#: template's defaults). Attempts in all, and the backoff before the second (doubling,
+#: full jitter, capped): worst case about 0.2 + 0.4 + 0.8 s of waiting.
+READ_ATTEMPTS = 4
+READ_BACKOFF_S = 0.2
+READ_BACKOFF_CAP_S = 2.0
+
+#: ``after_fetch(bucket, key)`` and ``before_delete(source_key)``: see :class:`Storage`.
+FetchHook = Callable[[str, str], None]
+DeleteHook = Callable[[str], None]
 
 
 def object_etag(data: bytes) -> str:
@@ -74,43 +79,6 @@ class SourceObject:
     data: bytes
     etag: str
     metadata: Mapping[str, str] = field(default_factory=dict)
-
-
-class Storage(Protocol):
-    """What the pipeline needs from storage. Implemented by :class:`S3Storage` and
-    :class:`resizer.memory_storage.InMemoryStorage` (for tests and embedding)."""
-
-    def check_key(self, source_key: str) -> None:
-        """Raise a permanent error, before any work, for a key no rendition can have."""
-
-    def source_etag(self, bucket: str, key: str) -> str | None:
-        """The source's current ETag, or None when it does not exist."""
-
-    def fetch(
-        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
-    ) -> SourceObject:
-        """The source's bytes and ETag; SourceGoneError or ImageTooLargeError.
-        ``check_deadline`` raises DeadlineError when too little time is left to retry."""
-
-    def set_state(self, source_key: str, source_etag: str) -> SetState:
-        """Whether the set was made from the source at ``source_etag`` with the current
-        config (its manifest's ETag and fingerprint), and announced."""
-
-    def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
-        """Write the renditions in the order given; returns the bytes written."""
-
-    def read_manifest(self, source_key: str) -> Manifest | None:
-        """The source's manifest, or None (absent or unreadable)."""
-
-    def write_manifest(self, source_key: str, manifest: Manifest, *, announced: bool) -> None:
-        """Write the manifest (after every rendition it lists)."""
-
-    def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
-        """Delete every rendition ``manifest`` lists and every one the config names
-        (missing ones are no error); not the manifest."""
-
-    def delete_manifest(self, source_key: str) -> None:
-        """Delete the manifest (last, after the renditions)."""
 
 
 @dataclass(frozen=True)
@@ -148,17 +116,29 @@ class ObjectWrite:
     content_disposition: str | None = None
 
 
-class ObjectStorage(ABC):
-    """:class:`Storage` built from four object operations a backend supplies.
+class Storage(ABC):
+    """What the pipeline stores and reads, built on a backend's object operations.
 
-    Whatever the destination's layout grows (another object per source, written last,
-    or read back to know what to delete) belongs here, on the same four operations,
-    so every backend gets it at once.
+    Two hooks inject races without patching (tests): ``after_fetch(bucket, key)`` runs
+    each time a source has been downloaded (between fetch and store, while the pipeline
+    renders), ``before_delete(source_key)`` each time a deletion of renditions has
+    started. A hook may upload, replace or delete objects, or run another pipeline.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        after_fetch: FetchHook | None = None,
+        before_delete: DeleteHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.settings = settings
+        self.after_fetch = after_fetch
+        self.before_delete = before_delete
+        self._sleep = sleep
 
+    # ---- the backend's object operations
     @abstractmethod
     def _head(self, bucket: str, key: str) -> Head | None:
         """The object's ETag and metadata, or None when it does not exist."""
@@ -168,7 +148,7 @@ class ObjectStorage(ABC):
         """Start downloading the object, or None when it does not exist."""
 
     def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
-        """The body of an opened object (a backend may classify how reading fails)."""
+        """The body of an opened object; BrokenReadError when it breaks mid-stream."""
         return opened.body.read()
 
     @abstractmethod
@@ -178,24 +158,41 @@ class ObjectStorage(ABC):
     def _delete(self, bucket: str, keys: list[str]) -> None:
         """Delete the keys (missing ones are no error); TransientError if some remain."""
 
+    # ---- the rules
     def check_key(self, source_key: str) -> None:
-        keys = [*manifests.configured_keys(self.settings, source_key), manifest_key(source_key)]
-        longest = max(len(key.encode()) for key in keys)
-        if longest > MAX_KEY_BYTES:
-            raise KeyTooLongError(
-                f"the rendition key would be {longest:,} bytes, over S3's limit of "
-                f"{MAX_KEY_BYTES:,}; shorten the source key (or the rendition names) "
-                f"by {longest - MAX_KEY_BYTES:,} bytes"
-            )
+        """Raise a permanent error, before any work, for a key no rendition can have
+        (resizer.layout.check_source_key)."""
+        layout.check_source_key(self.settings, source_key)
 
     def source_etag(self, bucket: str, key: str) -> str | None:
+        """The source's current ETag, or None when it does not exist."""
         head = self._head(bucket, key)
         return None if head is None else head.etag
 
     def fetch(
         self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
     ) -> SourceObject:
-        """Download the source, refusing more than MAX_INPUT_BYTES before reading it."""
+        """The source's bytes, ETag and metadata: SourceGoneError, or ImageTooLargeError
+        before reading more than MAX_INPUT_BYTES. A body that breaks mid-stream is read
+        again (READ_ATTEMPTS, backoff with jitter, ``check_deadline`` before each retry:
+        it raises DeadlineError when too little time is left)."""
+        attempt = 1
+        while True:
+            try:
+                source = self._download(bucket, key)
+                break
+            except BrokenReadError:
+                if attempt == READ_ATTEMPTS:
+                    raise
+            check_deadline()
+            ceiling = min(READ_BACKOFF_CAP_S, READ_BACKOFF_S * 2 ** (attempt - 1))
+            self._sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not secrets
+            attempt += 1
+        if self.after_fetch is not None:
+            self.after_fetch(bucket, key)
+        return source
+
+    def _download(self, bucket: str, key: str) -> SourceObject:
         opened = self._open(bucket, key)
         if opened is None:
             raise SourceGoneError(
@@ -210,20 +207,37 @@ class ObjectStorage(ABC):
             )
         return SourceObject(self._read(bucket, key, opened), opened.etag, opened.metadata)
 
-    def set_state(self, source_key: str, source_etag: str) -> SetState:
-        def metadata_of(key: str) -> Mapping[str, str] | None:
-            head = self._head(self.settings.destination_bucket, key)
-            return None if head is None else head.metadata
-
-        return manifests.state(self.settings, source_key, source_etag, metadata_of)
+    def plan(self, source_key: str, source_etag: str) -> Plan:
+        """What the destination holds for the source at ``source_etag`` and what to
+        render (resizer.manifest.plan): the manifest, then a HEAD of every object it
+        lists for a configured rendition, so that an object lost since (deleted by hand,
+        a lifecycle rule) or made from another source or config is made again."""
+        bucket = self.settings.destination_bucket
+        key = layout.manifest_key(source_key)
+        opened = self._open(bucket, key)
+        found = None if opened is None else manifests.decode(self._read(bucket, key, opened))
+        heads: dict[str, Mapping[str, str] | None] = {}
+        if found is not None and opened is not None:
+            listed = manifests.keys_to_check(self.settings, found, opened.metadata, source_etag)
+            for listed_key in listed:
+                head = self._head(bucket, listed_key)
+                heads[listed_key] = None if head is None else head.metadata
+        metadata = None if opened is None else opened.metadata
+        return manifests.plan(
+            self.settings, source_key, source_etag, manifest=found, found=metadata, heads=heads
+        )
 
     def read_manifest(self, source_key: str) -> Manifest | None:
-        opened = self._open(self.settings.destination_bucket, manifest_key(source_key))
-        return None if opened is None else manifests.decode(opened.body.read())
+        """The source's manifest, or None (absent or unreadable)."""
+        bucket = self.settings.destination_bucket
+        key = layout.manifest_key(source_key)
+        opened = self._open(bucket, key)
+        return None if opened is None else manifests.decode(self._read(bucket, key, opened))
 
     def write_manifest(self, source_key: str, manifest: Manifest, *, announced: bool) -> None:
+        """Write the manifest (after every rendition it lists)."""
         write = ObjectWrite(
-            key=manifest_key(source_key),
+            key=layout.manifest_key(source_key),
             data=manifests.encode(manifest),
             content_type=manifests.CONTENT_TYPE,
             cache_control="no-cache",
@@ -232,9 +246,11 @@ class ObjectStorage(ABC):
         self._put(self.settings.destination_bucket, write)
 
     def delete_manifest(self, source_key: str) -> None:
-        self._delete(self.settings.destination_bucket, [manifest_key(source_key)])
+        """Delete the manifest (last, after the renditions)."""
+        self._delete(self.settings.destination_bucket, [layout.manifest_key(source_key)])
 
     def store(self, source_key: str, source_etag: str, images: Iterable[RenderedImage]) -> int:
+        """Write the renditions in the order given; returns the bytes written."""
         written = 0
         for image in images:
             self._put(self.settings.destination_bucket, self._write(source_key, source_etag, image))
@@ -242,8 +258,14 @@ class ObjectStorage(ABC):
         return written
 
     def delete_renditions(self, source_key: str, manifest: Manifest | None = None) -> None:
-        listed = _renditions_of(source_key, manifests.listed_keys(manifest)) if manifest else []
-        keys = dict.fromkeys([*listed, *manifests.configured_keys(self.settings, source_key)])
+        """Delete every rendition ``manifest`` lists that the layout (or the seed's) gives
+        ``source_key`` (a damaged or hand-edited manifest deletes nothing else), and every
+        key the config names; missing ones are no error. Not the manifest."""
+        if self.before_delete is not None:
+            self.before_delete(source_key)
+        listed = manifests.listed_keys(manifest) if manifest else []
+        own = [key for key in listed if layout.belongs_to(key, source_key)]
+        keys = dict.fromkeys([*own, *layout.configured_keys(self.settings, source_key)])
         self._delete(self.settings.destination_bucket, list(keys))
 
     def _write(self, source_key: str, source_etag: str, image: RenderedImage) -> ObjectWrite:
@@ -261,29 +283,17 @@ class ObjectStorage(ABC):
         # Metadata must be ASCII, so the key is URL-encoded; a long non-ASCII key can
         # triple in size and break S3's 2 KB metadata limit. The output key names the
         # source anyway, so the copy is left out then.
-        encoded_key = quote(source_key, safe="/")
+        encoded_key = manifests.encoded_source_key(source_key)
         if len(encoded_key) <= _MAX_SOURCE_KEY_META:
             metadata[META_SOURCE_KEY] = encoded_key
         return ObjectWrite(
-            key=image_key(image, source_key),
+            key=layout.image_key(image, source_key),
             data=image.data,
             content_type=image.content_type,
             cache_control=self.settings.cache_control,
             metadata=metadata,
             content_disposition=disposition,
         )
-
-
-def _renditions_of(source_key: str, keys: Iterable[str]) -> list[str]:
-    """Of ``keys``, those the layout gives a rendition of ``source_key`` (``<name>/<source
-    key>[<a format's extension>]``, ``name`` not the manifests' prefix): a damaged or
-    hand-edited manifest never makes a removal delete other objects."""
-    own = {source_key + ext for name in FORMATS for ext in ("", *format_extensions(name))}
-    return [
-        key
-        for key in keys
-        if (parts := key.partition("/"))[0] not in ("", MANIFEST_PREFIX) and parts[2] in own
-    ]
 
 
 def _unless_missing(call: Callable[[], T]) -> T | None:
@@ -296,48 +306,29 @@ def _unless_missing(call: Callable[[], T]) -> T | None:
         raise
 
 
-#: A GetObject whose body breaks mid-stream is outside botocore's retries (they end
-#: when the response headers arrive). Without these, one reset while reading failed
-#: the record and SQS redelivered it a visibility timeout later (360 s with the
-#: template's defaults). Attempts in all, and the backoff before the second (doubling,
-#: full jitter, capped): worst case about 0.2 + 0.4 + 0.8 s of waiting.
-READ_ATTEMPTS = 4
-READ_BACKOFF_S = 0.2
-READ_BACKOFF_CAP_S = 2.0
 #: How a body breaks while it is read: urllib3's errors as botocore's StreamingBody
 #: wraps them (ResponseStreamingError: a reset or an IncompleteRead; ReadTimeoutError),
 #: a body shorter than its Content-Length (IncompleteReadError), or a socket error.
 _BROKEN_READ = (IncompleteReadError, ResponseStreamingError, ReadTimeoutError, OSError)
 
 
-class S3Storage(ObjectStorage):
-    """The S3 backend: one client, shared by every thread.
-
-    A download whose body breaks mid-stream is retried here (READ_ATTEMPTS, backoff
-    with jitter, never past the deadline) before the record is given back to SQS.
-    """
+class S3Storage(Storage):
+    """The S3 backend: one client, shared by every thread. A body that breaks
+    mid-stream is classified (BrokenReadError) for :meth:`Storage.fetch` to retry."""
 
     def __init__(
-        self, s3: S3Client, settings: Settings, sleep: Callable[[float], None] = time.sleep
+        self,
+        s3: S3Client,
+        settings: Settings,
+        *,
+        after_fetch: FetchHook | None = None,
+        before_delete: DeleteHook | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        super().__init__(settings)
+        super().__init__(
+            settings, after_fetch=after_fetch, before_delete=before_delete, sleep=sleep
+        )
         self.s3 = s3
-        self._sleep = sleep
-
-    def fetch(
-        self, bucket: str, key: str, check_deadline: Callable[[], None] = no_deadline
-    ) -> SourceObject:
-        attempt = 1
-        while True:
-            try:
-                return super().fetch(bucket, key, check_deadline)
-            except BrokenReadError:
-                if attempt == READ_ATTEMPTS:
-                    raise
-            check_deadline()  # DeadlineError: too little time left for another try
-            ceiling = min(READ_BACKOFF_CAP_S, READ_BACKOFF_S * 2 ** (attempt - 1))
-            self._sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not secrets
-            attempt += 1
 
     def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
         try:

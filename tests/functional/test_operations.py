@@ -235,7 +235,9 @@ def test_a_removal_is_redriven_although_its_source_is_gone(
 def test_status_json(endpoint: str, ops: tuple[Stack, str]) -> None:
     stack, name = ops
     stack.put("s/1.jpg", jpeg(64, 48))
-    stack.s3.put_object(Bucket=stack.destination, Key="thumbnails/s/1.jpg", Body=b"x")
+    # Counted per rendition, every format (resizer.layout); manifests are not renditions.
+    for key in ("thumbnails/s/1.jpg", "_thumbnails/s/1.jpg.webp", "manifests/s/1.jpg.json"):
+        stack.s3.put_object(Bucket=stack.destination, Key=key, Body=b"x")
     _dead_letter(stack, "s/2.jpg", "CorruptImageError")
     code, out = _cli(endpoint, name, "status", "--json")
     assert code == 0, out
@@ -248,7 +250,7 @@ def test_status_json(endpoint: str, ops: tuple[Stack, str]) -> None:
         "dead_letters": 1,
         "dead_letters_in_flight": 0,
         "source_objects": 2,
-        "renditions": {"thumbnails": 1},
+        "renditions": {"thumbnails": 2},
     }
 
 

@@ -155,7 +155,7 @@ def test_a_changed_config_re_renders_on_backfill_and_an_unchanged_one_does_not(
     changed = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
     assert changed["Metadata"]["config"] != first["Metadata"]["config"]
     assert changed["Metadata"]["width"] == "200"
-    assert stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png.webp")
+    assert stack.s3.head_object(Bucket=stack.destination, Key="_medium/c.png.webp")
     (ready,) = arrived(stack, events)
     assert ready["detail"]["config"] == manifest(stack, "c.png")["config"]
     # Names dropped from the config stay (no --prune): large/ is still there.

@@ -13,7 +13,7 @@ from images import encode, jpeg, picture
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ImageTooLargeError, SourceGoneError, TransientError
 from resizer.events import Action, ObjectEvent
-from resizer.manifest import output_key
+from resizer.layout import rendition_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 from resizer.storage import S3Storage
@@ -59,7 +59,7 @@ def test_both_backends_write_the_same_renditions(stack: Stack, key: str, data: b
     ]
     for rendition in RENDITIONS:
         written = memory.renditions(key)[rendition.name]
-        assert s3_object(stack, output_key(rendition, key)) == {
+        assert s3_object(stack, rendition_key(key, rendition.name)) == {
             "data": written.data,
             "etag": written.etag,
             "content_type": written.content_type,

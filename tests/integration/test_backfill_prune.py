@@ -15,7 +15,7 @@ from e2e import jpeg, keys, publish_config, wait_for
 from PIL import Image
 from typer.testing import CliRunner
 
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer_tools.cli.app import app
 from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
@@ -70,7 +70,7 @@ def test_backfill_rerenders_and_only_prune_deletes(
     _follow(local_stack, BEFORE)
     aws.s3.put_object(Bucket=resources.source_bucket, Key="p/a.jpg", Body=jpeg(1200, 900))
     first = wait_for(lambda: _manifest(aws, destination, "p/a.jpg"), what="the first manifest")
-    assert {"small/p/a.jpg", "small/p/a.jpg.webp", "big/p/a.jpg"} <= keys(aws, destination)
+    assert {"small/p/a.jpg", "_small/p/a.jpg.webp", "big/p/a.jpg"} <= keys(aws, destination)
 
     _follow(local_stack, AFTER)
     _cli(local_stack, resources, "--prefix", "p/")
@@ -85,10 +85,18 @@ def test_backfill_rerenders_and_only_prune_deletes(
     with Image.open(io.BytesIO(body)) as image:
         assert image.size == (100, 75)
     # Without --prune, a config change deletes nothing.
-    assert {"small/p/a.jpg.webp", "big/p/a.jpg"} <= keys(aws, destination)
+    assert {"_small/p/a.jpg.webp", "big/p/a.jpg"} <= keys(aws, destination)
+
+    before = keys(aws, destination)
+    output = _cli(local_stack, resources, "--prefix", "p/", "--prune", "--dry-run", "--wait", "60")
+    assert "would prune 2 object(s)" in output
+    assert "would delete _small/p/a.jpg.webp" in output
+    assert "would delete big/p/a.jpg" in output
+    assert keys(aws, destination) == before  # a dry run deletes nothing
 
     output = _cli(local_stack, resources, "--prefix", "p/", "--prune", "--wait", "60")
     assert "pruned 2 object(s)" in output
     assert keys(aws, destination, "big/p/") == set()
     assert keys(aws, destination, "small/p/") == {"small/p/a.jpg"}
+    assert keys(aws, destination, "_small/p/") == set()
     assert manifest_key("p/a.jpg") in keys(aws, destination)

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.ops.aws import Aws, StackResources
-from resizer_tools.ops.prune import _EXTENSIONS, prune
+from resizer_tools.ops.prune import prune
 
 pytestmark = pytest.mark.integration
 
@@ -92,11 +92,21 @@ def test_prune_keeps_to_the_prefix_and_a_dry_run_deletes_nothing(
     assert "large/other/b.jpg" in _keys(aws, bucket)
 
 
-def test_the_extensions_are_the_engines_output_extensions() -> None:
-    from resizer.imaging import _output  # the one table of formats
-
-    outputs = (_output.JPEG, _output.PNG, _output.WEBP, _output.GIF, _output.AVIF)
-    assert set(_EXTENSIONS) == {o.extension for o in outputs}
+def test_the_current_layout_and_an_object_two_sources_may_own(
+    aws: Aws, stack: StackResources
+) -> None:
+    """``hero/a.jpg.webp`` is a.jpg's WebP in the seed's layout and a.jpg.webp's first
+    format in the current one: kept while either manifest lists it."""
+    bucket = stack.destination_bucket
+    _put(aws, bucket, "hero/a.jpg", "hero/a.jpg.webp", "_hero/a.jpg.avif", "_old/a.jpg.webp")
+    _manifest(aws, bucket, "a.jpg", "hero/a.jpg", "hero/a.jpg.webp", "_hero/a.jpg.avif")
+    _manifest(aws, bucket, "a.jpg.webp")
+    report = prune(aws, stack)
+    assert report.deleted == ["_old/a.jpg.webp"]
+    assert "hero/a.jpg.webp" in _keys(aws, bucket)
+    # Once a.jpg's manifest no longer lists it, no manifest does: it goes.
+    _manifest(aws, bucket, "a.jpg", "hero/a.jpg", "_hero/a.jpg.avif")
+    assert prune(aws, stack).deleted == ["hero/a.jpg.webp"]
 
 
 def test_a_source_whose_manifest_cannot_be_read_is_left_alone(

@@ -32,7 +32,7 @@ from zip_builds import ROOT
 
 from resizer import handler
 from resizer.config import Settings
-from resizer.manifest import output_key
+from resizer.layout import rendition_key
 
 BOXES = [r.name for r in Settings().renditions]
 
@@ -120,7 +120,7 @@ def test_host_zip_runs_the_handler_alone_against_emulated_aws(
     stack = build_stack(monkeypatch, endpoint)
     stack.put("zip/photo.jpg", small_jpeg())
     for name in BOXES:  # renditions of an image that is then deleted
-        stack.s3.put_object(Bucket=stack.destination, Key=output_key(name, "zip/gone.jpg"))
+        stack.s3.put_object(Bucket=stack.destination, Key=rendition_key("zip/gone.jpg", name))
     stack.put("zip/gone.jpg", small_jpeg())
     stack.s3.delete_object(Bucket=stack.source, Key="zip/gone.jpg")
     stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody="not a notification")
@@ -153,7 +153,7 @@ def test_host_zip_runs_the_handler_alone_against_emulated_aws(
 
     listed = stack.s3.list_objects_v2(Bucket=stack.destination).get("Contents", [])
     keys = {o["Key"] for o in listed}
-    assert {output_key(name, "zip/photo.jpg") for name in BOXES} <= keys  # PUT
+    assert {rendition_key("zip/photo.jpg", name) for name in BOXES} <= keys  # PUT
     assert not [k for k in keys if "zip/gone.jpg" in k]  # DELETE
     # The junk, and the creation of zip/gone.jpg (deleted before it was rendered).
     dead = {

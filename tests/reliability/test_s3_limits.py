@@ -18,7 +18,7 @@ from emulated_aws import Stack, StreamedBody
 from invocations import Drained, dead_letters, invoke_once, receive
 
 from resizer import handler
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 
 KEY_LIMIT = 1024
 METADATA_LIMIT = 2048

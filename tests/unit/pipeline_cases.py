@@ -8,8 +8,8 @@ from images import jpeg, png
 from resizer import imaging
 from resizer.config import Settings, parse_renditions
 from resizer.events import Action, ObjectEvent
+from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
-from resizer.storage import META_SOURCE_ETAG
 
 SOURCE = "uploads"
 RENDITIONS = parse_renditions("big=96x96,small=24x24")

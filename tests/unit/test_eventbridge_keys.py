@@ -14,7 +14,7 @@ import pytest
 from pipeline_cases import SOURCE, VERSIONS
 
 from resizer.events import KeyForm, ObjectEvent, parse_body
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 

@@ -27,10 +27,10 @@ from resizer.errors import (
     KeyTooLongError,
     SourceGoneError,
 )
-from resizer.manifest import manifest_key, output_key
+from resizer.layout import manifest_key, rendition_key
+from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
-from resizer.storage import META_SOURCE_ETAG
 
 
 # ---------------------------------------------------------------- renders and duplicates
@@ -48,22 +48,26 @@ def test_a_new_image_renders_every_rendition_recording_the_source_etag(
         assert small.size == (24, 18)
 
 
-def test_a_new_image_costs_one_head_of_the_manifest_and_writes_it_last(
+def test_a_new_image_costs_one_get_of_the_manifest_and_writes_it_last(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
     # The source, then the manifest (a 404), then after writing the source again.
-    assert heads(storage) == [KEY, manifest_key(KEY), KEY]
-    assert [op for op, _, _ in storage.calls if op in {"get", "read"}] == ["get", "read"]
+    assert heads(storage) == [KEY, KEY]
+    assert [(op, key) for op, _, key in storage.calls if op in {"get", "read"}] == [
+        ("get", manifest_key(KEY)),
+        ("get", KEY),
+        ("read", KEY),
+    ]
     assert [key for op, _, key in storage.writes()] == [
-        output_key("big", KEY),
-        output_key("small", KEY),
+        rendition_key(KEY, "big"),
+        rendition_key(KEY, "small"),
         manifest_key(KEY),
     ]
 
 
-def test_a_duplicate_costs_a_head_of_the_source_the_manifest_and_each_rendition(
+def test_a_duplicate_costs_a_head_of_the_source_the_manifest_and_each_object_listed(
     storage: InMemoryStorage, pipeline: Pipeline, versions: list[bytes]
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
@@ -72,9 +76,10 @@ def test_a_duplicate_costs_a_head_of_the_source_the_manifest_and_each_rendition(
     assert pipeline.handle(created()).result is Result.UNCHANGED
     assert storage.calls == [
         ("head", SOURCE, KEY),
-        ("head", "renditions", manifest_key(KEY)),
-        ("head", "renditions", output_key("small", KEY)),
-        ("head", "renditions", output_key("big", KEY)),
+        ("get", "renditions", manifest_key(KEY)),
+        ("read", "renditions", manifest_key(KEY)),
+        ("head", "renditions", rendition_key(KEY, "big")),
+        ("head", "renditions", rendition_key(KEY, "small")),
     ]
 
 
@@ -114,7 +119,7 @@ def test_a_missing_rendition_is_rendered_again(
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
-    storage.remove("renditions", output_key("big", KEY))
+    storage.remove("renditions", rendition_key(KEY, "big"))
     assert pipeline.handle(created()).result is Result.RENDERED
     assert_current(storage)
 
@@ -149,7 +154,8 @@ def test_a_source_over_max_input_bytes_is_refused_before_it_is_read(versions: li
     with pytest.raises(ImageTooLargeError, match="MAX_INPUT_BYTES"):
         Pipeline(storage.settings, storage).handle(created())
     assert storage.writes() == []
-    assert [op for op, _, _ in storage.calls] == ["head", "head", "get"]  # never "read"
+    # The source's HEAD, the manifest's GET (a 404), the source's GET: never "read".
+    assert [op for op, _, _ in storage.calls] == ["head", "get", "get"]
 
 
 # ---------------------------------------------------------------- folder markers

@@ -20,9 +20,9 @@ from resizer.errors import (
     DeadlineError,
     TransientError,
 )
+from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import _MAX_ROUNDS, Pipeline, Result
-from resizer.storage import META_SOURCE_ETAG
 
 
 # ---------------------------------------------------------------- races while rendering
@@ -96,7 +96,7 @@ def test_a_source_that_keeps_changing_gives_up_after_max_rounds_as_transient(
     with pytest.raises(TransientError, match=f"changed {_MAX_ROUNDS} times") as raised:
         pipeline.handle(created())
     assert not raised.value.permanent
-    assert sum(op == "get" for op, _, _ in storage.calls) == _MAX_ROUNDS
+    assert sum(op == "get" and bucket == SOURCE for op, bucket, _ in storage.calls) == _MAX_ROUNDS
     # What was written is stale, so the retry (SQS redelivers) does not skip it.
     storage.after_fetch = None
     assert pipeline.handle(created()).result is Result.RENDERED
@@ -126,7 +126,7 @@ def test_a_deadline_before_any_write_leaves_nothing_written(
     with pytest.raises(DeadlineError):
         pipeline.handle(created(), Deadline(at))
     assert storage.writes() == []
-    gets = [op for op, _, _ in storage.calls if op == "get"]
+    gets = [op for op, bucket, _ in storage.calls if op == "get" and bucket == SOURCE]
     assert len(gets) == at - 1
     assert pipeline.handle(created()).result is Result.RENDERED  # the retry completes
 

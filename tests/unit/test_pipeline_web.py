@@ -16,7 +16,8 @@ from resizer import publish
 from resizer.config import Settings, fingerprint, parse_renditions
 from resizer.errors import TransientError
 from resizer.events import Action, ObjectEvent
-from resizer.manifest import META_ANNOUNCED, META_CONFIG, META_SOURCE_ETAG, manifest_key
+from resizer.layout import manifest_key
+from resizer.manifest import META_ANNOUNCED, META_CONFIG, META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 from resizer.publish import EventBridgePublisher, InMemoryPublisher
@@ -106,9 +107,9 @@ def test_the_manifest_lists_exactly_the_objects_written(
         == written
         == [
             f"big/{KEY}",
-            f"big/{KEY}.webp",
+            f"_big/{KEY}.webp",
             f"sq/{KEY}",
-            f"sq/{KEY}.avif",
+            f"_sq/{KEY}.avif",
         ]
     )
     for entry in found["renditions"]:
@@ -197,7 +198,7 @@ def test_a_changed_config_keeps_dropped_renditions_until_removal(
     store = InMemoryStorage(smaller)
     store.objects = storage.objects
     Pipeline(smaller, store).handle(created())
-    assert store.get(DEST, f"big/{KEY}.webp") is not None  # kept
+    assert store.get(DEST, f"_big/{KEY}.webp") is not None  # kept
     old_keys = [e["key"] for e in manifest(store)["renditions"]]
     assert old_keys == [f"sq/{KEY}"]
     # The older manifest's objects stay, and a removal with the old manifest deletes them.

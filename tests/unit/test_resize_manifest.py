@@ -38,10 +38,10 @@ def test_renditions_option_writes_each_format_and_the_manifest_lists_the_files(
     entries = manifest["renditions"]
     assert isinstance(entries, list)
     assert sorted(e["key"] for e in entries) == [
+        "_thumbs/photo.jpg.webp",
+        "_wide/photo.jpg.avif",
         "thumbs/photo.jpg",
-        "thumbs/photo.jpg.webp",
         "wide/photo.jpg",
-        "wide/photo.jpg.avif",
     ]
     for entry in entries:
         with Image.open(out / entry["key"]) as image:

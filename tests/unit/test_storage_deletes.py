@@ -9,7 +9,7 @@ import pytest
 
 from resizer.config import Settings, parse_renditions
 from resizer.errors import TransientError
-from resizer.manifest import manifest_key
+from resizer.layout import manifest_key
 from resizer.memory_storage import InMemoryStorage
 from resizer.storage import MAX_DELETE_KEYS, S3Storage
 
@@ -23,10 +23,18 @@ def listing(*keys: str) -> dict[str, Any]:
 
 def test_a_manifest_listing_other_objects_never_gets_them_deleted() -> None:
     storage = InMemoryStorage(SETTINGS)
-    own = ["big/photos/cat.jpg", "big/photos/cat.jpg.webp", "gone/photos/cat.jpg.avif"]
+    own = [
+        "big/photos/cat.jpg",
+        "_big/photos/cat.jpg.webp",
+        "_gone/photos/cat.jpg.avif",
+        "big/photos/cat.jpg.webp",  # the seed's layout, in a manifest written before the move
+    ]
     foreign = [
         "big/photos/dog.jpg",  # another source's rendition
+        "_big/photos/cat.webp",  # source photos/cat's WebP
         "big/photos/cat.jpg.exe",  # not a format's extension
+        "_big/photos/cat.jpg.exe",
+        "_big/photos/cat.jpg",
         "big/photos/cat.jpg/x",
         manifest_key(KEY),  # the manifest goes last, by delete_manifest
         "manifests/photos/cat.jpg",

@@ -10,7 +10,9 @@ from resizer_tools.ops.aws import Aws, StackResources
 __all__ = ["prune_after_backfill"]
 
 
-def prune_after_backfill(aws: Aws, stack: StackResources, prefix: str, wait_s: int) -> None:
+def prune_after_backfill(
+    aws: Aws, stack: StackResources, prefix: str, wait_s: int, *, dry_run: bool = False
+) -> None:
     from resizer_tools.ops.prune import drained, prune  # noqa: PLC0415
 
     with errors(), console.status("waiting for the re-renders (queue not empty)...") as status:
@@ -22,16 +24,20 @@ def prune_after_backfill(aws: Aws, stack: StackResources, prefix: str, wait_s: i
                 "`resizer backfill --prune` again once it has (current renditions are skipped)"
             )
             raise typer.Exit(EXIT_FAILED)
-        report = prune(aws, stack, prefix)
+        report = prune(aws, stack, prefix, dry_run=dry_run)
+    done, verb = ("would prune", "would delete") if dry_run else ("pruned", "deleted")
     console.print(
-        f"pruned {len(report.deleted)} object(s) no manifest lists from "
+        f"{done} {len(report.deleted)} object(s) no manifest lists from "
         f"s3://{stack.destination_bucket}/",
         highlight=False,
+        markup=False,
     )
-    for key in report.deleted[:20]:
-        console.print(f"  deleted {key}", highlight=False)
-    if len(report.deleted) > 20:
-        console.print(f"  ... and {len(report.deleted) - 20} more", highlight=False)
+    # A dry run lists every key (it is the point); a real one the first 20.
+    shown = report.deleted if dry_run else report.deleted[:20]
+    for key in shown:
+        console.print(f"  {verb} {key}", highlight=False, markup=False)
+    if len(report.deleted) > len(shown):
+        console.print(f"  ... and {len(report.deleted) - len(shown)} more", highlight=False)
     if report.unowned:
         console.print(
             f"left alone: {len(report.unowned)} object(s) of sources without a manifest",

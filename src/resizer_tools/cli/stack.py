@@ -131,10 +131,20 @@ def backfill(
     wait: Annotated[
         int, typer.Option(min=1, help="With --prune: most seconds to wait for the queue.")
     ] = 900,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="With --prune: list what the prune would delete and delete nothing "
+            "(the backfill itself still runs: it only re-renders what is out of date).",
+        ),
+    ] = False,
 ) -> None:
     """Enqueue existing source objects, as S3 notifications (after changing sizes)."""
     from resizer_tools.ops.operations import backfill as enqueue  # noqa: PLC0415
 
+    if dry_run and not prune:
+        raise typer.BadParameter("--dry-run lists what --prune would delete: add --prune")
     skipped: list[DeadLetter] = []
     with errors():
         aws, stack = stack_clients(stack_name, endpoint, region)
@@ -145,7 +155,7 @@ def backfill(
     if prune:
         from resizer_tools.cli.prune import prune_after_backfill  # noqa: PLC0415
 
-        prune_after_backfill(aws, stack, prefix, wait)
+        prune_after_backfill(aws, stack, prefix, wait, dry_run=dry_run)
 
 
 def _print_skipped(skipped: list[DeadLetter]) -> None:

@@ -25,7 +25,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from resizer.errors import ConfigurationError
-from resizer.manifest import decode, listed_keys, manifest_key
+from resizer.layout import manifest_folder, manifest_key, manifest_source
+from resizer.manifest import decode, listed_keys
 from resizer.publish import READY
 from resizer_tools.local.gallery import write_gallery
 from resizer_tools.local.mapping import publish_configuration
@@ -147,7 +148,6 @@ def _upload_and_wait(
     uploaded: dict[str, float] = {}
     latencies: dict[str, float] = {}
     ready: set[str] = set()
-    manifests_prefix = manifest_key("")[: -len(".json")]
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -164,9 +164,9 @@ def _upload_and_wait(
         deadline = time.monotonic() + _WAIT_SECONDS
         while len(latencies) < len(files) and time.monotonic() < deadline:
             now = time.monotonic()
-            for key in _listed(aws, resources.destination_bucket, manifests_prefix):
-                name = key[len(manifests_prefix) : -len(".json")]
-                if name in uploaded and name not in latencies:
+            for key in _listed(aws, resources.destination_bucket, manifest_folder()):
+                name = manifest_source(key)
+                if name is not None and name in uploaded and name not in latencies:
                     latencies[name] = (now - uploaded[name]) * 1000
                     progress.advance(rendering)
             ready.update(e.key for e in receive(aws, watch, 0) if e.detail_type == READY)

@@ -1,10 +1,11 @@
 """``resizer resize``'s files: the destination bucket's layout, in a folder.
 
 Each rendition goes where the function puts it, under the output folder instead of
-the bucket: the first format at ``<name>/<file>`` (a converted one, HEIC -> JPEG, with
-the new extension, so the file opens), each further format at ``<name>/<file><ext>``;
-then the manifest, built by the function's own :func:`resizer.manifest.build`, at
-``manifests/<file>.json``, its keys the written files' paths relative to the folder.
+the bucket (resizer.layout): the first format at ``<name>/<file>`` (a converted one,
+HEIC -> JPEG, with the new extension, so the file opens), each further format at
+``_<name>/<file><ext>``; then the manifest, built by the function's own
+:func:`resizer.manifest.build`, at ``manifests/<file>.json``, its keys the written
+files' paths relative to the folder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 
 from resizer.config import Settings
 from resizer.imaging import RenderedImage, RenderSet
-from resizer.manifest import build, manifest_key
+from resizer.layout import manifest_key, rendition_key
+from resizer.manifest import build
 
 __all__ = ["write_set"]
 
@@ -26,12 +28,11 @@ def write_set(
     """Write ``rendered`` (from ``source``, known as ``name``) and its manifest, last."""
     written: list[tuple[RenderedImage, Path]] = []
     for image in rendered.images:
-        if image.suffix:
-            relative = Path(image.rendition.name) / f"{name}{image.suffix}"
-        elif image.converted:
-            relative = Path(image.rendition.name) / name.with_suffix(image.extension)
-        else:
-            relative = Path(image.rendition.name) / name
+        file = name.as_posix()
+        if image.converted and not image.suffix:
+            # A file must carry its real type's extension to open: HEIC -> JPEG.
+            file = name.with_suffix(image.extension).as_posix()
+        relative = Path(rendition_key(file, image.rendition.name, image.suffix))
         target = out / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(image.data)

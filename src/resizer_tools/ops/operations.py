@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from resizer import layout
 from resizer.errors import ConfigurationError
 from resizer.events import created_record, notification_body
 from resizer_tools.errors import OperationFailedError, UsageError
@@ -61,8 +62,11 @@ def status(aws: Aws, stack: StackResources) -> Status:
     queue = aws.sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=names)
     dlq = aws.sqs.get_queue_attributes(QueueUrl=stack.dead_letter_queue_url, AttributeNames=names)
     q, d = queue["Attributes"], dlq["Attributes"]
+    # Objects per rendition name, every format (resizer.layout); manifests and others aside.
     renditions: Counter[str] = Counter(
-        key.split("/", 1)[0] for key, _size in _objects(aws, stack.destination_bucket) if "/" in key
+        place.rendition
+        for key, _size in _objects(aws, stack.destination_bucket)
+        if (place := layout.parse(key)) is not None
     )
     return Status(
         queued=int(q.get("ApproximateNumberOfMessages", 0)),

@@ -12,8 +12,13 @@ then the manifest, so what it wrote is newer than the manifest it will replace.
 Objects of a source without a manifest (rendered before manifests existed, or whose
 render never finished) are left alone and counted.
 
-The owner of ``<name>/<rest>`` is the source whose key is ``rest``, or ``rest`` less a
-format extension (``.webp``, ``.avif``, ...) for a rendition's further formats.
+Which source an object belongs to is :mod:`resizer.layout`'s to say
+(``layout.parse``). It also reads the seed's layout back (further formats at
+``<name>/<source key><ext>``, ``layout.legacy_further``): after a deploy that moved
+them, ``resizer backfill`` re-renders each set into the new layout (new objects, then
+the new manifest, which no longer lists the old keys) and the prune then deletes the old
+keys. No manifest ever lists a missing object on the way: an object is deleted only
+when no manifest of a source it may belong to lists it.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from resizer.manifest import decode, listed_keys, manifest_key
+from resizer import layout
+from resizer.manifest import decode, listed_keys
 from resizer_tools.ops.aws import Aws, StackResources
 
 if TYPE_CHECKING:
@@ -32,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PruneReport", "drained", "prune"]
 
-_EXTENSIONS = (".jpg", ".png", ".webp", ".avif", ".gif")
 _DELETE_BATCH = 1000  # DeleteObjects takes at most 1,000 keys
 # The approximate counts can read 0 for a moment between a receive and a delete.
 _QUIET_S = 2.0
@@ -57,22 +62,15 @@ def prune(
 ) -> PruneReport:
     """Delete what no manifest lists, for the sources under ``prefix``."""
     bucket = stack.destination_bucket
-    manifest_prefix = manifest_key("")[: -len(".json")]
     objects = dict(_listed(aws, bucket))
     manifests = {
-        key[len(manifest_prefix) : -len(".json")]: modified
+        source: modified
         for key, modified in objects.items()
-        if key.startswith(manifest_prefix) and key.endswith(".json")
+        if (source := layout.manifest_source(key)) is not None
     }
     report = PruneReport()
     doomed = _unlisted(
-        aws,
-        bucket,
-        objects=objects,
-        manifests=manifests,
-        manifest_prefix=manifest_prefix,
-        prefix=prefix,
-        report=report,
+        aws, bucket, objects=objects, manifests=manifests, prefix=prefix, report=report
     )
     for start in range(0, len(doomed), _DELETE_BATCH):
         chunk = doomed[start : start + _DELETE_BATCH]
@@ -123,7 +121,6 @@ def _unlisted(
     *,
     objects: dict[str, datetime],
     manifests: dict[str, datetime],
-    manifest_prefix: str,
     prefix: str,
     report: PruneReport,
 ) -> list[str]:
@@ -131,37 +128,34 @@ def _unlisted(
     listed: dict[str, set[str] | None] = {}
     doomed: list[str] = []
     for key, modified in sorted(objects.items()):
-        if key.startswith(manifest_prefix) or "/" not in key:
-            continue
-        rest = key.split("/", 1)[1]
-        if not rest.startswith(prefix):
-            continue
-        source = _owner(rest, manifests)
-        if source is None:
+        candidates = _owners(key)
+        if not candidates or not any(source.startswith(prefix) for source in candidates):
+            continue  # a manifest, another object, or a source outside the prefix
+        owners = [source for source in candidates if source in manifests]
+        if not owners:
             report.unowned.append(key)
             continue
-        if source not in listed:
-            listed[source] = _read_listed(aws, bucket, manifest_key(source))
-        keep = listed[source]
-        if keep is None:
+        for source in owners:
+            if source not in listed:
+                listed[source] = _read_listed(aws, bucket, layout.manifest_key(source))
+        keeps = [listed[source] for source in owners]
+        if any(keep is None for keep in keeps):
             report.unowned.append(key)  # an unreadable manifest: leave its source alone
-        elif key in keep:
+        elif any(key in keep for keep in keeps if keep is not None):
             continue
-        elif modified >= manifests[source]:
+        elif any(modified >= manifests[source] for source in owners):
             report.in_progress.append(key)
         else:
             doomed.append(key)
     return doomed
 
 
-def _owner(rest: str, manifests: dict[str, datetime]) -> str | None:
-    """The source ``<name>/<rest>`` belongs to, among those with a manifest."""
-    if rest in manifests:
-        return rest
-    for extension in _EXTENSIONS:
-        if rest.endswith(extension) and rest[: -len(extension)] in manifests:
-            return rest[: -len(extension)]
-    return None
+def _owners(key: str) -> list[str]:
+    """The sources ``key`` may be a rendition of: in the layout, and in the seed's
+    (``<name>/<source key><ext>``, which a source named ``<source key><ext>`` shares).
+    A key is deleted only when no manifest among them lists it."""
+    found = [layout.parse(key), layout.legacy_further(key)]
+    return list(dict.fromkeys(place.source_key for place in found if place is not None))
 
 
 def _read_listed(aws: Aws, bucket: str, key: str) -> set[str] | None:
