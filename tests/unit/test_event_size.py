@@ -44,6 +44,7 @@ def _manifest(renditions: int = 1, key: str = "photos/cat.jpg") -> dict[str, Any
                 "height": 75,
                 "bytes": 2_000,
                 "fit": "fit",
+                "sha256": "0" * 64,
             }
             for index in range(renditions)
         ],
