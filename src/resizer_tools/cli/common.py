@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
+from rich.markup import escape
 
 from resizer.errors import ConfigurationError, ResizerError
 from resizer_tools.errors import MissingExtrasError
@@ -40,6 +41,7 @@ __all__ = [
     "err_console",
     "errors",
     "fail",
+    "literal",
     "print_json",
 ]
 
@@ -96,8 +98,19 @@ JsonOption = Annotated[
 ]
 
 
+def literal(value: object) -> str:
+    """``value`` as text that Rich prints as it is, never as markup.
+
+    The one way every command puts data (keys, file names, reasons, ids) into a Rich
+    string or table cell: S3 keys are any UTF-8, and ``[/].jpg`` would otherwise be a
+    closing tag (Rich raises) and ``[bold]x[/bold].jpg`` a style.
+    """
+    return escape(str(value))
+
+
 def fail(message: str, code: int) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """One line on stderr, ``message`` printed literally, and exit ``code``."""
+    err_console.print(f"[bold red]error:[/] {literal(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

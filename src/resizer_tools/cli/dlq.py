@@ -19,6 +19,7 @@ from resizer_tools.cli.common import (
     console,
     errors,
     fail,
+    literal,
     print_json,
     stack_clients,
 )
@@ -54,12 +55,17 @@ def _table(letters: list[DeadLetter]) -> Table:
     for letter in letters:
         sent = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.sent_timestamp_ms / 1000))
         table.add_row(
-            letter.message_id,
-            letter.source_key,
-            letter.error_type,
-            letter.reason,
-            sent,
-            str(letter.receive_count),
+            *map(
+                literal,
+                (
+                    letter.message_id,
+                    letter.source_key,
+                    letter.error_type,
+                    letter.reason,
+                    sent,
+                    letter.receive_count,
+                ),
+            )
         )
     return table
 
@@ -112,7 +118,7 @@ def dlq_show(
         return
     table = Table(show_header=False, box=None)
     for name, value in letter.to_json().items():
-        table.add_row(name.replace("_", " "), str(value))
+        table.add_row(name.replace("_", " "), literal(value))
     console.print(table)
 
 
@@ -214,7 +220,7 @@ def dlq_redrive(
         console.print(
             f"{len(result.source_gone)} message(s) not moved, their source object is gone "
             f"({what}): "
-            + ", ".join(letter.source_key for letter in result.source_gone[:5])
+            + ", ".join(literal(letter.source_key) for letter in result.source_gone[:5])
             + ("" if result.dropped else "; delete them with `resizer dlq redrive --drop-gone`"),
             highlight=False,
         )

@@ -17,6 +17,7 @@ from resizer_tools.cli.common import (
     console,
     err_console,
     errors,
+    literal,
     stack_clients,
 )
 from resizer_tools.cli.local import _until_interrupted  # Ctrl-C ends the watch cleanly
@@ -56,7 +57,7 @@ def events(
         with watching(aws, stack, name) as watch:
             ends = None if follow else time.monotonic() + seconds
             err_console.print(
-                f"watching bus {name!r} for the events of stack {stack_name} "
+                f"watching bus {literal(repr(name))} for the events of stack {literal(stack_name)} "
                 f"(temporary rule {watch.rule} -> queue); "
                 + ("Ctrl-C stops" if follow else f"for {seconds} s"),
                 highlight=False,
@@ -84,14 +85,15 @@ def _show(event: Any, as_json: bool) -> None:
             f"{r.get('name')} {r.get('width')}x{r.get('height')} {r.get('format')}"
             for r in detail.get("renditions") or []
         ]
-        note = f"{len(parts)} rendition(s): " + ", ".join(parts)
+        note = literal(f"{len(parts)} rendition(s): " + ", ".join(parts))
     elif event.detail_type == FAILED:
-        note = f"[red]{detail.get('error_type')}[/]: {detail.get('reason')}"
+        note = f"[red]{literal(detail.get('error_type'))}[/]: {literal(detail.get('reason'))}"
     else:
         note = ""
     style = {READY: "green", REMOVED: "yellow"}.get(event.detail_type, "red")
     console.print(
-        f"{event.time} [{style}]{event.detail_type}[/] s3://{event.bucket}/{event.key} {note}",
+        f"{literal(event.time)} [{style}]{literal(event.detail_type)}[/] "
+        f"{literal(f's3://{event.bucket}/{event.key}')} {note}",
         highlight=False,
         soft_wrap=True,
     )

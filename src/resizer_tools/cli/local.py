@@ -18,6 +18,7 @@ from resizer_tools.cli.common import (
     aws_clients,
     console,
     errors,
+    literal,
 )
 
 __all__ = ["demo", "local_app"]
@@ -54,7 +55,7 @@ def _wait(stop: threading.Event) -> None:
 
 def _print_batch(result: Any) -> None:
     retried = f", [yellow]{len(result.failed)} left for retry[/]" if result.failed else ""
-    error = f" [red]{result.error}[/]" if result.error else ""
+    error = f" [red]{literal(result.error)}[/]" if result.error else ""
     console.print(
         f"[dim]invocation {result.request_id[:8]}[/] {len(result.message_ids)} record(s): "
         f"{len(result.succeeded)} done{retried} in {result.ms:.0f} ms{error}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from resizer_tools.cli.common import EXIT_FAILED, console, err_console, errors
+from resizer_tools.cli.common import EXIT_FAILED, console, err_console, errors, literal
 from resizer_tools.ops.aws import Aws, StackResources
 
 __all__ = ["prune_after_backfill"]
@@ -28,14 +28,13 @@ def prune_after_backfill(
     done, verb = ("would prune", "would delete") if dry_run else ("pruned", "deleted")
     console.print(
         f"{done} {len(report.deleted)} object(s) no manifest lists from "
-        f"s3://{stack.destination_bucket}/",
+        f"{literal(f's3://{stack.destination_bucket}/')}",
         highlight=False,
-        markup=False,
     )
     # A dry run lists every key (it is the point); a real one the first 20.
     shown = report.deleted if dry_run else report.deleted[:20]
     for key in shown:
-        console.print(f"  {verb} {key}", highlight=False, markup=False)
+        console.print(f"  {verb} {literal(key)}", highlight=False)
     if len(report.deleted) > len(shown):
         console.print(f"  ... and {len(report.deleted) - len(shown)} more", highlight=False)
     if report.unowned:

@@ -20,6 +20,7 @@ from resizer_tools.cli.common import (
     console,
     err_console,
     errors,
+    literal,
     print_json,
 )
 from resizer_tools.ops.offline import write_set
@@ -99,14 +100,14 @@ def resize(
         for (path, name), result in zip(inputs, executor.map(one, paths), strict=True):
             progress.advance(task)
             if isinstance(result, str):
-                err_console.print(f"[red]{path}[/]: {result}", highlight=False)
+                err_console.print(f"[red]{literal(path)}[/]: {literal(result)}", highlight=False)
                 report.append({"file": str(path), "error": result, "renditions": []})
                 failures += 1
                 continue
             written = []
             for image, target in write_set(out, name, path, result, settings):
                 size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
-                table.add_row(str(path), image.rendition.name, size, length, image.format)
+                table.add_row(literal(path), image.rendition.name, size, length, image.format)
                 written.append(
                     {
                         "rendition": image.rendition.name,
@@ -122,6 +123,6 @@ def resize(
         print_json({"out": str(out), "failed": failures, "files": report})
     else:
         console.print(table)
-        console.print(f"renditions written under {out}/")
+        console.print(f"renditions written under {literal(out)}/", highlight=False)
     if failures:
         raise typer.Exit(EXIT_FAILED)

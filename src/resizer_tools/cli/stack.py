@@ -30,6 +30,7 @@ from resizer_tools.cli.common import (
     aws_clients,
     console,
     errors,
+    literal,
     print_json,
     stack_clients,
 )
@@ -77,7 +78,7 @@ def upload(  # noqa: PLR0917 (one parameter per option)
         ) as progress:
             task = progress.add_task("uploading", total=total)
             for path, key in files:
-                progress.update(task, description=f"{prefix}{key}")
+                progress.update(task, description=literal(f"{prefix}{key}"))
                 upload_file(
                     aws,
                     stack,
@@ -85,7 +86,10 @@ def upload(  # noqa: PLR0917 (one parameter per option)
                     f"{prefix}{key}",
                     lambda sent: progress.advance(task, sent),
                 )
-        console.print(f"uploaded {len(files)} file(s) to s3://{stack.source_bucket}/{prefix}")
+        console.print(
+            literal(f"uploaded {len(files)} file(s) to s3://{stack.source_bucket}/{prefix}"),
+            highlight=False,
+        )
 
 
 def status(
@@ -149,7 +153,10 @@ def backfill(
     with errors():
         aws, stack = stack_clients(stack_name, endpoint, region)
         sent = enqueue(aws, stack, prefix, on_skip=skipped.append)
-    console.print(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}")
+    console.print(
+        literal(f"enqueued {sent} object(s) from s3://{stack.source_bucket}/{prefix}"),
+        highlight=False,
+    )
     if skipped:
         _print_skipped(skipped)
     if prune:

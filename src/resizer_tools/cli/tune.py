@@ -8,7 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from resizer_tools.cli.common import JsonOption, console, err_console, errors, print_json
+from resizer_tools.cli.common import (
+    JsonOption,
+    console,
+    err_console,
+    errors,
+    literal,
+    print_json,
+)
 
 __all__ = ["tune"]
 
@@ -31,7 +38,7 @@ def tune(
 
     def measured(path: Path, result: Any) -> None:
         note = result if isinstance(result, str) else f"peak {result.peak_mb:.0f} MB"
-        err_console.print(f"{path.name}: {note}", highlight=False)
+        err_console.print(literal(f"{path.name}: {note}"), highlight=False)
 
     with errors():
         report = tune_command(

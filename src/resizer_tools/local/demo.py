@@ -28,6 +28,7 @@ from resizer.errors import ConfigurationError
 from resizer.layout import manifest_folder, manifest_key, manifest_source
 from resizer.manifest import decode, listed_keys
 from resizer.publish import READY
+from resizer_tools.cli.common import literal  # the one way data goes into Rich text
 from resizer_tools.local.gallery import write_gallery
 from resizer_tools.local.mapping import publish_configuration
 from resizer_tools.local.stack import LocalStack
@@ -78,7 +79,9 @@ def run_demo(
 ) -> int:
     started = time.monotonic()
     files = list(photos) if photos else default_photos(Path.cwd())
-    console.print(f"starting the local stack (emulator, {template}, poller)...")
+    console.print(
+        literal(f"starting the local stack (emulator, {template}, poller)..."), highlight=False
+    )
     with LocalStack(
         template, port=0, stack_name="resizer-demo", environment=_DEMO_ENVIRONMENT
     ) as stack:
@@ -115,13 +118,13 @@ def run_demo(
             highlight=False,
         )
     console.print(f"{len(ready)} '{READY}' event(s) seen on the bus ({watch.bus})", highlight=False)
-    console.print(f"gallery: {index.resolve()}", highlight=False)
+    console.print(literal(f"gallery: {index.resolve()}"), highlight=False)
     console.print(f"stack start {stack_seconds:.1f} s, whole demo {elapsed:.1f} s", highlight=False)
     missing = sorted(path.name for path in files if path.name not in latencies)
     if missing or dead:
         console.print(
             f"[red]{len(missing)} image(s) without a manifest after {_WAIT_SECONDS} s, "
-            f"{dead} message(s) on the dead-letter queue[/]: {', '.join(missing[:5])}"
+            f"{dead} message(s) on the dead-letter queue[/]: {literal(', '.join(missing[:5]))}"
         )
         return 1
     console.print("[green]every image has its renditions and manifest[/]; the stack is stopped")
@@ -220,7 +223,7 @@ def _print_table(
         for index, item in enumerate(manifest["renditions"]):
             latency = latencies.get(source)
             table.add_row(
-                source if index == 0 else "",
+                literal(source) if index == 0 else "",
                 item["name"],
                 item.get("fit", "fit"),
                 item["format"],
