@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
+from types import TracebackType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ResizerError
@@ -23,10 +24,10 @@ from resizer_tools.cli.common import (
     literal,
     print_json,
 )
-from resizer_tools.ops.offline import write_set
+from resizer_tools.errors import UsageError
 
 if TYPE_CHECKING:
-    from resizer.imaging import RenderSet
+    from resizer.imaging import RenderedImage, RenderSet
 
 __all__ = ["resize"]
 
@@ -45,6 +46,81 @@ def _inputs(
         paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
     )
     return [(path, Path(key)) for path, key in found]
+
+
+class _Staging:
+    """Files written under a hidden folder in ``out``, moved into place only if no two
+    inputs share an output path; otherwise nothing is moved and the folder removed.
+
+    The paths are the ones the writer computes from the function's own key layout
+    (:func:`resizer_tools.ops.offline.write_set`), so the check follows the layout.
+    Renditions are moved first and each manifest last, as the function writes them.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self._out = out
+        self._created = not out.exists()
+        self._folder: Path | None = None
+        #: Output path (relative to ``out``) -> the inputs that write it.
+        self.claims: dict[str, list[Path]] = {}
+        self._manifests: list[str] = []
+
+    def __enter__(self) -> _Staging:
+        self._out.mkdir(parents=True, exist_ok=True)
+        self._folder = Path(tempfile.mkdtemp(prefix=".resizer-staging-", dir=self._out))
+        return self
+
+    def write(
+        self, path: Path, name: Path, rendered: RenderSet, settings: Settings
+    ) -> list[tuple[RenderedImage, Path]]:
+        """Write one input's set in the staging folder; (image, its final path) each."""
+        from resizer.manifest import manifest_key  # noqa: PLC0415
+        from resizer_tools.ops.offline import write_set  # noqa: PLC0415
+
+        assert self._folder is not None
+        written = []
+        for image, target in write_set(self._folder, name, path, rendered, settings):
+            relative = target.relative_to(self._folder).as_posix()
+            self.claims.setdefault(relative, []).append(path)
+            written.append((image, self._out / relative))
+        manifest = manifest_key(name.as_posix())
+        self.claims.setdefault(manifest, []).append(path)
+        self._manifests.append(manifest)
+        return written
+
+    def shared(self) -> dict[str, list[Path]]:
+        return {key: paths for key, paths in self.claims.items() if len(set(paths)) > 1}
+
+    def commit(self) -> None:
+        """Move every file into ``out``; a :class:`UsageError` if two inputs share one."""
+        shared = self.shared()
+        if shared:
+            lines = [
+                f"{key} ({' and '.join(str(p) for p in dict.fromkeys(paths))})"
+                for key, paths in sorted(shared.items())
+            ]
+            raise UsageError(
+                f"{len(shared)} output path(s) would be written by two inputs, nothing "
+                f"written: {'; '.join(lines[:5])}{'; ...' if len(lines) > 5 else ''}. "
+                "Resize them into separate --out folders, or rename one"
+            )
+        assert self._folder is not None
+        manifests = set(self._manifests)
+        for key in [k for k in self.claims if k not in manifests] + self._manifests:
+            target = self._out / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (self._folder / key).replace(target)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+        if self._created and not any(self._out.iterdir()):
+            self._out.rmdir()
 
 
 def resize(
@@ -68,9 +144,14 @@ def resize(
 
     Files are rendered WORKERS at a time (Pillow releases the GIL while it works), as
     the function renders the records of a batch. Each file's manifest is written beside
-    its renditions, to ``manifests/<file>.json``. Exit 1 if any file failed.
+    its renditions, to ``manifests/<file>.json``. Exit 1 if any file failed; exit 2,
+    writing nothing, if two inputs would write one output path (``photo.jpg`` and
+    ``photo.png`` both converted to ``hero/photo.webp``, or one name from two folders).
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from rich.progress import Progress  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
 
     from resizer.imaging import render_set  # noqa: PLC0415
 
@@ -92,6 +173,7 @@ def resize(
     report: list[dict[str, Any]] = []
     failures = 0
     with (
+        _Staging(out) as staging,
         ThreadPoolExecutor(settings.workers) as executor,
         Progress(console=err_console, transient=True) as progress,
     ):
@@ -105,7 +187,7 @@ def resize(
                 failures += 1
                 continue
             written = []
-            for image, target in write_set(out, name, path, result, settings):
+            for image, target in staging.write(path, name, result, settings):
                 size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
                 table.add_row(literal(path), image.rendition.name, size, length, image.format)
                 written.append(
@@ -119,6 +201,9 @@ def resize(
                     }
                 )
             report.append({"file": str(path), "error": None, "renditions": written})
+        progress.stop()
+        with errors():
+            staging.commit()
     if as_json:
         print_json({"out": str(out), "failed": failures, "files": report})
     else:
