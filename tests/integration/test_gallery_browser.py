@@ -195,3 +195,78 @@ def test_the_page_names_what_the_manifests_list(
         manifests, key=lambda m: m["source"]["key"]
     )
     assert (rendered["folder"] / "gallery.png").stat().st_size > 10_000
+
+
+# Issue 22 item 10: whatever order the config lists formats in, the browser is offered
+# AVIF, then WebP, then the fallback in the <img>. The keys here are deliberately not
+# the function's layout: the gallery must take every key from the manifest.
+_ORDERS = {
+    # format=webp+jpeg: the first format (the one at <name>/<key>) is WebP.
+    "webp-first.jpg": ["WEBP", "JPEG"],
+    # format=avif+webp+jpeg: an AVIF-first config.
+    "avif-first.jpg": ["AVIF", "WEBP", "JPEG"],
+    # format=jpeg+webp+avif: the fallback first.
+    "jpeg-first.jpg": ["JPEG", "WEBP", "AVIF"],
+    # format=webp+avif: no legacy format at all; WebP is the <img>.
+    "modern-only.jpg": ["WEBP", "AVIF"],
+}
+
+
+@pytest.fixture(scope="module")
+def format_orders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    folder = tmp_path_factory.mktemp("orders")
+    manifests = []
+    for source_key, formats in _ORDERS.items():
+        renditions = []
+        for name, box in (("large", (1600, 1200)), ("medium", (800, 600))):
+            for fmt in formats:
+                entry = _rendition(folder, source_key, name, fmt, box, "fit", first=True)
+                # Move the file to a key of another shape, and list that key.
+                key = f"files/{fmt.lower()}/{name}-{source_key.replace('.jpg', '')}"
+                (folder / key).parent.mkdir(parents=True, exist_ok=True)
+                (folder / entry["key"]).replace(folder / key)
+                renditions.append({**entry, "key": key})
+        manifests.append(
+            {
+                "version": 1,
+                "source": {
+                    "bucket": "src",
+                    "key": source_key,
+                    "etag": "0123",
+                    "width": 4032,
+                    "height": 3024,
+                    "format": "JPEG",
+                    "bytes": 1,
+                },
+                "config": "f1e2d3c4b5a6",
+                "renditions": renditions,
+                "placeholder": {"blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "color": "#7a5c3e"},
+            }
+        )
+    write_gallery(folder, manifests, "format order")
+    with Browser(chromium_or_skip(), width=1000, height=700) as browser:
+        report = load_images(browser, (folder / "index.html").as_uri())
+    return {**report, "folder": folder}
+
+
+@pytest.mark.parametrize(
+    ("source_key", "sources", "loaded", "fallback"),
+    [
+        ("avif-first.jpg", ["image/avif", "image/webp"], "avif", "jpeg"),
+        ("jpeg-first.jpg", ["image/avif", "image/webp"], "avif", "jpeg"),
+        ("webp-first.jpg", ["image/webp"], "webp", "jpeg"),
+        ("modern-only.jpg", ["image/avif"], "avif", "webp"),
+    ],
+)
+def test_the_browser_is_offered_avif_then_webp_then_the_fallback_whatever_the_config_order(
+    format_orders: dict[str, Any], source_key: str, sources: list[str], loaded: str, fallback: str
+) -> None:
+    images = {image["alt"]: image for image in format_orders["images"]}
+    image = images[source_key]
+    assert image["sources"] == sources
+    # Chromium supports AVIF and WebP: the first <source> is the file it loads.
+    stem = source_key.replace(".jpg", "")
+    assert image["currentSrc"].endswith(f"files/{loaded}/medium-{stem}"), image["currentSrc"]
+    page = (format_orders["folder"] / "index.html").read_text(encoding="utf-8")
+    img = page.split(f'alt="{source_key}"')[0].rsplit("<img ", 1)[1]
+    assert f"files/{fallback}/large-{stem}" in img  # the <img> holds the fallback format

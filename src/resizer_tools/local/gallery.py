@@ -2,18 +2,21 @@
 
 What a web page does with resizer's output, shown on every image:
 
-- the ``fit`` renditions of a source make one responsive ``<picture>``: an AVIF and a
-  WebP ``<source>`` (where the config writes those formats) and the ``<img>``
-  fallback, each with a ``srcset`` of every size (``<key> <width>w``) and ``sizes``, so
-  the browser picks the format it supports and the size it needs;
+- the ``fit`` renditions of a source make one responsive ``<picture>``: an AVIF, then a
+  WebP ``<source>`` (where the config writes those formats, whatever their order in
+  it) and the ``<img>`` fallback in a format every browser shows (JPEG, PNG or GIF;
+  WebP when the config writes no other), each with a ``srcset`` of every size
+  (``<key> <width>w``) and ``sizes``, so the browser picks the smallest format it
+  supports and the size it needs;
 - each ``cover`` rendition (a crop, another aspect ratio) is a ``<picture>`` of its own;
 - every ``<img>`` has ``width``/``height`` attributes from the manifest, so the page
   lays out before any image arrives (no layout shift), and the placeholder (the
   BlurHash decoded into a tiny PNG over the dominant colour) as its background while
   it loads.
 
-The page refers to the renditions by their keys, relative to the gallery folder: the
-files must be there (the demo downloads them).
+The page refers to the renditions by the keys their manifest lists (never built
+here), relative to the gallery folder, grouped by the entries' ``content_type``,
+``width`` and ``fit``: the files must be there (the demo downloads them).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ __all__ = ["picture", "placeholder_style", "write_gallery"]
 
 #: The box the responsive picture is shown in (CSS px), never above its own size.
 _DISPLAY = 640
-#: The order browsers should try formats in: smallest files first.
-_PREFERRED = ("image/avif", "image/webp", "image/jpeg", "image/png", "image/gif")
+#: Formats offered as ``<source>``s, in the order browsers should try them (smallest
+#: files first); a browser takes the first ``<source>`` whose type it supports.
+_MODERN = ("image/avif", "image/webp")
 _PLACEHOLDER_PX = 32
 
 _STYLE = """
@@ -51,11 +55,6 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 
 def _href(key: str) -> str:
     return html.escape(quote(key), quote=True)
-
-
-def _primary(manifest: Mapping[str, Any], rendition: Mapping[str, Any]) -> bool:
-    """The first format of a rendition is written to ``<name>/<source key>`` exactly."""
-    return str(rendition["key"]) == f"{rendition['name']}/{manifest['source']['key']}"
 
 
 def placeholder_style(manifest: Mapping[str, Any]) -> str:
@@ -94,7 +93,8 @@ def picture(
     responsive: bool = False,
     lazy: bool = True,
 ) -> str:
-    """A ``<picture>`` of ``renditions`` (one aspect ratio): a source per extra format.
+    """A ``<picture>`` of ``renditions`` (one aspect ratio): a ``<source>`` per modern
+    format (AVIF, then WebP) and the ``<img>`` fallback (:func:`_fallback_type`).
 
     ``responsive``: every size in each ``srcset`` (``<key> <width>w``), shown to fit a
     :data:`_DISPLAY` px square (never above the largest rendition's size), and ``sizes``
@@ -105,8 +105,8 @@ def picture(
     by_type: dict[str, list[Mapping[str, Any]]] = {}
     for rendition in renditions:
         by_type.setdefault(str(rendition["content_type"]), []).append(rendition)
-    fallback = [r for r in renditions if _primary(manifest, r)] or list(renditions)
-    fallback_type = str(fallback[0]["content_type"])
+    fallback_type = _fallback_type(list(by_type))
+    fallback = by_type[fallback_type]
     largest = max(fallback, key=lambda r: int(r["width"]))
     width, height = int(largest["width"]), int(largest["height"])
     shown = min(width, _DISPLAY, round(_DISPLAY * width / max(height, 1)))
@@ -122,8 +122,8 @@ def picture(
     box = f"width: {shown}px; " if responsive else ""
     sources = "".join(
         f'<source type="{kind}" srcset="{srcset(by_type[kind])}"{size_attr}>'
-        for kind in sorted(by_type, key=lambda k: (_rank(k), k))
-        if kind != fallback_type
+        for kind in _MODERN
+        if kind in by_type and kind != fallback_type
     )
     alt = html.escape(str(manifest["source"]["key"]), quote=True)
     loading = ' loading="lazy"' if lazy else ""
@@ -138,8 +138,13 @@ def picture(
     )
 
 
-def _rank(content_type: str) -> int:
-    return _PREFERRED.index(content_type) if content_type in _PREFERRED else len(_PREFERRED)
+def _fallback_type(types: list[str]) -> str:
+    """The ``<img>``'s format: the first listed that every browser shows (not AVIF or
+    WebP: JPEG, PNG, GIF); with only modern ones, the most widely supported (WebP)."""
+    legacy = [kind for kind in types if kind not in _MODERN]
+    if legacy:
+        return legacy[0]
+    return max(types, key=_MODERN.index)
 
 
 def _section(manifest: Mapping[str, Any], first: bool) -> str:
