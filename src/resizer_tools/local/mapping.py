@@ -10,7 +10,9 @@ resolves the alias to its version and reads that version's configuration, and
 
 moto records the version an alias pointed to when the mapping was created, not the
 alias (its ``FunctionArn`` ends in ``:1``); the alias is found back as the one alias
-of the function that points to that version.
+of the function that points to that version or, once a stack update has moved it
+away, the function's only alias: so ``resizer invoke`` and a worker started after a
+config change run the version ``live`` points to now, not the first one.
 """
 
 from __future__ import annotations
@@ -136,13 +138,22 @@ def _alias(aws: Aws, name: str, qualifier: str | None) -> str | None:
         return qualifier
     if qualifier is None or qualifier == "$LATEST":
         return None
-    # moto: the mapping names the version; the alias is the one that points to it.
-    aliases = [
-        a["Name"]
-        for a in aws.lambda_.list_aliases(FunctionName=name)["Aliases"]
-        if a["FunctionVersion"] == qualifier
-    ]
-    return aliases[0] if len(aliases) == 1 else None
+    # moto: the mapping names the version the alias pointed to when it was created;
+    # the alias is the one that points to it, or, once a stack update has moved it
+    # (nothing points to that version any more), the function's only alias.
+    aliases = aws.lambda_.list_aliases(FunctionName=name)["Aliases"]
+    pointing = [a["Name"] for a in aliases if a["FunctionVersion"] == qualifier]
+    if len(pointing) == 1:
+        return str(pointing[0])
+    if not pointing and len(aliases) == 1:
+        return str(aliases[0]["Name"])
+    if not pointing and aliases:
+        raise ConfigurationError(
+            f"the event source mapping names version {qualifier} of {name}, which none of "
+            f"its aliases ({', '.join(sorted(a['Name'] for a in aliases))}) points to now: "
+            "cannot tell which alias it invokes (the local stack creates one, live)"
+        )
+    return None
 
 
 def _target_version(aws: Aws, name: str, qualifier: str | None, alias: str | None) -> str:

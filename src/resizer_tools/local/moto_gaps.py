@@ -26,8 +26,9 @@ Each gap (re-checked on moto 5.2), then what the local stack does about it:
   deleted. -> The local stack deploys with ``SourceVersioning=false``
   (:data:`LOCAL_PARAMETERS`).
 - An event source mapping on an alias records the version the alias pointed to, not
-  the alias. -> The poller finds the alias back (the one alias on that version) and
-  follows it (:mod:`resizer_tools.local.mapping`).
+  the alias. -> The poller finds the alias back (the one alias on that version, or
+  the function's only alias once it moved) and follows it
+  (:mod:`resizer_tools.local.mapping`).
 - ``Fn::GetAtt`` of a few types cannot be read from the stack.
   -> Read from the service APIs (:func:`attribute`).
 - A function's ``Environment.Variables`` keep the types moto's CloudFormation parsed
