@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from resizer.errors import ConfigurationError
+from resizer_tools.errors import UsageError
 from resizer_tools.tuning import (
     ALLOWED_TIMEOUTS,
     DEFAULT_PRICES,
@@ -197,7 +198,7 @@ def test_alternatives_buy_cpu_and_the_costs_are_per_architecture() -> None:
 
 
 def test_recommend_needs_measurements() -> None:
-    with pytest.raises(ValueError, match="no measurements"):
+    with pytest.raises(UsageError, match="no measurements"):
         recommend([])
 
 
@@ -242,10 +243,13 @@ def test_tune_command_on_a_folder(photo: Path, tmp_path: Path) -> None:
 
 
 def test_corpus_refuses_an_empty_or_missing_folder(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no images"):
+    with pytest.raises(UsageError, match="no images"):
         corpus(tmp_path)
-    with pytest.raises(FileNotFoundError, match="not a folder"):
+    with pytest.raises(UsageError, match="does not exist"):
         corpus(tmp_path / "missing")
+    (tmp_path / "a.jpg").write_bytes(b"")
+    with pytest.raises(UsageError, match="is not a folder"):
+        corpus(tmp_path / "a.jpg")
 
 
 def test_the_child_measurement_in_process(photo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,16 +11,15 @@ from __future__ import annotations
 import os
 import sys
 
+from resizer_tools.errors import EXIT_FAILED, EXIT_USAGE, MissingExtrasError
+
 __all__ = ["main"]
 
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 _CLI_MODULES = ("typer", "rich")
 
 
 def main() -> None:
     """Console-script entry point."""
-    from resizer_tools.errors import MissingExtrasError  # noqa: PLC0415
 
     try:
         from resizer_tools.cli.app import app  # noqa: PLC0415

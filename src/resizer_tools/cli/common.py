@@ -1,7 +1,8 @@
-"""What every command shares: consoles, the stack options, exit codes, error handling.
+"""What every command shares: consoles, the stack options, error handling.
 
-Exit codes: 0 success; 1 the operation failed (some files could not be resized,
-AWS refused a call); 2 bad usage or configuration (a missing stack, file or setting).
+Exit codes (defined in :mod:`resizer_tools.errors`): 0 success; 1 the operation
+failed (some files could not be resized, AWS refused a call); 2 bad usage or
+configuration (a missing stack, file or setting).
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
 
-from resizer.errors import ConfigurationError, ResizerError
-from resizer_tools.errors import MissingExtrasError
+from resizer.errors import ResizerError
+from resizer_tools.errors import EXIT_FAILED, EXIT_USAGE, MissingExtrasError, exit_code
 from resizer_tools.ops.aws import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:
@@ -47,9 +48,6 @@ __all__ = [
 
 console = Console()
 err_console = Console(stderr=True)
-
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 StackName = Annotated[
     str,
@@ -119,8 +117,8 @@ def errors() -> Iterator[None]:
     """Turn the errors users can act on into one clear line and an exit code."""
     try:
         yield
-    except ConfigurationError as error:
-        fail(error.reason, EXIT_USAGE)
+    except ResizerError as error:
+        fail(error.reason, exit_code(error))
     except ModuleNotFoundError as error:
         fail(MissingExtrasError(error.name or str(error)).reason, EXIT_USAGE)
     except ClientError as error:
@@ -131,8 +129,8 @@ def errors() -> Iterator[None]:
         )
     except BotoCoreError as error:
         fail(f"{error} (is the endpoint running? `resizer local up`)", EXIT_FAILED)
-    except ResizerError as error:
-        fail(error.reason, EXIT_FAILED)
+    except OSError as error:  # this machine refused: a folder not writable, a full disk
+        fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), EXIT_FAILED)
 
 
 def aws_clients(endpoint: str | None, region: str | None) -> Aws:

@@ -15,6 +15,7 @@ from resizer_tools.cli.common import (
     Region,
     console,
     errors,
+    literal,
     print_json,
 )
 
@@ -46,11 +47,18 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
     parameter file, alarm address, artifact bucket, stack state. Read-only; exit 1 if
     anything is missing."""
     from resizer.errors import ConfigurationError  # noqa: PLC0415
+    from resizer_tools.errors import UsageError  # noqa: PLC0415
     from resizer_tools.ops.aws import Aws  # noqa: PLC0415
     from resizer_tools.ops.preflight import Check  # noqa: PLC0415
     from resizer_tools.ops.preflight import preflight as run_checks  # noqa: PLC0415
 
     with errors():
+        root = Path.cwd()
+        if not (root / "infra" / "template.yaml").is_file():
+            raise UsageError(
+                f"no infra/template.yaml under {root}: run `resizer preflight` from the "
+                "repository root"
+            )
         try:
             aws: Aws | None = Aws(None, region)
             no_region = None
@@ -58,7 +66,7 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
             aws, no_region = None, Check("region", False, error.reason)
         checks = run_checks(
             aws,
-            root=Path.cwd(),
+            root=root,
             environment=environment,
             stack_name=stack_name or f"resizer-{environment}",
             artifact_bucket=artifact_bucket,
@@ -72,7 +80,9 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
     else:
         table = Table("check", "", "detail")
         for check in checks:
-            table.add_row(check.name, "ok" if check.ok else "[red]no[/]", check.detail)
+            table.add_row(
+                literal(check.name), "ok" if check.ok else "[red]no[/]", literal(check.detail)
+            )
         console.print(table)
     if not all(check.ok for check in checks):
         raise typer.Exit(EXIT_FAILED)

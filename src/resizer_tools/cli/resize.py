@@ -65,9 +65,12 @@ class _Staging:
         self.claims: dict[str, list[Path]] = {}
         self._manifests: list[str] = []
 
-    def __enter__(self) -> _Staging:
+    def open(self) -> None:
+        """Make ``out`` (if needed) and the staging folder in it."""
         self._out.mkdir(parents=True, exist_ok=True)
         self._folder = Path(tempfile.mkdtemp(prefix=".resizer-staging-", dir=self._out))
+
+    def __enter__(self) -> _Staging:
         return self
 
     def write(
@@ -172,8 +175,11 @@ def resize(
     table = Table("file", "rendition", "size", "bytes", "format")
     report: list[dict[str, Any]] = []
     failures = 0
+    staging = _Staging(out)
+    with errors():  # an output folder that cannot be made: one line, exit 1
+        staging.open()
     with (
-        _Staging(out) as staging,
+        staging,
         ThreadPoolExecutor(settings.workers) as executor,
         Progress(console=err_console, transient=True) as progress,
     ):

@@ -29,6 +29,7 @@ from resizer.layout import manifest_folder, manifest_key, manifest_source
 from resizer.manifest import decode, listed_keys
 from resizer.publish import READY
 from resizer_tools.cli.common import literal  # the one way data goes into Rich text
+from resizer_tools.errors import UsageError
 from resizer_tools.local.gallery import write_gallery
 from resizer_tools.local.mapping import publish_configuration
 from resizer_tools.local.stack import LocalStack
@@ -53,8 +54,9 @@ def default_photos(root: Path) -> list[Path]:
         if path.suffix.lower() in _IMAGE_SUFFIXES
     ]
     if not found:
-        raise FileNotFoundError(
-            f"no sample photos under {root}/examples; run `resizer demo` from the repository root"
+        raise UsageError(
+            f"no sample photos under {root}/examples; run `resizer demo` from the repository "
+            "root, or pass --photos"
         )
     return found
 
@@ -79,6 +81,9 @@ def run_demo(
 ) -> int:
     started = time.monotonic()
     files = list(photos) if photos else default_photos(Path.cwd())
+    missing = [str(path) for path in files if not path.is_file()]
+    if missing:
+        raise UsageError(f"no such photo: {', '.join(missing[:5])}")
     console.print(
         literal(f"starting the local stack (emulator, {template}, poller)..."), highlight=False
     )

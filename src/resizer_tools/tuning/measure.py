@@ -15,7 +15,16 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from resizer_tools.errors import MeasurementError, UsageError
 from resizer_tools.tuning.sizing import ImageMeasurement
+
+__all__ = [
+    "MeasurementError",
+    "corpus",
+    "measure_concurrent",
+    "measure_folder",
+    "measure_image",
+]
 
 _DUMMY_ENVIRONMENT = {
     "DESTINATION_BUCKET": "resizer-tune",
@@ -24,10 +33,6 @@ _DUMMY_ENVIRONMENT = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "POWERTOOLS_METRICS_DISABLED": "true",
 }
-
-
-class MeasurementError(Exception):
-    """A child could not render an image; the message is the reason (one line)."""
 
 
 def _run_child(path: Path, at_once: int, repeats: int, env: Mapping[str, str]) -> dict[str, Any]:
@@ -78,14 +83,14 @@ _IMAGE_SUFFIXES = {
 
 
 def corpus(folder: Path) -> list[Path]:
-    """The images directly in ``folder`` (by suffix), sorted."""
+    """The images directly in ``folder`` (by suffix), sorted; a :class:`UsageError`
+    when it is not a folder or holds none."""
     if not folder.is_dir():
-        raise FileNotFoundError(f"{folder} is not a folder of images")
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"{folder} {what}: give a folder of images (e.g. examples/photos)")
     found = sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
     if not found:
-        raise FileNotFoundError(
-            f"no images in {folder} (looked for {', '.join(sorted(_IMAGE_SUFFIXES))})"
-        )
+        raise UsageError(f"no images in {folder} (looked for {', '.join(sorted(_IMAGE_SUFFIXES))})")
     return found
 
 

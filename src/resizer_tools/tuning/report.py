@@ -49,8 +49,10 @@ def tune_command(
 ) -> TuningReport:
     """What ``resizer tune`` does: measure the folder (default examples/photos), recommend.
 
-    Raises FileNotFoundError (no folder, no images, no price file) and
-    ConfigurationError (a bad price table or setting), which the CLI turns into exit 2.
+    Raises :class:`~resizer_tools.errors.UsageError` (no folder, no images) and
+    ConfigurationError (a bad or missing price table, a bad setting), which the CLI
+    turns into exit 2; :class:`~resizer_tools.errors.MeasurementError` (the largest
+    image could not be measured concurrently) exits 1.
     """
     settings = Settings.from_env()
     folder = folder or Path("examples/photos")

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from resizer import config
 from resizer.errors import ConfigurationError
+from resizer_tools.errors import UsageError
 
 # ------------------------------------------------------------------ Lambda facts
 MEMORY_MIN_MB = 128
@@ -294,7 +295,7 @@ def recommend(
     (one vCPU; one vCPU per worker) show what latency costs.
     """
     if not measurements:
-        raise ValueError("no measurements to recommend from")
+        raise UsageError("no measurements to recommend from: measure at least one image")
     assume = assume or Assumptions()
     largest = max(measurements, key=lambda m: m.render_mb)
     baseline = max(m.baseline_mb for m in measurements)
