@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
-from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.markup import escape
 
 from resizer.errors import ResizerError
 from resizer_tools.errors import EXIT_FAILED, EXIT_USAGE, MissingExtrasError, exit_code
-from resizer_tools.ops.aws import DEFAULT_STACK_NAME
+from resizer_tools.ops import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:
     from resizer_tools.ops.aws import Aws, StackResources
@@ -121,16 +120,27 @@ def errors() -> Iterator[None]:
         fail(error.reason, exit_code(error))
     except ModuleNotFoundError as error:
         fail(MissingExtrasError(error.name or str(error)).reason, EXIT_USAGE)
-    except ClientError as error:
+    except Exception as error:
+        _fail_aws(error)
+        if isinstance(error, OSError):  # this machine refused: a folder not writable...
+            fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), EXIT_FAILED)
+        raise
+
+
+def _fail_aws(error: Exception) -> None:
+    """One line for an AWS error; nothing for others. Without botocore imported (the
+    command never made a client, as ``resize``), it cannot be one: no import here."""
+    exceptions = sys.modules.get("botocore.exceptions")
+    if exceptions is None:
+        return
+    if isinstance(error, exceptions.ClientError):
         details = error.response.get("Error", {})
         fail(
             f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}",
             EXIT_FAILED,
         )
-    except BotoCoreError as error:
+    if isinstance(error, exceptions.BotoCoreError):
         fail(f"{error} (is the endpoint running? `resizer local up`)", EXIT_FAILED)
-    except OSError as error:  # this machine refused: a folder not writable, a full disk
-        fail(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "), EXIT_FAILED)
 
 
 def aws_clients(endpoint: str | None, region: str | None) -> Aws:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from resizer_tools.cli.common import (
     DEFAULT_STACK_NAME,
@@ -23,7 +22,11 @@ from resizer_tools.cli.common import (
     print_json,
     stack_clients,
 )
-from resizer_tools.ops.dead_letters import DeadLetter, Filter
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from resizer_tools.ops.dead_letters import DeadLetter, Filter
 
 __all__ = ["dlq_app"]
 
@@ -45,12 +48,16 @@ KeyPrefix = Annotated[
 
 
 def _filter(types: list[str] | None, key_prefix: str, ids: list[str] | None = None) -> Filter:
+    from resizer_tools.ops.dead_letters import Filter  # noqa: PLC0415 (boto3: when run)
+
     return Filter(
         error_types=tuple(types or ()), key_prefix=key_prefix, message_ids=tuple(ids or ())
     )
 
 
 def _table(letters: list[DeadLetter]) -> Table:
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table("message id", "source key", "error", "reason", "sent", "receives")
     for letter in letters:
         sent = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(letter.sent_timestamp_ms / 1000))
@@ -116,6 +123,8 @@ def dlq_show(
     if as_json:
         print_json(letter.to_json())
         return
+    from rich.table import Table  # noqa: PLC0415
+
     table = Table(show_header=False, box=None)
     for name, value in letter.to_json().items():
         table.add_row(name.replace("_", " "), literal(value))

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from resizer_tools.cli.common import (
     EXIT_FAILED,
@@ -78,6 +77,8 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
     if as_json:
         print_json([asdict(check) for check in checks])
     else:
+        from rich.table import Table  # noqa: PLC0415
+
         table = Table("check", "", "detail")
         for check in checks:
             table.add_row(

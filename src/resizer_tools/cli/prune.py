@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from resizer_tools.cli.common import EXIT_FAILED, console, err_console, errors, literal
-from resizer_tools.ops.aws import Aws, StackResources
+
+if TYPE_CHECKING:
+    from resizer_tools.ops.aws import Aws, StackResources
 
 __all__ = ["prune_after_backfill"]
 

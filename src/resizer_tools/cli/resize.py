@@ -40,12 +40,42 @@ def _inputs(
     Folders are filtered as ``resizer upload`` filters them; a missing path is a usage
     error (exit 2) before anything is written.
     """
-    from resizer_tools.ops.operations import DEFAULT_EXCLUDES, files_to_upload  # noqa: PLC0415
+    from resizer_tools.ops.files import DEFAULT_EXCLUDES, files_to_upload  # noqa: PLC0415
 
     found = files_to_upload(
         paths, include=tuple(include or ()), exclude=DEFAULT_EXCLUDES + tuple(exclude or ())
     )
     return [(path, Path(key)) for path, key in found]
+
+
+class _Bar:
+    """Progress per file: a transient Rich bar on a terminal; nothing otherwise (and
+    then neither Rich's progress nor its table module is imported)."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._progress: Any = None
+
+    def __enter__(self) -> _Bar:
+        if err_console.is_terminal:
+            from rich.progress import Progress  # noqa: PLC0415
+
+            self._progress = Progress(console=err_console, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("resizing", total=self._total)
+        return self
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+    def stop(self) -> None:
+        """Before printing anything else."""
+        if self._progress is not None:
+            self._progress.stop()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class _Staging:
@@ -153,16 +183,13 @@ def resize(
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
-    from rich.progress import Progress  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
-
-    from resizer.imaging import render_set  # noqa: PLC0415
-
     with errors():
         settings = Settings.from_env()
         if renditions is not None:
             settings = replace(settings, renditions=parse_renditions(renditions))
         inputs = _inputs(files, include, exclude)
+
+    from resizer.imaging import render_set  # noqa: PLC0415 (after the checks: a usage error is fast)
 
     def one(path: Path) -> RenderSet | str:
         try:
@@ -172,7 +199,7 @@ def resize(
         except OSError as error:
             return str(error)
 
-    table = Table("file", "rendition", "size", "bytes", "format")
+    rows: list[tuple[str, ...]] = []
     report: list[dict[str, Any]] = []
     failures = 0
     staging = _Staging(out)
@@ -181,12 +208,11 @@ def resize(
     with (
         staging,
         ThreadPoolExecutor(settings.workers) as executor,
-        Progress(console=err_console, transient=True) as progress,
+        _Bar(len(inputs)) as bar,
     ):
-        task = progress.add_task("resizing", total=len(inputs))
         paths = [path for path, _ in inputs]
         for (path, name), result in zip(inputs, executor.map(one, paths), strict=True):
-            progress.advance(task)
+            bar.advance()
             if isinstance(result, str):
                 err_console.print(f"[red]{literal(path)}[/]: {literal(result)}", highlight=False)
                 report.append({"file": str(path), "error": result, "renditions": []})
@@ -195,7 +221,7 @@ def resize(
             written = []
             for image, target in staging.write(path, name, result, settings):
                 size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
-                table.add_row(literal(path), image.rendition.name, size, length, image.format)
+                rows.append((literal(path), image.rendition.name, size, length, image.format))
                 written.append(
                     {
                         "rendition": image.rendition.name,
@@ -207,12 +233,17 @@ def resize(
                     }
                 )
             report.append({"file": str(path), "error": None, "renditions": written})
-        progress.stop()
+        bar.stop()
         with errors():
             staging.commit()
     if as_json:
         print_json({"out": str(out), "failed": failures, "files": report})
     else:
+        from rich.table import Table  # noqa: PLC0415 (only for a table: keeps start-up light)
+
+        table = Table("file", "rendition", "size", "bytes", "format")
+        for row in rows:
+            table.add_row(*row)
         console.print(table)
         console.print(f"renditions written under {literal(out)}/", highlight=False)
     if failures:

@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 
 from resizer_tools.cli.common import (
     DEFAULT_STACK_NAME,
@@ -54,6 +45,15 @@ def upload(  # noqa: PLR0917 (one parameter per option)
 
     Folders are uploaded recursively, without hidden files and sidecars (see --exclude).
     """
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     from resizer_tools.ops.operations import (  # noqa: PLC0415
         DEFAULT_EXCLUDES,
         files_to_upload,
@@ -99,6 +99,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Queue depth, messages in flight, dead letters and renditions."""
+    from rich.table import Table  # noqa: PLC0415
+
     from resizer_tools.ops.operations import status as read_status  # noqa: PLC0415
 
     with errors():

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from resizer.errors import ConfigurationError
 from resizer_tools.errors import UsageError
+from resizer_tools.ops import DEFAULT_STACK_NAME
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 __all__ = ["DEFAULT_STACK_NAME", "LOCAL_REGION", "Aws", "StackResources"]
-
-# The stack `resizer local up` deploys, and the one every command works on by default.
-DEFAULT_STACK_NAME = "resizer-local"
 
 # The emulator accepts any credentials; these make a local call never reach for real ones.
 LOCAL_REGION = "us-east-1"

@@ -8,7 +8,6 @@ very same code.
 
 from __future__ import annotations
 
-import fnmatch
 import mimetypes
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -21,9 +20,10 @@ from botocore.exceptions import ClientError
 from resizer import layout
 from resizer.errors import ConfigurationError
 from resizer.events import created_record, notification_body
-from resizer_tools.errors import OperationFailedError, UsageError
+from resizer_tools.errors import OperationFailedError
 from resizer_tools.ops.aws import Aws, StackResources
 from resizer_tools.ops.dead_letters import DeadLetter, failed_by
+from resizer_tools.ops.files import DEFAULT_EXCLUDES, files_to_upload
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeFilterType
@@ -83,50 +83,6 @@ def _objects(aws: Aws, bucket: str, prefix: str = "") -> Iterator[tuple[str, int
     for page in aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield item["Key"], item.get("Size", 0)
-
-
-#: What a folder of photos holds besides photos: hidden files and folders (.DS_Store,
-#: ._AppleDouble, .git), Windows' thumbnail caches and the editors' sidecars (Lightroom
-#: and darktable .xmp, iOS edits .aae). Uploaded, they would only be dead-lettered.
-DEFAULT_EXCLUDES: tuple[str, ...] = (".*", "Thumbs.db", "desktop.ini", "*.xmp", "*.aae")
-
-
-def files_to_upload(
-    paths: list[Path],
-    *,
-    include: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDES,
-) -> list[tuple[Path, str]]:
-    """(file, key) for files and, recursively, folders (keys relative to the folder).
-
-    Inside folders, a file is skipped when its name or any folder on its way matches an
-    ``exclude`` pattern (shell-style, case-insensitive), or when ``include`` is given and
-    neither its name nor its relative key matches one. Files named explicitly are
-    always taken. Raises :class:`UsageError` for a path that does not exist.
-    """
-    found: list[tuple[Path, str]] = []
-    for path in paths:
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                key = file.relative_to(path).as_posix()
-                if file.is_file() and _wanted(key, include, exclude):
-                    found.append((file, key))
-        elif path.is_file():
-            found.append((path, path.name))
-        else:
-            raise UsageError(f"{path}: no such file or folder")
-    return found
-
-
-def _wanted(key: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
-    parts = key.lower().split("/")
-    if any(fnmatch.fnmatchcase(part, pattern.lower()) for part in parts for pattern in exclude):
-        return False
-    return not include or any(
-        fnmatch.fnmatchcase(candidate, pattern.lower())
-        for candidate in (parts[-1], key.lower())
-        for pattern in include
-    )
 
 
 #: How S3 says a bucket does not exist (HeadBucket answers a bare 404).
