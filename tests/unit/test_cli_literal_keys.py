@@ -236,3 +236,35 @@ def test_the_demo_table_and_the_workers_batch_lines_print_keys_literally(
     error = f"KeyError: {HOSTILE[0]!r}"
     local._print_batch(BatchResult("r" * 36, ("m",), (), ("m",), 5.0, error))
     assert error in capsys.readouterr().out.replace("\n", "")  # wrapped at 80 columns
+
+
+def test_the_tune_report_prints_file_names_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resizer_tools.tuning
+    from resizer_tools.tuning import ImageMeasurement, TuningReport, recommend
+
+    measured = [
+        ImageMeasurement(
+            name=name,
+            bytes_in=1_000_000,
+            bytes_out=300_000,
+            megapixels=12.0,
+            baseline_mb=60.0,
+            peak_mb=140.0 + number,
+            cpu_s=0.2,
+            wall_s=0.2,
+            source="JPEG",
+        )
+        for number, name in enumerate(("[/]a.jpg", "[red]b.jpg"))
+    ]
+    report = TuningReport(
+        folder=Path("photos[/]"),
+        measurements=measured,
+        failed=["[/]c.png: cannot decode"],
+        concurrent_peak_mb=None,
+        recommendation=recommend(measured),
+        max_input_pixels=50_000_000,
+    )
+    monkeypatch.setattr(resizer_tools.tuning, "tune_command", lambda *a, **k: report)
+    code, output = _run("tune", ".")
+    assert code == 0
+    _assert_literal(output, ("[/]a.jpg", "[red]b.jpg", "photos[/]", "[/]c.png: cannot decode"))

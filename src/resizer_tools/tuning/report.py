@@ -121,15 +121,17 @@ def render_report(report: TuningReport) -> RenderableType:
     from rich.table import Table  # noqa: PLC0415
     from rich.text import Text  # noqa: PLC0415
 
+    from resizer_tools.cli.common import literal  # noqa: PLC0415 - file names, not markup
+
     rec = report.recommendation
     chosen, assume = rec.chosen, rec.assumptions
     images = Table(
         "image", "MP", "bytes in", "bytes out", "peak MB", "render MB", "CPU s", "wall s",
-        title=f"one render per fresh process ({report.folder})",
+        title=literal(f"one render per fresh process ({report.folder})"),
     )  # fmt: skip
     for m in report.measurements:
         images.add_row(
-            m.name,
+            literal(m.name),
             f"{m.megapixels:.1f}",
             f"{m.bytes_in:,}",
             f"{m.bytes_out:,}",
@@ -149,7 +151,7 @@ def render_report(report: TuningReport) -> RenderableType:
         "MemorySize",
         f"{chosen.memory_mb}",
         f"runtime {rec.baseline_mb:.0f} MB + {assume.workers} x {rec.largest.render_mb:.0f} MB "
-        f"({rec.largest.name}){concurrent}; +{assume.memory_headroom:.0%}; "
+        f"({literal(rec.largest.name)}){concurrent}; +{assume.memory_headroom:.0%}; "
         f"{chosen.vcpus:.2f} vCPU",
     )
     summary.add_row(
