@@ -175,6 +175,19 @@ def test_upload_and_backfill_print_the_prefix_literally(
     _assert_literal(output, ("s3://src/[/]in/",))
 
 
+def test_status_prints_top_level_folders_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from resizer_tools.ops import operations
+
+    _fake_clients(monkeypatch, stack)
+    now = operations.Status(0, 0, 0, 0, 0, 1, Counter({"[/]odd": 1, "[red]x": 2}))
+    monkeypatch.setattr(operations, "status", lambda *a: now)
+    code, output = _run("status")
+    assert code == 0
+    _assert_literal(output, ("[/]odd/", "[red]x/"))
+
+
 def test_resize_prints_file_names_literally(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()

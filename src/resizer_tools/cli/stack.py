@@ -109,7 +109,7 @@ def status(
     if as_json:
         print_json({"stack": stack_name, **asdict(now), "renditions": dict(now.renditions)})
         return
-    table = Table(title=f"stack {stack_name}", show_header=False)
+    table = Table(title=literal(f"stack {stack_name}"), show_header=False)
     table.add_row("queued", str(now.queued))
     table.add_row("in flight", str(now.in_flight))
     table.add_row("delayed", str(now.delayed))
@@ -117,7 +117,7 @@ def status(
     table.add_row("source objects", str(now.source_objects))
     table.add_row("renditions", str(sum(now.renditions.values())))
     for name, count in sorted(now.renditions.items()):
-        table.add_row(f"  {name}/", str(count))
+        table.add_row(literal(f"  {name}/"), str(count))
     console.print(table)
 
 
