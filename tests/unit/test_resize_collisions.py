@@ -80,3 +80,17 @@ def test_sources_whose_outputs_differ_are_all_written(tmp_path: Path) -> None:
     with Image.open(out / "hero" / "photo.png") as image:
         assert image.format == "PNG"
         assert image.getpixel((0, 0)) == (30, 30, 200)
+
+
+def test_one_name_whose_renditions_differ_still_shares_its_manifest(tmp_path: Path) -> None:
+    # TIFF is converted: JPEG when opaque, PNG to keep alpha. The renditions differ
+    # (hero/x.jpg, hero/x.png), the manifest (manifests/x.tif.json) would not.
+    opaque = _image(tmp_path / "a" / "x.tif", "TIFF", (200, 30, 30))
+    clear = tmp_path / "b" / "x.tif"
+    clear.parent.mkdir()
+    Image.new("RGBA", (320, 240), (30, 30, 200, 90)).save(clear, "TIFF")
+    out = tmp_path / "out"
+    code, output = _resize(str(opaque), str(clear), "--out", str(out), "--renditions", "hero=100x")
+    assert code == 2, output
+    assert "the manifest of x.tif" in output
+    assert not out.exists()

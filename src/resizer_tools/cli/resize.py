@@ -82,9 +82,11 @@ class _Staging:
     """Files written under a hidden folder in ``out``, moved into place only if no two
     inputs share an output path; otherwise nothing is moved and the folder removed.
 
-    The paths are the ones the writer computes from the function's own key layout
-    (:func:`resizer_tools.ops.offline.write_set`), so the check follows the layout.
-    Renditions are moved first and each manifest last, as the function writes them.
+    The paths are the ones the writer returns (:func:`resizer_tools.ops.offline.write_set`,
+    from the function's own key layout), so the check follows the layout; a manifest's
+    path is the writer's too, a function of the input's name alone, so two inputs of one
+    name share it. Renditions are moved first and the manifests last, as the function
+    writes them.
     """
 
     def __init__(self, out: Path) -> None:
@@ -93,7 +95,8 @@ class _Staging:
         self._folder: Path | None = None
         #: Output path (relative to ``out``) -> the inputs that write it.
         self.claims: dict[str, list[Path]] = {}
-        self._manifests: list[str] = []
+        #: Name (the manifest's source key) -> the inputs known by it.
+        self.names: dict[str, list[Path]] = {}
 
     def open(self) -> None:
         """Make ``out`` (if needed) and the staging folder in it."""
@@ -107,7 +110,6 @@ class _Staging:
         self, path: Path, name: Path, rendered: RenderSet, settings: Settings
     ) -> list[tuple[RenderedImage, Path]]:
         """Write one input's set in the staging folder; (image, its final path) each."""
-        from resizer.manifest import manifest_key  # noqa: PLC0415
         from resizer_tools.ops.offline import write_set  # noqa: PLC0415
 
         assert self._folder is not None
@@ -116,33 +118,47 @@ class _Staging:
             relative = target.relative_to(self._folder).as_posix()
             self.claims.setdefault(relative, []).append(path)
             written.append((image, self._out / relative))
-        manifest = manifest_key(name.as_posix())
-        self.claims.setdefault(manifest, []).append(path)
-        self._manifests.append(manifest)
+        self.names.setdefault(name.as_posix(), []).append(path)
         return written
 
-    def shared(self) -> dict[str, list[Path]]:
-        return {key: paths for key, paths in self.claims.items() if len(set(paths)) > 1}
+    def shared(self) -> list[str]:
+        """Each output two inputs would write: the path (or manifest) and the inputs."""
+
+        def inputs(paths: list[Path]) -> str:
+            return " and ".join(str(p) for p in dict.fromkeys(paths))
+
+        shared = [
+            f"{key} ({inputs(paths)})"
+            for key, paths in sorted(self.claims.items())
+            if len(set(paths)) > 1
+        ]
+        shared += [
+            f"the manifest of {name} ({inputs(paths)})"
+            for name, paths in sorted(self.names.items())
+            if len(set(paths)) > 1
+        ]
+        return shared
 
     def commit(self) -> None:
         """Move every file into ``out``; a :class:`UsageError` if two inputs share one."""
         shared = self.shared()
         if shared:
-            lines = [
-                f"{key} ({' and '.join(str(p) for p in dict.fromkeys(paths))})"
-                for key, paths in sorted(shared.items())
-            ]
             raise UsageError(
-                f"{len(shared)} output path(s) would be written by two inputs, nothing "
-                f"written: {'; '.join(lines[:5])}{'; ...' if len(lines) > 5 else ''}. "
+                f"{len(shared)} output(s) would be written by two inputs, nothing written: "
+                f"{'; '.join(shared[:5])}{'; ...' if len(shared) > 5 else ''}. "
                 "Resize them into separate --out folders, or rename one"
             )
         assert self._folder is not None
-        manifests = set(self._manifests)
-        for key in [k for k in self.claims if k not in manifests] + self._manifests:
-            target = self._out / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            (self._folder / key).replace(target)
+        for key in self.claims:
+            self._move(self._folder / key)
+        for left in sorted(p for p in self._folder.rglob("*") if p.is_file()):
+            self._move(left)  # the manifests, last
+
+    def _move(self, staged: Path) -> None:
+        assert self._folder is not None
+        target = self._out / staged.relative_to(self._folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staged.replace(target)
 
     def __exit__(
         self,
