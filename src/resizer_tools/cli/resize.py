@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from resizer.config import Settings, parse_renditions
 from resizer.errors import ResizerError
 from resizer_tools.cli.common import (
     EXIT_FAILED,
@@ -27,6 +26,7 @@ from resizer_tools.cli.common import (
 from resizer_tools.errors import UsageError
 
 if TYPE_CHECKING:
+    from resizer.config import Settings
     from resizer.imaging import RenderedImage, RenderSet
 
 __all__ = ["resize"]
@@ -198,6 +198,8 @@ def resize(
     ``photo.png`` both converted to ``hero/photo.webp``, or one name from two folders).
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
+
+    from resizer.config import Settings, parse_renditions  # noqa: PLC0415
 
     with errors():
         settings = Settings.from_env()
