@@ -54,6 +54,7 @@ CASES: dict[str, tuple[tuple[str, ...], int]] = {
     "dlq redrive": (BAD_ENDPOINT, EXIT_USAGE),
     "local up": (("--template", MISSING + ".yaml"), EXIT_USAGE),
     "local worker": (BAD_ENDPOINT, EXIT_USAGE),
+    "local set": (("RENDITIONS=small=100x100", *BAD_ENDPOINT), EXIT_USAGE),
     "demo": (("--photos", MISSING + ".jpg"), EXIT_USAGE),
     "tune": ((MISSING,), EXIT_USAGE),
     "tune --prices": ((str(ROOT / "examples" / "photos"), "--prices", MISSING), EXIT_USAGE),

@@ -143,7 +143,7 @@ def test_backfill_prune_lists_deleted_keys_literally(monkeypatch: pytest.MonkeyP
 
     _fake_clients(monkeypatch, stack)
     deleted = [f"hero/{key}" for key in HOSTILE]
-    monkeypatch.setattr(operations, "backfill", lambda *a: 0)
+    monkeypatch.setattr(operations, "backfill", lambda *a, **k: 0)
     monkeypatch.setattr(prune, "drained", lambda *a: True)
     monkeypatch.setattr(prune, "prune", lambda *a: prune.PruneReport(deleted=deleted))
     code, output = _run("backfill", "--prune")
@@ -164,12 +164,13 @@ def test_upload_and_backfill_print_the_prefix_literally(
     monkeypatch.setattr(
         operations, "upload_file", lambda aws, stack, path, key, progress: sent.append(key)
     )
+    monkeypatch.setattr(operations, "require_source_bucket", lambda *a: None)
     code, output = _run("upload", str(image), "--prefix", "[/]in/")
     assert code == 0
     assert sent == [f"[/]in/{image.name}"]
     _assert_literal(output, ("s3://src/[/]in/",))
 
-    monkeypatch.setattr(operations, "backfill", lambda *a: 1)
+    monkeypatch.setattr(operations, "backfill", lambda *a, **k: 1)
     code, output = _run("backfill", "--prefix", "[/]in/")
     assert code == 0
     _assert_literal(output, ("s3://src/[/]in/",))
