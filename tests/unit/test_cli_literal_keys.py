@@ -145,10 +145,11 @@ def test_backfill_prune_lists_deleted_keys_literally(monkeypatch: pytest.MonkeyP
     deleted = [f"hero/{key}" for key in HOSTILE]
     monkeypatch.setattr(operations, "backfill", lambda *a, **k: 0)
     monkeypatch.setattr(prune, "drained", lambda *a: True)
-    monkeypatch.setattr(prune, "prune", lambda *a: prune.PruneReport(deleted=deleted))
-    code, output = _run("backfill", "--prune")
-    assert code == 0
-    _assert_literal(output, tuple(deleted))
+    monkeypatch.setattr(prune, "prune", lambda *a, **k: prune.PruneReport(deleted=deleted))
+    for dry_run in ([], ["--dry-run"]):
+        code, output = _run("backfill", "--prune", *dry_run)
+        assert code == 0
+        _assert_literal(output, tuple(deleted))
 
 
 def test_upload_and_backfill_print_the_prefix_literally(
