@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from resizer_tools.cli import dlq, events, stack, tune
+from resizer_tools.cli import common, dlq, events, stack, tune
 from resizer_tools.cli.app import app
 from resizer_tools.errors import UsageError
 from resizer_tools.ops import dead_letters, prune
@@ -30,6 +30,15 @@ from resizer_tools.ops.events import ResizerEvent, Watch
 #: A closing tag with nothing open (MarkupError), a style pair (silently eaten), a
 #: link-looking tag and a backslash before a bracket (Rich's escape character).
 HOSTILE = ("shop/[/].jpg", "[bold]x[/bold].jpg", "[link=http://e]y[/link].png", "a\\[red]b.jpg")
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables wide enough to show whole keys: without a terminal (xdist's workers,
+    CI) Rich would wrap and truncate them at 80 columns."""
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "width", 1000)
+
 
 RESOURCES = StackResources(
     stack_name="resizer",
