@@ -37,6 +37,9 @@ ENGINE_VERSION = "1"
 #: default) +1.36 s, 8 +0.53 s, 10 +0.18 s. 8 keeps a 1600 px AVIF within about twice a
 #: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
+#: METADATA's values: what of the source's EXIF/XMP/IPTC a rendition keeps
+#: (resizer.imaging._metadata; the README's "Metadata" paragraph).
+METADATA_MODES = ("copyright", "all", "none")
 
 _BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
 _EXAMPLE = "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80'"
@@ -204,7 +207,8 @@ def _setting(
     An int setting is checked against ``low..high``; ``default_from`` derives its default
     from the rest of the environment where one is given (else ``default``). A string
     setting with ``empty_disables`` keeps a variable that is set but empty (off);
-    others take their default then; one with ``choices`` must be one of them.
+    others take their default then. A string setting with ``choices`` takes one of them
+    (case-insensitive), anything else is a ConfigurationError naming them.
     """
     metadata = {
         "env": env,
@@ -274,6 +278,9 @@ class Settings:
     # HDR gain maps (Ultra HDR JPEG, ISO 21496-1): "keep" makes every JPEG rendition of
     # such a source Ultra HDR itself; "drop" writes the SDR base alone (as before).
     hdr: str = _setting("HDR", "keep", choices=("keep", "drop"))
+    # What of the source's metadata each rendition keeps: "copyright" (the rights
+    # fields), "all" (all but location and device identity) or "none".
+    metadata: str = _setting("METADATA", "copyright", choices=METADATA_MODES)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -292,10 +299,12 @@ class Settings:
             else:
                 values[spec.name] = env.get(name, "").strip() or spec.default
             choices = spec.metadata["choices"]
-            if choices and values[spec.name] not in choices:
-                raise ConfigurationError(
-                    f"{name}={values[spec.name]!r} is not one of {', '.join(choices)}"
-                )
+            if choices:
+                values[spec.name] = values[spec.name].lower()
+                if values[spec.name] not in choices:
+                    raise ConfigurationError(
+                        f"{name}={env[name].strip()!r} is not one of {', '.join(choices)}"
+                    )
         values["renditions"] = parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS)
         return cls(**values)
 
@@ -351,7 +360,7 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
     Covers the box, fit, formats, quality and the encoder settings each format uses,
-    and the engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's
+    METADATA, and the engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's
     name, Cache-Control or the input limits. Without ``rendition``: the fingerprint of
     the whole set (every rendition's, under its name), recorded in the manifest; the
     placeholder's method is covered by the engine version.
@@ -366,6 +375,7 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
             "fit": rendition.fit,
             "formats": list(rendition.formats),
             "encoders": _encoders(rendition, settings),
+            "metadata": settings.metadata,
             "engine": [ENGINE_VERSION, PIL.__version__],
         }
         payload = json.dumps(described, sort_keys=True)

@@ -124,6 +124,9 @@ _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
         ({}, {"RENDITIONS": _SPEC.replace("+webp", "+avif")}, {"medium"}),
         ({}, {"RENDITIONS": _SPEC + ":quality=90"}, {"large"}),
         (_AVIF, {**_AVIF, "AVIF_QUALITY": "50"}, {"large"}),
+        # What metadata every rendition keeps (issue 20).
+        ({}, {"METADATA": "all"}, {"thumbnails", "medium", "large"}),
+        ({}, {"METADATA": "none"}, {"thumbnails", "medium", "large"}),
     ],
 )
 def test_a_byte_changing_setting_changes_the_fingerprint(
@@ -158,3 +161,13 @@ def test_require_aws_names_what_is_missing() -> None:
 def test_source_bucket_is_read_and_unset_means_any() -> None:
     assert Settings.from_env({}).source_bucket == ""
     assert Settings.from_env({"SOURCE_BUCKET": " uploads-1 "}).source_bucket == "uploads-1"
+
+
+def test_metadata_takes_one_of_its_modes() -> None:
+    """METADATA: copyright (default), all or none, in any case; anything else names them."""
+    assert Settings.from_env({}).metadata == "copyright"
+    assert Settings.from_env({"METADATA": " ALL "}).metadata == "all"
+    assert Settings.from_env({"METADATA": "none"}).metadata == "none"
+    with pytest.raises(ConfigurationError, match="METADATA='gps' is not one of copyright, all"):
+        Settings.from_env({"METADATA": "gps"})
+    assert config.METADATA_MODES == ("copyright", "all", "none")

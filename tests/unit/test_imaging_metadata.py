@@ -1,0 +1,239 @@
+"""METADATA (issue 20): rights kept, location and device identity gone, per mode and format.
+
+Sources are real files carrying EXIF, XMP and (JPEG) IPTC, built by tests/support/images.py;
+every assertion reads the rendition back with Pillow, or looks for the secret's bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+
+import pytest
+from images import (
+    RIGHTS,
+    SECRETS,
+    encode,
+    picture,
+    rights_exif,
+    rights_tagged,
+    rights_xmp,
+    stored_for,
+    with_iptc,
+)
+from PIL import Image, PngImagePlugin
+
+from resizer.config import Settings, parse_renditions
+from resizer.imaging import RenderedImage, render
+from resizer.imaging._metadata import MAX_SEGMENT, MAX_XMP_IN, NOTHING, Kept, save_options
+
+OUTPUTS = "jpeg+webp+png+avif"
+_DC = "{http://purl.org/dc/elements/1.1/}"
+
+
+def settings(mode: str, renditions: str = f"a=200x200:format={OUTPUTS}") -> Settings:
+    return Settings(renditions=parse_renditions(renditions), metadata=mode)
+
+
+def exif_of(rendered: RenderedImage) -> dict[str, object]:
+    """IFD0, the Exif IFD and the GPS IFD of a rendition, flattened by tag number."""
+    with Image.open(io.BytesIO(rendered.data)) as image:
+        assert image.format == rendered.format
+        exif = image.getexif()
+        flat: dict[str, object] = {f"0:{t}": v for t, v in exif.items()}
+        flat |= {f"exif:{t}": v for t, v in exif.get_ifd(0x8769).items()}
+        flat |= {f"gps:{t}": v for t, v in exif.get_ifd(0x8825).items()}
+        return flat
+
+
+def xmp_of(rendered: RenderedImage) -> str:
+    with Image.open(io.BytesIO(rendered.data)) as image:
+        raw = image.info.get("xmp", b"")
+        return raw.decode() if isinstance(raw, bytes) else str(raw)
+
+
+def xmp_texts(xmp: str) -> set[str]:
+    """Every text and attribute value of an XMP packet (parsed: it must be well-formed)."""
+    root = ET.fromstring(xmp.strip())
+    texts = {element.text.strip() for element in root.iter() if element.text}
+    texts |= {value for element in root.iter() for value in element.attrib.values()}
+    return texts - {""}
+
+
+def assert_no_secrets(rendered: RenderedImage) -> None:
+    for name, value in SECRETS.items():
+        assert value.encode() not in rendered.data, (rendered.format, name)
+    flat = exif_of(rendered)
+    assert not [t for t in flat if t.startswith("gps:")], rendered.format
+    assert "0:274" not in flat, "the Orientation tag: the pixels are upright already"
+    assert "0:34853" not in flat, "no GPS IFD pointer"
+
+
+# --- per mode and output format ------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP", "AVIF"])
+def test_copyright_keeps_the_rights_fields_in_every_output(source: str) -> None:
+    """The default: EXIF Artist and Copyright, XMP dc:creator, dc:rights, xmpRights:*."""
+    assert Settings().metadata == "copyright"
+    rendered = render(rights_tagged(source), settings("copyright"))
+    assert [r.format for r in rendered] == ["JPEG", "WEBP", "PNG", "AVIF"]
+    for image in rendered:
+        assert exif_of(image) == {"0:315": RIGHTS["artist"], "0:33432": RIGHTS["copyright"]}
+        texts = xmp_texts(xmp_of(image))
+        assert {RIGHTS["xmp_creator"], RIGHTS["xmp_rights"], RIGHTS["usage_terms"]} <= texts
+        assert "True" in texts  # xmpRights:Marked, an attribute
+        assert RIGHTS["description"] not in texts  # not a rights field
+        assert RIGHTS["make"].encode() not in image.data
+        assert_no_secrets(image)
+
+
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP", "AVIF"])
+def test_all_keeps_everything_but_location_and_device_identity(source: str) -> None:
+    rendered = render(rights_tagged(source), settings("all"))
+    for image in rendered:
+        flat = exif_of(image)
+        assert flat["0:315"] == RIGHTS["artist"]
+        assert flat["0:33432"] == RIGHTS["copyright"]
+        assert flat["0:271"] == RIGHTS["make"]
+        assert flat["exif:33434"] == RIGHTS["exposure"][0] / RIGHTS["exposure"][1]
+        for serial in (42033, 42037, 37500):  # Body/LensSerialNumber, MakerNote
+            assert f"exif:{serial}" not in flat
+        assert "0:50735" not in flat  # DNG CameraSerialNumber
+        texts = xmp_texts(xmp_of(image))
+        assert {RIGHTS["xmp_creator"], RIGHTS["xmp_rights"], RIGHTS["description"]} <= texts
+        assert_no_secrets(image)
+
+
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "WEBP", "AVIF"])
+def test_none_keeps_nothing(source: str) -> None:
+    for image in render(rights_tagged(source), settings("none")):
+        assert exif_of(image) == {}
+        assert xmp_of(image) == ""
+        assert b"Exif\x00\x00" not in image.data
+        for value in (*RIGHTS.values(), *SECRETS.values()):
+            if isinstance(value, str):
+                assert value.encode() not in image.data, (image.format, value)
+
+
+# --- IPTC ------------------------------------------------------------------------------
+
+
+def test_iptc_rights_travel_as_xmp_and_its_location_never() -> None:
+    """Pillow writes IPTC into no output: By-line and Copyright Notice become dc:creator
+    and dc:rights; with "all" the caption becomes dc:description; city and country never."""
+    source = with_iptc(encode(picture(320, 240), "JPEG", quality=90))
+    for mode, expected, absent in (
+        ("copyright", {RIGHTS["iptc_byline"], RIGHTS["iptc_copyright"]}, RIGHTS["iptc_caption"]),
+        ("all", {RIGHTS["iptc_byline"], RIGHTS["iptc_copyright"], RIGHTS["iptc_caption"]}, None),
+    ):
+        for image in render(source, settings(mode)):
+            xmp = xmp_of(image)
+            assert expected <= xmp_texts(xmp), (mode, image.format)
+            assert absent is None or absent not in xmp
+            assert f"{_DC}creator" in {e.tag for e in ET.fromstring(xmp).iter()}
+            assert SECRETS["iptc_city"].encode() not in image.data
+            assert SECRETS["iptc_country"].encode() not in image.data
+            assert b"Photoshop 3.0" not in image.data
+
+
+def test_the_xmp_rights_win_over_the_iptc_ones() -> None:
+    """Where the XMP has dc:creator/dc:rights already, the IPTC copies are not added."""
+    (image,) = render(rights_tagged("JPEG"), settings("copyright", "a=200x200:format=jpeg"))
+    texts = xmp_texts(xmp_of(image))
+    assert {RIGHTS["xmp_creator"], RIGHTS["xmp_rights"]} <= texts
+    assert RIGHTS["iptc_byline"] not in texts
+    assert RIGHTS["iptc_copyright"] not in texts
+
+
+# --- orientation ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["copyright", "all"])
+def test_the_orientation_is_dropped_with_the_pixels_upright(mode: str) -> None:
+    source = rights_tagged("JPEG", size=(400, 200), orientation=6)
+    (image,) = render(source, settings(mode, "a=400x400:format=jpeg"))
+    assert (image.width, image.height) == (400, 200)  # upright
+    assert "0:274" not in exif_of(image)
+    assert "Orientation" not in xmp_of(image)
+    with Image.open(io.BytesIO(image.data)) as opened:
+        # The top-left quadrant is red (images.CORNERS): no viewer rotates it again.
+        red = opened.convert("RGB").getpixel((50, 50))
+        assert isinstance(red, tuple)
+        assert red[0] > 150 > red[2]
+
+
+# --- what each output holds ---------------------------------------------------------------
+
+
+def test_png_outputs_carry_an_exif_chunk_and_an_xmp_itxt_chunk() -> None:
+    (image,) = render(rights_tagged("JPEG"), settings("copyright", "a=200x200:format=png"))
+    assert b"eXIf" in image.data
+    assert b"iTXtXML:com.adobe.xmp" in image.data
+
+
+def test_gif_outputs_carry_nothing() -> None:
+    kept = Kept(exif=rights_exif(), xmp=rights_xmp())
+    assert save_options(kept, "GIF") == {}
+    assert set(save_options(kept, "JPEG")) == {"exif", "xmp"}
+    assert save_options(NOTHING, "JPEG") == {}
+
+
+def test_animations_keep_the_metadata_too() -> None:
+    frames = [stored_for(1, (120, 80)), stored_for(3, (120, 80))]
+    data = encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], exif=rights_exif(), lossless=1
+    )
+    rendered = render(data, settings("copyright", "a=60x60:format=original"))
+    assert [r.format for r in rendered] == ["WEBP"]
+    with Image.open(io.BytesIO(rendered[0].data)) as image:
+        assert image.n_frames == 2
+    assert exif_of(rendered[0]) == {"0:315": RIGHTS["artist"], "0:33432": RIGHTS["copyright"]}
+
+
+# --- bad and hostile metadata -------------------------------------------------------------
+
+
+def _png_with_xmp(xmp: str, exif: bytes = b"") -> bytes:
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp, zip=False)
+    options: dict[str, object] = {"pnginfo": info}
+    if exif:
+        options["exif"] = exif
+    return encode(picture(160, 120), "PNG", **options)
+
+
+@pytest.mark.parametrize(
+    "xmp",
+    [
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF",  # truncated
+        "not xml at all",
+        # A billion-laughs declaration: refused before parsing.
+        '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'>&b;</x:xmpmeta>",
+        # Well-formed, without rdf:RDF.
+        "<x:xmpmeta xmlns:x='adobe:ns:meta/'><nothing/></x:xmpmeta>",
+        "x" * (MAX_XMP_IN + 1),
+    ],
+    ids=["truncated", "not-xml", "entities", "no-rdf", "too-large"],
+)
+def test_bad_xmp_is_dropped_and_the_rendition_made(xmp: str) -> None:
+    rendered = render(_png_with_xmp(xmp, rights_exif()), settings("all"))
+    assert len(rendered) == 4
+    for image in rendered:
+        assert xmp_of(image) == ""
+        assert exif_of(image)["0:315"] == RIGHTS["artist"]
+
+
+def test_metadata_too_large_for_a_jpeg_segment_falls_back_to_the_rights_fields() -> None:
+    exif = Image.Exif()
+    exif[0x013B] = RIGHTS["artist"]
+    exif[0x010E] = "d" * (MAX_SEGMENT + 1000)  # ImageDescription: 66 KB
+    padding = "<dc:description>" + "p" * (MAX_SEGMENT + 1000) + "</dc:description>"
+    xmp = rights_xmp().decode().replace("</rdf:Description>", padding + "</rdf:Description>")
+    data = _png_with_xmp(xmp, exif.tobytes())
+    for image in render(data, settings("all")):  # JPEG among them: it would not fit
+        assert exif_of(image) == {"0:315": RIGHTS["artist"]}
+        texts = xmp_texts(xmp_of(image))
+        assert RIGHTS["xmp_rights"] in texts
+        assert RIGHTS["description"] not in texts
