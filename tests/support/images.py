@@ -309,3 +309,17 @@ def rights_tagged(fmt: str, size: tuple[int, int] = (320, 240), orientation: int
         return encode(image, "PNG", exif=exif, pnginfo=info)
     data = encode(image, fmt, exif=exif, xmp=xmp, quality=90)
     return with_iptc(data) if fmt == "JPEG" else data
+
+
+# --- watermark (issue 20) -------------------------------------------------------------
+
+#: The watermark's colour (opaque where :func:`watermark_png` draws it).
+MARK = (250, 0, 250)
+
+
+def watermark_png(size: tuple[int, int] = (200, 50), *, hole: bool = False) -> bytes:
+    """A PNG mark of :data:`MARK`, fully opaque; with ``hole``, its left half transparent."""
+    mark = Image.new("RGBA", size, (*MARK, 255))
+    if hole:
+        mark.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
+    return encode(mark, "PNG")

@@ -19,6 +19,7 @@ from resizer.imaging import (
     _metadata,
     _output,
     _placeholder,
+    _watermark,
 )
 from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck
@@ -317,6 +318,7 @@ def _render_opened(job: _Job) -> RenderSet:
     images = _cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
+    images = _watermark.mark_all(job.settings.renditions, images, job.settings)
     encoding = _encoding(job.settings, icc, job.metadata)
     rendered = [
         result
@@ -447,6 +449,7 @@ def _render_animation(job: _Job) -> RenderSet:
     embed = icc
     for index, rendition_frames in enumerate(frames):
         frames[index], embed = _colour.bounded_profile(rendition_frames, icc)
+    frames = _watermark.mark_frames(job.settings.renditions, frames, job.settings)
     encoding = _encoding(job.settings, embed, job.metadata)
     rendered = []
     for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True):

@@ -10,6 +10,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from resizer import watermark
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ResizerError
 from resizer_tools.cli.common import (
@@ -77,6 +78,7 @@ def resize(
         settings = Settings.from_env()
         if renditions is not None:
             settings = replace(settings, renditions=parse_renditions(renditions))
+        settings = watermark.from_file(settings)  # WATERMARK: a file path here
         inputs = _inputs(files, include, exclude)
 
     def one(path: Path) -> RenderSet | str:
