@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 from images import (
@@ -237,3 +238,66 @@ def test_metadata_too_large_for_a_jpeg_segment_falls_back_to_the_rights_fields()
         texts = xmp_texts(xmp_of(image))
         assert RIGHTS["xmp_rights"] in texts
         assert RIGHTS["description"] not in texts
+
+
+# --- Ultra HDR sources (HDR=keep): one XMP packet, the structure never copied ---------------
+
+_STRUCTURE_XMP = (
+    b' xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/"'
+    b' xmlns:Container="http://ns.google.com/photos/1.0/container/"'
+    b' xmlns:Item="http://ns.google.com/photos/1.0/container/item/" hdrgm:Version="1.0"'
+)
+_STALE_DIRECTORY = (
+    b'<Container:Directory><rdf:Seq><rdf:li rdf:parseType="Resource"><Container:Item '
+    b'Item:Semantic="GainMap" Item:Mime="image/jpeg" Item:Length="1"/></rdf:li>'
+    b"</rdf:Seq></Container:Directory>"
+)
+
+
+def _android_xmp() -> bytes:
+    """The rights XMP plus what Android's camera writes: hdrgm and a GContainer directory
+    (here a stale one: its length is the source's map's)."""
+    marked = b' xmpRights:Marked="True"'
+    xmp = rights_xmp().replace(marked, marked + _STRUCTURE_XMP)
+    return xmp.replace(b"<dc:creator>", _STALE_DIRECTORY + b"<dc:creator>")
+
+
+@pytest.mark.parametrize("mode", ["copyright", "all"])
+def test_the_files_structure_in_xmp_is_never_copied(mode: str) -> None:
+    """hdrgm and GContainer describe the source file (its gain map's length), not the
+    picture: _gainmap writes them afresh where a rendition keeps the map."""
+    data = encode(picture(320, 240), "JPEG", xmp=_android_xmp())
+    for image in render(data, settings(mode)):
+        xmp = xmp_of(image)
+        assert RIGHTS["xmp_rights"] in xmp_texts(xmp)
+        assert "Container" not in xmp
+        assert "hdrgm" not in xmp
+
+
+def test_an_ultra_hdr_primary_holds_one_xmp_packet_with_the_rights_and_the_container() -> None:
+    """A v1 (hdrgm XMP) source's JPEG renditions get a GContainer packet: what METADATA
+    kept joins it (a file holds one XMP packet)."""
+    pytest.importorskip("pyvips")
+    from images import ultra_hdr
+
+    from resizer.imaging import _gainmap
+
+    photo = Path(__file__).parents[2] / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
+    found = _gainmap.find(ultra_hdr(str(photo), 600))
+    assert found is not None
+    v1 = _gainmap.GainMap(found.jpeg, b"", found.map_segments, xmp=True)
+    (rendition,) = render(
+        encode(picture(320, 240), "JPEG", xmp=_android_xmp()),
+        settings("copyright", "a=300x300:format=jpeg"),
+    )
+    data = _gainmap.attach(rendition.data, found.jpeg, v1)
+    again = _gainmap.find(data)
+    assert again is not None
+    assert again.xmp
+    primary = data[: len(data) - len(again.jpeg)]
+    assert primary.count(b"http://ns.adobe.com/xap/1.0/\x00") == 1
+    with Image.open(io.BytesIO(data)) as image:
+        xmp = image.info["xmp"].decode()
+    assert {RIGHTS["xmp_creator"], RIGHTS["xmp_rights"]} <= xmp_texts(xmp)
+    assert f'Item:Length="{len(again.jpeg)}"' in xmp
+    assert 'Item:Length="1"' not in xmp

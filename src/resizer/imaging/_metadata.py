@@ -67,6 +67,7 @@ _TIFF = "http://ns.adobe.com/tiff/1.0/"
 _PHOTOSHOP = "http://ns.adobe.com/photoshop/1.0/"
 _IPTC_CORE = "http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/"
 _IPTC_EXT = "http://iptc.org/std/Iptc4xmpExt/2008-02-29/"
+_XMP_NOTE = "http://ns.adobe.com/xmp/note/"
 _PREFIXES = {
     "x": _X,
     "rdf": _RDF,
@@ -80,7 +81,17 @@ _PREFIXES = {
     "photoshop": _PHOTOSHOP,
     "Iptc4xmpCore": _IPTC_CORE,
     "Iptc4xmpExt": _IPTC_EXT,
+    "xmpNote": _XMP_NOTE,
+    # The prefixes Ultra HDR readers (libultrahdr) look for by name, in _gainmap's packet.
+    "hdrgm": "http://ns.adobe.com/hdr-gain-map/1.0/",
+    "Container": "http://ns.google.com/photos/1.0/container/",
+    "Item": "http://ns.google.com/photos/1.0/container/item/",
+    "GCamera": "http://ns.google.com/photos/1.0/camera/",
 }
+# The file's structure, not the picture's: an Ultra HDR gain map's hdrgm and GContainer
+# properties (written afresh by _gainmap, or not at all), Google's camera properties
+# (motion photos: the video is not in a rendition).
+_STRUCTURE = frozenset(_PREFIXES[name] for name in ("hdrgm", "Container", "Item", "GCamera"))
 for _prefix, _uri in _PREFIXES.items():
     ET.register_namespace(_prefix, _uri)  # at import, once: the serialiser's prefixes
 
@@ -93,6 +104,7 @@ _ALWAYS_DROPPED = frozenset(
         (_EXIF, "PixelXDimension"),
         (_EXIF, "PixelYDimension"),
         (_XMP, "Thumbnails"),
+        (_XMP_NOTE, "HasExtendedXMP"),  # extended XMP is not carried
     }
 )
 _LOCATION = frozenset(
@@ -194,7 +206,7 @@ def _keeps(name: str, mode: str) -> bool:
     """Whether a top-level XMP property ``{namespace}local`` stays in ``mode``."""
     namespace, _, local = name[1:].partition("}")
     key = (namespace, local)
-    if key in _ALWAYS_DROPPED:
+    if key in _ALWAYS_DROPPED or namespace in _STRUCTURE:
         return False
     if mode == "copyright":
         return key in ((_DC, "creator"), (_DC, "rights")) or namespace == _XMP_RIGHTS
@@ -344,6 +356,15 @@ def _xmp(image: ImageFile.ImageFile, mode: str) -> bytes:
         if len(data) <= MAX_SEGMENT:
             return data
     return b""
+
+
+def merge_xmp(packet: bytes, kept: bytes) -> bytes:
+    """One XMP packet: ``packet`` (written by resizer: _gainmap's GContainer) with the
+    rdf:Description elements of ``kept`` (this module's output) added; a file holds one."""
+    rdf, _ = _descriptions(ET.fromstring(packet))  # noqa: S314 - resizer's own XML
+    for description in _descriptions(ET.fromstring(kept))[1]:  # noqa: S314 - likewise
+        rdf.append(description)
+    return _packet(rdf)
 
 
 def read(image: ImageFile.ImageFile, mode: str) -> Kept:
