@@ -7,6 +7,7 @@ every assertion reads the rendition back with Pillow, or looks for the secret's 
 from __future__ import annotations
 
 import io
+import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from images import (
     stored_for,
     with_iptc,
 )
-from PIL import Image, PngImagePlugin
+from PIL import ExifTags, Image, PngImagePlugin
 
 from resizer.config import Settings, parse_renditions
 from resizer.imaging import RenderedImage, render
@@ -301,3 +302,57 @@ def test_an_ultra_hdr_primary_holds_one_xmp_packet_with_the_rights_and_the_conta
     assert {RIGHTS["xmp_creator"], RIGHTS["xmp_rights"]} <= xmp_texts(xmp)
     assert f'Item:Length="{len(again.jpeg)}"' in xmp
     assert 'Item:Length="1"' not in xmp
+
+
+# --- always dropped: embedded thumbnails and the source's size ------------------------------
+
+
+def _exif_with_thumbnail(thumbnail: bytes) -> bytes:
+    """A little-endian EXIF whose IFD0 holds Artist and PixelXDimension-free camera
+    fields, and whose IFD1 points at ``thumbnail`` (as cameras write it; Pillow writes
+    no IFD1, so the bytes are laid out here)."""
+    artist = RIGHTS["artist"].encode() + b"\x00"
+    ifd0_at, ifd0_size = 8, 2 + 12 + 4
+    ifd1_at, ifd1_size = ifd0_at + ifd0_size, 2 + 2 * 12 + 4
+    artist_at = ifd1_at + ifd1_size
+    thumbnail_at = artist_at + len(artist)
+    ifd0 = struct.pack("<H", 1) + struct.pack("<HHII", 0x013B, 2, len(artist), artist_at)
+    ifd0 += struct.pack("<I", ifd1_at)
+    ifd1 = struct.pack("<H", 2) + struct.pack("<HHII", 0x0201, 4, 1, thumbnail_at)
+    ifd1 += struct.pack("<HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", ifd0_at) + ifd0 + ifd1 + artist + thumbnail
+    return b"Exif\x00\x00" + tiff  # as an APP1 payload (Pillow adds no prefix to bytes)
+
+
+def test_embedded_thumbnails_and_the_sources_size_are_always_dropped() -> None:
+    """IFD1's thumbnail and xmp:Thumbnails show the whole, uncropped source; the size
+    fields name the source's size, not the rendition's."""
+    thumbnail = encode(picture(160, 120), "JPEG", quality=50, comment=b"THUMBNAIL-MARK")
+    exif_bytes = _exif_with_thumbnail(thumbnail)
+    xmp = rights_xmp().replace(
+        b"<dc:creator>",
+        b'<xmp:Thumbnails xmlns:xmp="http://ns.adobe.com/xap/1.0/">XMP-THUMBNAIL-DATA'
+        b"</xmp:Thumbnails><exif:PixelXDimension>320</exif:PixelXDimension><dc:creator>",
+    )
+    data = encode(picture(320, 240), "JPEG", exif=exif_bytes, xmp=xmp)
+    with Image.open(io.BytesIO(data)) as source:
+        assert source.getexif().get_ifd(ExifTags.IFD.IFD1)  # IFD1 is there
+    exif_ifd = Image.Exif()
+    for image in render(data, settings("all")):
+        assert exif_of(image)["0:315"] == RIGHTS["artist"]
+        assert b"THUMBNAIL-MARK" not in image.data
+        with Image.open(io.BytesIO(image.data)) as opened:
+            assert not opened.getexif().get_ifd(ExifTags.IFD.IFD1)
+        xmp_text = xmp_of(image)
+        assert "XMP-THUMBNAIL-DATA" not in xmp_text
+        assert "PixelXDimension" not in xmp_text
+        assert RIGHTS["description"] in xmp_texts(xmp_text)
+    # The EXIF size fields too.
+    exif_ifd.get_ifd(0x8769).update({0xA002: 320, 0xA003: 240, 0x829A: 0.01})
+    exif_ifd[0x013B] = RIGHTS["artist"]
+    sized = encode(picture(320, 240), "JPEG", exif=exif_ifd.tobytes())
+    for image in render(sized, settings("all")):
+        flat = exif_of(image)
+        assert "exif:40962" not in flat
+        assert "exif:40963" not in flat
+        assert "exif:33434" in flat
