@@ -205,6 +205,14 @@ def _png_with_xmp(xmp: str, exif: bytes = b"") -> bytes:
     return encode(picture(160, 120), "PNG", **options)
 
 
+_RDF_OPEN = (
+    "<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF "
+    "xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'><rdf:Description "
+    "xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+)
+_RDF_CLOSE = "</rdf:Description></rdf:RDF></x:xmpmeta>"
+
+
 @pytest.mark.parametrize(
     "xmp",
     [
@@ -216,8 +224,17 @@ def _png_with_xmp(xmp: str, exif: bytes = b"") -> bytes:
         # Well-formed, without rdf:RDF.
         "<x:xmpmeta xmlns:x='adobe:ns:meta/'><nothing/></x:xmpmeta>",
         "x" * (MAX_XMP_IN + 1),
+        # Nested 30,000 deep (under MAX_XMP_IN): no recursion limit reached unhandled.
+        _RDF_OPEN
+        + "<dc:description>"
+        + "<a>" * 30_000
+        + "</a>" * 30_000
+        + "</dc:description>"
+        + _RDF_CLOSE,
+        # 10,000 rights properties: too large for a JPEG segment even as copyright.
+        _RDF_OPEN + "<dc:rights>r</dc:rights>" * 10_000 + _RDF_CLOSE,
     ],
-    ids=["truncated", "not-xml", "entities", "no-rdf", "too-large"],
+    ids=["truncated", "not-xml", "entities", "no-rdf", "too-large", "deep", "wide"],
 )
 def test_bad_xmp_is_dropped_and_the_rendition_made(xmp: str) -> None:
     rendered = render(_png_with_xmp(xmp, rights_exif()), settings("all"))
