@@ -238,3 +238,23 @@ def test_the_function_takes_an_s3_uri(uri: str) -> None:
         "brand-assets",
         "marks/logo.png",
     )
+
+
+def test_a_mark_over_the_byte_limit_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "mark.png"
+    path.write_bytes(watermark_png())
+    monkeypatch.setattr(watermark, "MAX_MARK_BYTES", 100)
+    config = Settings.from_env({"RENDITIONS": "a=800x800:watermark", "WATERMARK": str(path)})
+    with pytest.raises(ConfigurationError, match="over 100 bytes"):
+        watermark.from_file(config)
+
+
+def test_the_function_reads_nothing_when_no_rendition_asks_for_the_mark() -> None:
+    class NoS3:
+        def get_object(self, **_: object) -> None:
+            raise AssertionError("read although no rendition is marked")
+
+    unused = Settings.from_env({"WATERMARK": "s3://brand/mark.png"})
+    assert watermark.from_s3(unused, NoS3()) is unused  # type: ignore[arg-type]
