@@ -373,3 +373,19 @@ def test_embedded_thumbnails_and_the_sources_size_are_always_dropped() -> None:
         assert "exif:40962" not in flat
         assert "exif:40963" not in flat
         assert "exif:33434" in flat
+
+
+def test_a_tiffs_own_layout_tags_are_not_copied_as_exif() -> None:
+    """A TIFF's IFD0 is also its EXIF: with "all", the camera fields stay, the tags that
+    lay out the TIFF's strips (and hold its XMP, ICC) do not."""
+    exif = Image.Exif()
+    exif.update({0x013B: RIGHTS["artist"], 0x010F: RIGHTS["make"]})
+    buffer = io.BytesIO()
+    exif[0x02BC] = rights_xmp()  # XMP lives in IFD0 in a TIFF
+    picture(320, 240).save(buffer, "TIFF", exif=exif, compression="tiff_lzw")
+    for image in render(buffer.getvalue(), settings("all")):
+        flat = exif_of(image)
+        assert (flat["0:315"], flat["0:271"]) == (RIGHTS["artist"], RIGHTS["make"])
+        # Compression, StripOffsets, StripByteCounts, BitsPerSample, XMP: gone.
+        assert not {"0:259", "0:273", "0:279", "0:258", "0:700"} & set(flat), flat
+        assert RIGHTS["xmp_rights"] in xmp_texts(xmp_of(image))

@@ -51,7 +51,33 @@ _SIZE_TAGS = frozenset({0x0100, 0x0101, 0xA002, 0xA003})  # Image/Pixel X/Y dime
 # Device identity: BodySerialNumber, LensSerialNumber, MakerNote; and DNG's
 # CameraSerialNumber, which names the same body in IFD0.
 _DEVICE_TAGS = frozenset({0xA431, 0xA435, 0x927C, 0xC62F})
-_IFD0_DROPPED = frozenset({_ORIENTATION, _EXIF_IFD, _GPS_IFD, *_SIZE_TAGS, *_DEVICE_TAGS})
+# A TIFF source's IFD0 is its EXIF too: the tags that lay out its pixels (strips, tiles,
+# compression, samples, sub-IFDs, the JPEG thumbnail's offset) describe that file, and
+# those holding other blocks are written by their own rules or not at all (XMP, IPTC,
+# Photoshop's resources and layers, the ICC profile: _colour).
+_FILE_TAGS = frozenset(
+    {
+        *range(0x00FE, 0x0104),  # NewSubfileType, SubfileType, size, BitsPerSample, Compression
+        0x0106,  # PhotometricInterpretation
+        0x0111,  # StripOffsets
+        *range(0x0115, 0x0118),  # SamplesPerPixel, RowsPerStrip, StripByteCounts
+        0x011C,  # PlanarConfiguration
+        0x0140,  # ColorMap
+        *range(0x0142, 0x0146),  # TileWidth, TileLength, TileOffsets, TileByteCounts
+        0x014A,  # SubIFDs
+        *range(0x0152, 0x0154),  # ExtraSamples, SampleFormat
+        0x0201,  # JPEGInterchangeFormat (a thumbnail)
+        0x0202,  # JPEGInterchangeFormatLength
+        0x02BC,  # XMP
+        0x83BB,  # IPTC
+        0x8649,  # Photoshop image resources
+        0x8773,  # ICC profile
+        0x935C,  # Photoshop ImageSourceData (layers)
+    }
+)
+_IFD0_DROPPED = frozenset(
+    {_ORIENTATION, _EXIF_IFD, _GPS_IFD, *_SIZE_TAGS, *_DEVICE_TAGS, *_FILE_TAGS}
+)
 
 # XMP namespaces.
 _X = "adobe:ns:meta/"
