@@ -12,7 +12,7 @@ from emulated_aws import Stack, record_calls
 from images import RIGHTS, SECRETS, encode, rights_tagged, watermark_png
 from PIL import Image, ImageChops
 
-from resizer import handler
+from resizer import handler, layout
 from resizer.errors import ConfigurationError
 from resizer.events import created_record, notification_body
 
@@ -43,7 +43,9 @@ def test_metadata_modes_through_the_handler(stack: Stack, monkeypatch: pytest.Mo
 
     # The default, copyright: the rights in the JPEG and the WebP, nothing else.
     prints = {}
-    for key in ("medium/shoot/harbour.jpg", "medium/shoot/harbour.jpg.webp"):
+    source = "shoot/harbour.jpg"
+    keys = (layout.rendition_key(source, "medium"), layout.rendition_key(source, "medium", ".webp"))
+    for key in keys:
         data, metadata = rendition(stack, key)
         assert ifd0(data) == {0x013B: RIGHTS["artist"], 0x8298: RIGHTS["copyright"]}, key
         assert RIGHTS["xmp_rights"].encode() in data
