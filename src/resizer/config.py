@@ -37,9 +37,15 @@ ENGINE_VERSION = "1"
 #: default) +1.36 s, 8 +0.53 s, 10 +0.18 s. 8 keeps a 1600 px AVIF within about twice a
 #: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
+#: METADATA's values: what of the source's EXIF/XMP/IPTC a rendition keeps
+#: (resizer.imaging._metadata; the README's "Metadata" paragraph).
+METADATA_MODES = ("copyright", "all", "none")
 
 _BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
-_EXAMPLE = "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80'"
+_EXAMPLE = (
+    "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80',"
+    " 'large=1600x1600:watermark'"
+)
 
 
 @dataclass(frozen=True, order=True)
@@ -50,6 +56,8 @@ class Rendition:
     exactly ``width`` x ``height``, cropped around the focal point, never upscaled.
     ``formats[0]`` is written to ``<name>/<source key>``, each further one to
     ``_<name>/<source key>.<ext>`` (resizer.layout). ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
+    ``watermark`` marks it with the WATERMARK image (unless narrower than
+    WATERMARK_MIN_WIDTH).
     """
 
     name: str
@@ -58,6 +66,7 @@ class Rendition:
     fit: str = "fit"
     formats: tuple[str, ...] = ("original",)
     quality: int | None = None
+    watermark: bool = False
 
     @property
     def box(self) -> tuple[int, int]:
@@ -73,6 +82,8 @@ class Rendition:
             text += ":format=" + "+".join(self.formats)
         if self.quality is not None:
             text += f":quality={self.quality}"
+        if self.watermark:
+            text += ":watermark"
         return text
 
 
@@ -97,12 +108,18 @@ def _parse_options(item: str, options: list[str]) -> dict[str, Any]:
                     item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'"
                 )
             parsed["formats"] = formats
+        elif key == "watermark" and not value:
+            if "watermark" in parsed:
+                raise _bad(item, "give 'watermark' once")
+            parsed["watermark"] = True
         elif key == "quality" and value:
             if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
                 raise _bad(item, "quality= takes one whole number 1..100")
             parsed["quality"] = int(value)
         else:
-            raise _bad(item, f"unknown option {option!r}; use fit, cover, format= or quality=")
+            raise _bad(
+                item, f"unknown option {option!r}; use fit, cover, format=, quality= or watermark"
+            )
     return parsed
 
 
@@ -145,6 +162,28 @@ def parse_renditions(text: str) -> tuple[Rendition, ...]:
     return tuple(sorted(renditions, key=lambda r: (area(r), r.name), reverse=True))
 
 
+def needs_watermark(renditions: tuple[Rendition, ...], watermark: str) -> bool:
+    """Whether a rendition asks for the watermark; a ConfigurationError when one does
+    and WATERMARK is not set."""
+    marked = [r.name for r in renditions if r.watermark]
+    if marked and not watermark:
+        raise ConfigurationError(
+            f"RENDITIONS {', '.join(marked)} ask for a watermark: set WATERMARK to "
+            "s3://bucket/key of a PNG (the template's Watermark parameter; a file path "
+            "for `resizer resize`)"
+        )
+    return bool(marked)
+
+
+@dataclass(frozen=True)
+class WatermarkImage:
+    """The WATERMARK file's bytes and its ETag (S3's; for a file, its MD5 in hex, what
+    S3 gives an object uploaded in one part): the ETag is part of the fingerprint."""
+
+    data: bytes = field(repr=False)
+    etag: str
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -154,6 +193,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     except ValueError:
         raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
     if not low <= value <= high:
+        raise ConfigurationError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if not low <= value <= high:  # NaN fails this too
         raise ConfigurationError(f"{name}={value} is outside {low}..{high}")
     return value
 
@@ -191,9 +243,9 @@ def _default_budget(env: Mapping[str, str]) -> int:
 
 def _setting(
     env: str,
-    default: int | str,
-    low: int = 0,
-    high: int = 0,
+    default: float | str,
+    low: float = 0,
+    high: float = 0,
     default_from: Callable[[Mapping[str, str]], int] | None = None,
     *,
     empty_disables: bool = False,
@@ -201,10 +253,12 @@ def _setting(
 ) -> Any:
     """A field read from the environment variable ``env``, its default declared here once.
 
-    An int setting is checked against ``low..high``; ``default_from`` derives its default
-    from the rest of the environment where one is given (else ``default``). A string
+    A number setting (int or float, as its default) is checked against ``low..high``;
+    ``default_from`` derives an int's default from the rest of the environment where one
+    is given (else ``default``). A string
     setting with ``empty_disables`` keeps a variable that is set but empty (off);
-    others take their default then; one with ``choices`` must be one of them.
+    others take their default then. A string setting with ``choices`` takes one of them
+    (case-insensitive), anything else is a ConfigurationError naming them.
     """
     metadata = {
         "env": env,
@@ -274,6 +328,21 @@ class Settings:
     # HDR gain maps (Ultra HDR JPEG, ISO 21496-1): "keep" makes every JPEG rendition of
     # such a source Ultra HDR itself; "drop" writes the SDR base alone (as before).
     hdr: str = _setting("HDR", "keep", choices=("keep", "drop"))
+    # What of the source's metadata each rendition keeps: "copyright" (the rights
+    # fields), "all" (all but location and device identity) or "none".
+    metadata: str = _setting("METADATA", "copyright", choices=METADATA_MODES)
+    # The image renditions with the ``watermark`` option are marked with: s3://bucket/key
+    # of a PNG for the function (read once per container: resizer.watermark), a file
+    # path for ``resizer resize``. Its width is WATERMARK_SCALE of the rendition's, at
+    # WATERMARK_OPACITY, bottom-right; renditions narrower than WATERMARK_MIN_WIDTH are
+    # left unmarked (resizer.imaging._watermark).
+    watermark: str = _setting("WATERMARK", "")
+    watermark_scale: float = _setting("WATERMARK_SCALE", 0.2, 0.01, 1.0)
+    watermark_opacity: float = _setting("WATERMARK_OPACITY", 0.6, 0.01, 1.0)
+    watermark_min_width: int = _setting("WATERMARK_MIN_WIDTH", 300, 0, 2**31)
+    # The WATERMARK image once loaded (resizer.watermark), else None; not from the
+    # environment.
+    watermark_image: WatermarkImage | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -283,7 +352,9 @@ class Settings:
             if "env" not in spec.metadata:
                 continue
             name, (low, high) = spec.metadata["env"], spec.metadata["range"]
-            if isinstance(spec.default, int):
+            if isinstance(spec.default, float):
+                values[spec.name] = _float(env, name, spec.default, low, high)
+            elif isinstance(spec.default, int):
                 derive = spec.metadata["default_from"]
                 default = derive(env) if derive else spec.default
                 values[spec.name] = _int(env, name, default, low, high)
@@ -292,11 +363,14 @@ class Settings:
             else:
                 values[spec.name] = env.get(name, "").strip() or spec.default
             choices = spec.metadata["choices"]
-            if choices and values[spec.name] not in choices:
-                raise ConfigurationError(
-                    f"{name}={values[spec.name]!r} is not one of {', '.join(choices)}"
-                )
+            if choices:
+                values[spec.name] = values[spec.name].lower()
+                if values[spec.name] not in choices:
+                    raise ConfigurationError(
+                        f"{name}={env[name].strip()!r} is not one of {', '.join(choices)}"
+                    )
         values["renditions"] = parse_renditions(env.get("RENDITIONS", "") or DEFAULT_RENDITIONS)
+        needs_watermark(values["renditions"], values["watermark"])
         return cls(**values)
 
     @classmethod
@@ -347,26 +421,41 @@ def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
     return used
 
 
+def _watermark_print(settings: Settings) -> list[object]:
+    """What of the watermark reaches the bytes of a rendition marked with it."""
+    image = settings.watermark_image
+    return [
+        image.etag if image else "",
+        settings.watermark_scale,
+        settings.watermark_opacity,
+        settings.watermark_min_width,
+    ]
+
+
 def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
     Covers the box, fit, formats, quality and the encoder settings each format uses,
-    and the engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's
-    name, Cache-Control or the input limits. Without ``rendition``: the fingerprint of
-    the whole set (every rendition's, under its name), recorded in the manifest; the
-    placeholder's method is covered by the engine version.
+    METADATA, the watermark (its ETag, scale, opacity and min width; only for a
+    rendition with ``watermark``), and the engine (:data:`ENGINE_VERSION` and Pillow's
+    version); not the rendition's name, Cache-Control or the input limits. Without
+    ``rendition``: the fingerprint of the whole set (every rendition's, under its name),
+    recorded in the manifest; the placeholder's method is covered by the engine version.
     Renditions record theirs in metadata ``config``; the duplicate check compares them.
     """
     if rendition is None:
         parts = sorted(f"{r.name}:{fingerprint(settings, r)}" for r in settings.renditions)
         payload = f"set/{ENGINE_VERSION}/{PIL.__version__}/" + ",".join(parts)
     else:
-        described = {
+        described: dict[str, object] = {
             "box": [rendition.width, rendition.height],
             "fit": rendition.fit,
             "formats": list(rendition.formats),
             "encoders": _encoders(rendition, settings),
+            "metadata": settings.metadata,
             "engine": [ENGINE_VERSION, PIL.__version__],
         }
+        if rendition.watermark:
+            described["watermark"] = _watermark_print(settings)
         payload = json.dumps(described, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -34,7 +34,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.session import Session, get_session
 
-from resizer import publish
+from resizer import publish, watermark
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
 from resizer.events import ObjectEvent, notification_body, parse_record, require_source
@@ -105,6 +105,7 @@ def runtime() -> Runtime:
     )
     aws = AWS(get_session(), config)
     s3 = cast("S3Client", aws.client("s3"))
+    settings = watermark.from_s3(settings, s3)  # WATERMARK, read once per container
     bus = settings.event_bus_name
     events = cast("EventBridgeClient", aws.client("events")) if bus else None
     publisher = publish.EventBridgePublisher(events, bus)

@@ -29,6 +29,8 @@ LABELS = {
     "its log group": "LogGroup",
     # A parameter, not a resource: the bus is the account's (default) or the user's own.
     "event bus": "EventBus",
+    # A parameter too (s3://bucket/key of the WATERMARK PNG): no grant when it is empty.
+    "watermark object": "Watermark",
 }
 
 
@@ -49,6 +51,8 @@ def contract() -> dict[str, set[str]]:
 
 
 def _resource(policy: RolePolicy, logical_id: str, action: str) -> str:
+    if logical_id == "Watermark":
+        return "arn:aws:s3:::" + policy.resolver.parameters["Watermark"].removeprefix("s3://")
     if logical_id == "EventBus":
         bus = policy.resolver.parameters["EventBusName"]
         return f"arn:aws:events:{policy.resolver.region}:{policy.resolver.account}:event-bus/{bus}"
@@ -57,9 +61,11 @@ def _resource(policy: RolePolicy, logical_id: str, action: str) -> str:
 
 
 def expected_grants(policy: RolePolicy) -> set[tuple[str, str]]:
+    marked = bool(policy.resolver.parameters.get("Watermark"))
     return {
         (action, _resource(policy, logical_id, action))
         for logical_id, actions in contract().items()
+        if marked or logical_id != "Watermark"
         for action in actions
     }
 
@@ -82,6 +88,18 @@ def test_the_event_bus_grant_follows_the_parameter() -> None:
     off = RolePolicy.from_template(parameters={"EventBusName": ""})
     assert "publish-events" not in off.documents
     assert not any(action.startswith("events:") for action, _ in off.grants())
+
+
+def test_the_watermark_grant_is_that_object_alone() -> None:
+    """GetObject on the WATERMARK object, nothing else of its bucket; no grant when empty."""
+    policy = RolePolicy.from_template(parameters={"Watermark": "s3://brand-assets/marks/logo.png"})
+    assert policy.grants() == expected_grants(policy)
+    assert policy.allowed("s3:GetObject", "arn:aws:s3:::brand-assets/marks/logo.png")
+    assert not policy.allowed("s3:GetObject", "arn:aws:s3:::brand-assets/marks/other.png")
+    assert not policy.allowed("s3:PutObject", "arn:aws:s3:::brand-assets/marks/logo.png")
+    assert _parliament_findings(dict(policy.documents["read-watermark"])) == []
+    off = RolePolicy.from_template()
+    assert "read-watermark" not in off.documents
 
 
 def test_no_wildcard_action_or_resource() -> None:

@@ -125,10 +125,10 @@ def test_environment_and_output_name_the_existing_bucket() -> None:
 
 def test_changing_the_bucket_publishes_a_new_version() -> None:
     """SOURCE_BUCKET is part of the function's configuration: BucketVersion records the
-    bucket after SettingsVersion's ARN, and Version records BucketVersion's ARN."""
+    bucket after WatermarkVersion's ARN, and Version records BucketVersion's ARN."""
     resolver = Resolver(DOCUMENT, BYOB)
     bucket_version = _resolved("BucketVersion", **BYOB)["Description"]
-    assert bucket_version == f"{resolver.ref('SettingsVersion')} {BUCKET}"
+    assert bucket_version == f"{resolver.ref('WatermarkVersion')} {BUCKET}"
     version = _resolved("Version", **BYOB)["Description"]
     assert version.startswith(f"{resolver.ref('BucketVersion')} ")
     assert "BucketVersion" not in _created()

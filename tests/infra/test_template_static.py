@@ -204,14 +204,16 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
     # With ExistingSourceBucket, BucketVersion (SettingsVersion's ARN + the bucket) sits
     # between them: test_template_byob.py.
     version = props("Version")["Description"]["Fn::If"][2]["Fn::Sub"]
-    assert version == "${SettingsVersion} ${Renditions}"
+    assert version == "${WatermarkVersion} ${Renditions}"
+    watermark = props("WatermarkVersion")["Description"]["Fn::Sub"]
+    assert watermark.startswith("${SettingsVersion} ")
     # Ref of a version is its ARN: region (14 at most), account, a generated function
     # name (64 at most) and the number (10 digits at most).
     longest_arn = len("arn:aws:lambda:ap-southeast-2:123456789012:function:") + 64 + 1 + 10
     assert longest_arn + 1 + PARAMETERS["Renditions"]["MaxLength"] <= 256
     assert props("Version")["FunctionName"] == props("SettingsVersion")["FunctionName"]
     assert props("LiveAlias")["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
-    description = version + " " + props("SettingsVersion")["Description"]["Fn::Sub"]
+    description = " ".join((version, watermark, props("SettingsVersion")["Description"]["Fn::Sub"]))
     function = props("Function")
     # Every Ref in the environment, also inside Fn::If (SOURCE_BUCKET).
     inputs = set(re.findall(r"'Ref': '(\w+)'", str(function["Environment"]["Variables"])))
@@ -231,6 +233,15 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
     longest["EventBusName"] = "b" * PARAMETERS["EventBusName"]["MaxLength"]
     resolved = Resolver(DOCUMENT, longest).resolve(props("SettingsVersion")["Description"])
     assert len(resolved) <= 256, resolved
+    # WatermarkVersion: a version ARN, the longest mark URI and the longest numbers.
+    marked = {
+        "Watermark": "s3://" + "w" * (PARAMETERS["Watermark"]["MaxLength"] - 5),
+        "WatermarkScale": "0.99",
+        "WatermarkOpacity": "0.99",
+        "WatermarkMinWidth": str(PARAMETERS["WatermarkMinWidth"]["MaxValue"]),
+    }
+    link = Resolver(DOCUMENT, marked).resolve(props("WatermarkVersion")["Description"])
+    assert len(link) - len(Resolver(DOCUMENT).ref("SettingsVersion")) + longest_arn <= 256
 
 
 def test_a_realistic_renditions_spec_fits_the_parameter() -> None:

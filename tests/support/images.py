@@ -11,7 +11,7 @@ import io
 import struct
 import zlib
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, TiffImagePlugin
 
 # Corner colours of the "upright" test picture; far apart so JPEG cannot confuse them.
 RED = (230, 20, 20)
@@ -180,3 +180,146 @@ def ultra_hdr(path: str, width: int = 900, orientation: int = 1, boost: float = 
         hdr = hdr.copy()
         hdr.set_type(pyvips.GValue.gint_type, "orientation", orientation)
     return bytes(hdr.uhdrsave_buffer())
+
+
+# --- rights metadata (issue 20): EXIF, XMP and IPTC as cameras and agencies write them ---
+
+#: Values the metadata builders below write; a test looks for each in the renditions.
+RIGHTS = {
+    "artist": "Ann Example",
+    "copyright": "(c) 2026 Ann Example",
+    "xmp_creator": "Ann XMP Creator",
+    "xmp_rights": "All rights reserved, Ann",
+    "usage_terms": "Licensed for editorial use only",
+    "description": "A harbour at dawn",
+    "make": "SpyCam Inc.",
+    "exposure": (1, 125),
+    "iptc_byline": "Ann IPTC Byline",
+    "iptc_copyright": "(c) IPTC Ann",
+    "iptc_caption": "IPTC caption text",
+}
+#: Values that identify where and with what a picture was taken: never in a rendition
+#: with METADATA "copyright" or "all".
+SECRETS = {
+    "body_serial": "BODY-SERIAL-4711",
+    "lens_serial": "LENS-SERIAL-0815",
+    "maker_note": "MAKERNOTE-SECRET",
+    "dng_serial": "DNG-CAMERA-SERIAL",
+    "xmp_serial": "XMP-AUX-SERIAL",
+    "xmp_lens_serial": "XMP-AUX-LENS-SERIAL",
+    "xmp_gps": "52,31.2N",
+    "xmp_city": "Secretville",
+    "iptc_city": "Hiddenburg",
+    "iptc_country": "Nowhereland",
+}
+GPS_LATITUDE = (52.0, 31.0, 12.0)
+
+
+def rights_exif(orientation: int = 1) -> bytes:
+    """EXIF with the rights fields, camera fields, GPS and device serials."""
+    exif = Image.Exif()
+    exif[0x013B] = RIGHTS["artist"]
+    exif[0x8298] = RIGHTS["copyright"]
+    exif[0x010F] = RIGHTS["make"]
+    exif[0xC62F] = SECRETS["dng_serial"]
+    if orientation != 1:
+        exif[0x0112] = orientation
+    exif.get_ifd(0x8825).update({1: "N", 2: GPS_LATITUDE, 3: "W", 4: (0.0, 7.0, 0.0)})
+    exif.get_ifd(0x8769).update(
+        {
+            0x829A: TiffImagePlugin.IFDRational(*RIGHTS["exposure"]),  # ExposureTime
+            0xA431: SECRETS["body_serial"],
+            0xA435: SECRETS["lens_serial"],
+            0x927C: SECRETS["maker_note"].encode(),
+        }
+    )
+    return exif.tobytes()
+
+
+def _alt(text: str) -> str:
+    return f'<rdf:Alt><rdf:li xml:lang="x-default">{text}</rdf:li></rdf:Alt>'
+
+
+def rights_xmp(orientation: int = 1) -> bytes:
+    """An XMP packet as Lightroom writes one: properties as attributes and as elements."""
+    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/"
+    xmlns:exif="http://ns.adobe.com/exif/1.0/"
+    xmlns:aux="http://ns.adobe.com/exif/1.0/aux/"
+    xmlns:tiff="http://ns.adobe.com/tiff/1.0/"
+    xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"
+    xmpRights:Marked="True"
+    exif:GPSLatitude="{SECRETS["xmp_gps"]}"
+    aux:SerialNumber="{SECRETS["xmp_serial"]}"
+    tiff:Orientation="{orientation}"
+    photoshop:City="{SECRETS["xmp_city"]}">
+   <dc:creator><rdf:Seq><rdf:li>{RIGHTS["xmp_creator"]}</rdf:li></rdf:Seq></dc:creator>
+   <dc:rights>{_alt(RIGHTS["xmp_rights"])}</dc:rights>
+   <xmpRights:UsageTerms>{_alt(RIGHTS["usage_terms"])}</xmpRights:UsageTerms>
+   <dc:description>{_alt(RIGHTS["description"])}</dc:description>
+   <exif:GPSLongitude>0,7.0W</exif:GPSLongitude>
+   <aux:LensSerialNumber>{SECRETS["xmp_lens_serial"]}</aux:LensSerialNumber>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>""".encode()
+
+
+def iptc_block(datasets: list[tuple[int, str]]) -> bytes:
+    """A JPEG APP13 segment (Photoshop IRB 0x0404) holding IPTC-IIM record 2 datasets
+    (Pillow reads IPTC but writes it into no format, so it is written here)."""
+    iim = b"\x1c\x01\x5a\x00\x03\x1b%G"  # 1:90 coded character set: UTF-8
+    for dataset, text in datasets:
+        value = text.encode()
+        iim += b"\x1c\x02" + bytes([dataset]) + struct.pack(">H", len(value)) + value
+    resource = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(iim))
+    resource += iim + (b"\x00" if len(iim) % 2 else b"")
+    body = b"Photoshop 3.0\x00" + resource
+    return b"\xff\xed" + struct.pack(">H", len(body) + 2) + body
+
+
+RIGHTS_IPTC = [
+    (80, RIGHTS["iptc_byline"]),
+    (116, RIGHTS["iptc_copyright"]),
+    (120, RIGHTS["iptc_caption"]),
+    (90, SECRETS["iptc_city"]),
+    (101, SECRETS["iptc_country"]),
+]
+
+
+def with_iptc(jpeg_bytes: bytes, datasets: list[tuple[int, str]] = RIGHTS_IPTC) -> bytes:
+    """``jpeg_bytes`` with an IPTC APP13 segment right after SOI."""
+    return jpeg_bytes[:2] + iptc_block(datasets) + jpeg_bytes[2:]
+
+
+def rights_tagged(fmt: str, size: tuple[int, int] = (320, 240), orientation: int = 1) -> bytes:
+    """A picture in ``fmt`` (JPEG, PNG, WEBP, AVIF) carrying :func:`rights_exif` and
+    :func:`rights_xmp` (PNG: eXIf and an iTXt chunk), and for JPEG the IPTC block too."""
+    from PIL import PngImagePlugin
+
+    image = stored_for(orientation, size)
+    exif, xmp = rights_exif(orientation), rights_xmp(orientation)
+    if fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode(), zip=False)
+        return encode(image, "PNG", exif=exif, pnginfo=info)
+    data = encode(image, fmt, exif=exif, xmp=xmp, quality=90)
+    return with_iptc(data) if fmt == "JPEG" else data
+
+
+# --- watermark (issue 20) -------------------------------------------------------------
+
+#: The watermark's colour (opaque where :func:`watermark_png` draws it).
+MARK = (250, 0, 250)
+
+
+def watermark_png(size: tuple[int, int] = (200, 50), *, hole: bool = False) -> bytes:
+    """A PNG mark of :data:`MARK`, fully opaque; with ``hole``, its left half transparent."""
+    mark = Image.new("RGBA", size, (*MARK, 255))
+    if hole:
+        mark.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
+    return encode(mark, "PNG")

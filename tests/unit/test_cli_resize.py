@@ -181,3 +181,28 @@ def test_an_event_file_is_an_sqs_event_or_a_wrapped_s3_notification() -> None:
     for bad in ({}, {"Records": []}, {"Records": [{"eventSource": "aws:sns"}]}, [1]):
         with pytest.raises(UsageError):
             sqs_event(bad, arn, "us-east-1")
+
+
+def test_resize_marks_renditions_with_the_watermark_file(tmp_path: Path) -> None:
+    """WATERMARK is a file path for `resizer resize` (issue 20); a missing one is a usage
+    error naming it."""
+    from images import watermark_png
+
+    photo = tmp_path / "in" / "p.png"
+    photo.parent.mkdir()
+    Image.new("RGB", (1000, 500), (100, 100, 100)).save(photo)
+    mark = tmp_path / "mark.png"
+    mark.write_bytes(watermark_png())
+    out = tmp_path / "out"
+    env = {"RENDITIONS": "big=1000x1000:watermark,small=200x200:watermark", "WATERMARK": str(mark)}
+    result = CliRunner().invoke(app, ["resize", str(photo), "--out", str(out)], env=env)
+    assert result.exit_code == 0, result.output
+    with Image.open(out / "big" / "p.png") as big:
+        assert big.convert("RGB").getpixel((880, 455)) != (100, 100, 100)
+        assert big.convert("RGB").getpixel((500, 250)) == (100, 100, 100)
+    with Image.open(out / "small" / "p.png") as small:  # narrower than 300 px
+        assert small.convert("RGB").getextrema() == ((100, 100), (100, 100), (100, 100))
+    missing = {**env, "WATERMARK": str(tmp_path / "nope.png")}
+    result = CliRunner().invoke(app, ["resize", str(photo), "--out", str(out)], env=missing)
+    assert result.exit_code == 2, result.output
+    assert "nope.png cannot be read" in result.output

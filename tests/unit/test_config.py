@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from resizer import config
@@ -108,6 +110,7 @@ def test_fingerprint_is_stable() -> None:
 
 
 _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
+_MARKED = {"RENDITIONS": _SPEC + ":watermark", "WATERMARK": "s3://b/k"}
 
 
 @pytest.mark.parametrize(
@@ -124,6 +127,14 @@ _AVIF = {"RENDITIONS": _SPEC + ":format=original+avif"}
         ({}, {"RENDITIONS": _SPEC.replace("+webp", "+avif")}, {"medium"}),
         ({}, {"RENDITIONS": _SPEC + ":quality=90"}, {"large"}),
         (_AVIF, {**_AVIF, "AVIF_QUALITY": "50"}, {"large"}),
+        # What metadata every rendition keeps (issue 20).
+        ({}, {"METADATA": "all"}, {"thumbnails", "medium", "large"}),
+        ({}, {"METADATA": "none"}, {"thumbnails", "medium", "large"}),
+        # The watermark's settings change only the renditions marked with it.
+        (_MARKED, {**_MARKED, "WATERMARK_SCALE": "0.3"}, {"large"}),
+        (_MARKED, {**_MARKED, "WATERMARK_OPACITY": "0.5"}, {"large"}),
+        (_MARKED, {**_MARKED, "WATERMARK_MIN_WIDTH": "100"}, {"large"}),
+        ({}, {"RENDITIONS": _SPEC + ":watermark", "WATERMARK": "s3://b/k"}, {"large"}),
     ],
 )
 def test_a_byte_changing_setting_changes_the_fingerprint(
@@ -158,3 +169,60 @@ def test_require_aws_names_what_is_missing() -> None:
 def test_source_bucket_is_read_and_unset_means_any() -> None:
     assert Settings.from_env({}).source_bucket == ""
     assert Settings.from_env({"SOURCE_BUCKET": " uploads-1 "}).source_bucket == "uploads-1"
+
+
+def test_metadata_takes_one_of_its_modes() -> None:
+    """METADATA: copyright (default), all or none, in any case; anything else names them."""
+    assert Settings.from_env({}).metadata == "copyright"
+    assert Settings.from_env({"METADATA": " ALL "}).metadata == "all"
+    assert Settings.from_env({"METADATA": "none"}).metadata == "none"
+    with pytest.raises(ConfigurationError, match="METADATA='gps' is not one of copyright, all"):
+        Settings.from_env({"METADATA": "gps"})
+    assert config.METADATA_MODES == ("copyright", "all", "none")
+
+
+def test_watermark_settings() -> None:
+    """WATERMARK_SCALE/OPACITY are fractions (0.01..1), WATERMARK_MIN_WIDTH pixels; a
+    rendition asking for a watermark needs WATERMARK."""
+    settings = Settings.from_env(
+        {
+            "RENDITIONS": "a=800x800:cover:watermark,b=100x100",
+            "WATERMARK": " s3://brand/mark.png ",
+            "WATERMARK_SCALE": "0.25",
+            "WATERMARK_OPACITY": "1",
+            "WATERMARK_MIN_WIDTH": "0",
+        }
+    )
+    assert [r.watermark for r in settings.renditions] == [True, False]
+    assert str(settings.renditions[0]) == "a=800x800:cover:watermark"
+    assert parse_renditions(str(settings.renditions[0])) == settings.renditions[:1]
+    assert settings.watermark == "s3://brand/mark.png"
+    assert (settings.watermark_scale, settings.watermark_opacity) == (0.25, 1.0)
+    assert settings.watermark_min_width == 0
+    assert settings.watermark_image is None  # loaded by resizer.watermark, not from env
+    for name, value in [
+        ("WATERMARK_SCALE", "0"),
+        ("WATERMARK_SCALE", "1.5"),
+        ("WATERMARK_OPACITY", "nan"),
+        ("WATERMARK_OPACITY", "lots"),
+        ("WATERMARK_MIN_WIDTH", "-1"),
+    ]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({name: value})
+    with pytest.raises(ConfigurationError, match="RENDITIONS a ask for a watermark: set WATERMARK"):
+        Settings.from_env({"RENDITIONS": "a=800x800:watermark"})
+    with pytest.raises(ConfigurationError, match="watermark"):
+        parse_renditions("a=800x800:watermark:watermark")
+    with pytest.raises(ConfigurationError, match="unknown option"):
+        parse_renditions("a=800x800:watermark=yes")
+
+
+def test_the_watermarks_etag_is_in_the_fingerprint() -> None:
+    settings = Settings.from_env(_MARKED)
+    large = settings.renditions[0]
+    assert large.watermark
+    first = replace(settings, watermark_image=config.WatermarkImage(b"png", "etag-1"))
+    second = replace(settings, watermark_image=config.WatermarkImage(b"png2", "etag-2"))
+    assert fingerprint(first, large) != fingerprint(second, large)
+    other = settings.renditions[1]
+    assert fingerprint(first, other) == fingerprint(second, other)

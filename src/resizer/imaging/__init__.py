@@ -19,6 +19,7 @@ from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._output import extensions as format_extensions
 from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._render import RenderedImage, RenderSet, SourceInfo, render, render_set
+from resizer.imaging._watermark import decode as decode_watermark
 
 _allocator.tune()
 
@@ -28,6 +29,7 @@ __all__ = [
     "RenderSet",
     "RenderedImage",
     "SourceInfo",
+    "decode_watermark",
     "format_extensions",
     "parse_focal_point",
     "render",

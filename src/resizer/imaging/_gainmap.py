@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from resizer.imaging import _metadata
 from resizer.imaging._geometry import TRANSPOSE
 
 _SOI = b"\xff\xd8"
@@ -193,8 +194,9 @@ def _mpf(primary_size: int, map_size: int, header_at: int) -> bytes:
     return _segment(_APP2, _MPF + tiff + entries)
 
 
-def _container(map_size: int) -> bytes:
-    """The primary's hdrgm XMP: the version and a GContainer directory (Ultra HDR v1)."""
+def _container(map_size: int, kept: bytes = b"") -> bytes:
+    """The primary's hdrgm XMP: the version and a GContainer directory (Ultra HDR v1),
+    merged with the XMP packet METADATA kept (``kept``), as a file holds one packet."""
     xmp = (
         '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
         'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
@@ -207,8 +209,18 @@ def _container(map_size: int) -> bytes:
         '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" '
         f'Item:Mime="image/jpeg" Item:Length="{map_size}"/></rdf:li>'
         "</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"
-    )
-    return _segment(_APP1, _XMP + xmp.encode())
+    ).encode()
+    merged = _metadata.merge_xmp(xmp, kept) if kept else xmp
+    return _segment(_APP1, _XMP + (merged if len(merged) <= _metadata.MAX_SEGMENT else xmp))
+
+
+def _without_xmp(jpeg: bytes) -> tuple[bytes, bytes]:
+    """(``jpeg`` without its XMP APP1 segment, that segment's packet or b"")."""
+    for segment in _segments(jpeg):
+        if segment[0] == _APP1 and _payload(jpeg, segment).startswith(_XMP):
+            packet = _payload(jpeg, segment)[len(_XMP) :]
+            return jpeg[: segment[1]] + jpeg[segment[2] :], packet
+    return jpeg, b""
 
 
 def attach(primary: bytes, map_jpeg: bytes, gain_map: GainMap) -> bytes:
@@ -216,9 +228,13 @@ def attach(primary: bytes, map_jpeg: bytes, gain_map: GainMap) -> bytes:
     encoded) behind it, described by the source's segments, a GContainer for XMP
     sources, and an MPF index. The new segments go after the primary's JFIF (APP0)."""
     mapped = _SOI + gain_map.map_segments + map_jpeg[2:]
+    kept = b""
+    if gain_map.xmp:  # the primary's XMP (METADATA's) joins the GContainer's packet
+        primary, kept = _without_xmp(primary)
     first = _segments(primary)[:1]
     split = first[0][2] if first and first[0][0] == 0xE0 else 2
-    described = gain_map.primary_segments + (_container(len(mapped)) if gain_map.xmp else b"")
+    container = _container(len(mapped), kept) if gain_map.xmp else b""
+    described = gain_map.primary_segments + container
     mpf_length = len(_mpf(0, 0, 0))
     header_at = split + len(described) + 4 + len(_MPF)
     total = len(primary) + len(described) + mpf_length

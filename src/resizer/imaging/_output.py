@@ -10,7 +10,7 @@ from typing import Any
 from PIL import Image
 
 from resizer.config import AVIF_SPEED
-from resizer.imaging import _colour
+from resizer.imaging import _colour, _metadata
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ class Encoding:
     webp_method: int = field(kw_only=True)  # WEBP_METHOD
     # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE
     jpeg_progressive_min_side: int = field(kw_only=True)
+    # The source's EXIF/XMP this output keeps (METADATA; resizer.imaging._metadata).
+    metadata: _metadata.Kept = field(default=_metadata.NOTHING, kw_only=True)
 
     def with_quality(self, quality: int | None) -> Encoding:
         """The same settings with a rendition's ``quality=`` for every lossy format."""
@@ -86,11 +88,11 @@ class Encoding:
 
 
 def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[str, Any]:
-    # Metadata is never copied from the source: no "exif" or "xmp" option is passed,
-    # and the images handed to save() carry an empty .info (see encode()), because
-    # some encoders fall back to image.info (PNG reads icc_profile from it, GIF the
-    # comment and extensions). Only the ICC profile is written back, on purpose.
-    options: dict[str, Any] = {}
+    # Metadata is never copied from the source as is: the images handed to save()
+    # carry an empty .info (see encode()), because some encoders fall back to
+    # image.info (PNG reads icc_profile from it, GIF the comment and extensions). The
+    # ICC profile is written back on purpose, and what METADATA keeps (_metadata).
+    options: dict[str, Any] = _metadata.save_options(encoding.metadata, output.format)
     if encoding.icc_profile:
         options["icc_profile"] = encoding.icc_profile
     if output is JPEG:

@@ -10,7 +10,17 @@ from PIL import Image
 
 from resizer.config import Rendition, Settings
 from resizer.errors import no_deadline
-from resizer.imaging import _colour, _crop, _decode, _frames, _gainmap, _output, _placeholder
+from resizer.imaging import (
+    _colour,
+    _crop,
+    _decode,
+    _frames,
+    _gainmap,
+    _metadata,
+    _output,
+    _placeholder,
+    _watermark,
+)
 from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
@@ -153,6 +163,7 @@ class _Job:
     focal: tuple[float, float] | None
     source: SourceInfo
     check_deadline: DeadlineCheck = no_deadline
+    metadata: _metadata.Kept = _metadata.NOTHING  # what the renditions keep (METADATA)
 
 
 def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Plan:
@@ -237,7 +248,8 @@ def render_set(
     with admitted(data, settings, budget, check_deadline) as opened:
         orientation, plan = _plan(opened, settings)
         source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
-        job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline)
+        kept = _metadata.read(opened.image, settings.metadata)
+        job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline, kept)
         return _render_opened(job)
 
 
@@ -306,7 +318,8 @@ def _render_opened(job: _Job) -> RenderSet:
     images = _cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
-    encoding = _encoding(job.settings, icc)
+    images = _watermark.mark_all(job.settings.renditions, images, job.settings)
+    encoding = _encoding(job.settings, icc, job.metadata)
     rendered = [
         result
         for rendition, im in zip(job.settings.renditions, images, strict=True)
@@ -365,7 +378,9 @@ def _ultra_hdr(
     return replace(image, data=_gainmap.attach(image.data, buffer.getvalue(), gain_map))
 
 
-def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
+def _encoding(
+    settings: Settings, icc: bytes | None, metadata: _metadata.Kept = _metadata.NOTHING
+) -> _output.Encoding:
     return _output.Encoding(
         settings.jpeg_quality,
         settings.webp_quality,
@@ -374,6 +389,7 @@ def _encoding(settings: Settings, icc: bytes | None) -> _output.Encoding:
         avif_quality=settings.avif_quality,
         webp_method=settings.webp_method,
         jpeg_progressive_min_side=settings.jpeg_progressive_min_side,
+        metadata=metadata,
     )
 
 
@@ -433,7 +449,8 @@ def _render_animation(job: _Job) -> RenderSet:
     embed = icc
     for index, rendition_frames in enumerate(frames):
         frames[index], embed = _colour.bounded_profile(rendition_frames, icc)
-    encoding = _encoding(job.settings, embed)
+    frames = _watermark.mark_frames(job.settings.renditions, frames, job.settings)
+    encoding = _encoding(job.settings, embed, job.metadata)
     rendered = []
     for rendition, rendition_frames in zip(job.settings.renditions, frames, strict=True):
         rendered += _encoded(

@@ -199,12 +199,14 @@ def resize(
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
 
+    from resizer import watermark  # noqa: PLC0415
     from resizer.config import Settings, parse_renditions  # noqa: PLC0415
 
     with errors():
         settings = Settings.from_env()
         if renditions is not None:
             settings = replace(settings, renditions=parse_renditions(renditions))
+        settings = watermark.from_file(settings)  # WATERMARK: a file path here
         inputs = _inputs(files, include, exclude)
 
     from resizer.imaging import render_set  # noqa: PLC0415 (after the checks: a usage error is fast)
