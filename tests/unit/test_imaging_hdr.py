@@ -187,6 +187,31 @@ def test_xmp_sources_get_a_gcontainer_with_the_maps_length(source: bytes) -> Non
     assert f'Item:Length="{length}"'.encode() in data[: len(data) - length]
 
 
+def test_ultra_hdr_v1_sources_pillow_opens_as_jpeg_keep_their_map(source: bytes) -> None:
+    """Android's Ultra HDR v1 (hdrgm XMP, no ISO segment) is opened by Pillow as JPEG,
+    not MPO: its renditions are Ultra HDR all the same."""
+    found = _gainmap.find(source)
+    assert found is not None
+    xmp = (
+        b"http://ns.adobe.com/xap/1.0/\x00"
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+        b'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
+        b'hdrgm:GainMapMax="2.0"/></rdf:RDF></x:xmpmeta>'
+    )
+    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
+    with Image.open(io.BytesIO(source)) as image:
+        primary = io.BytesIO()
+        image.save(primary, "JPEG", quality=90)  # the first frame alone, no MPF
+    v1 = _gainmap.attach(primary.getvalue(), found.jpeg, _gainmap.GainMap(b"", b"", segment, True))
+    with Image.open(io.BytesIO(v1)) as image:
+        assert image.format == "JPEG"
+    (hero,) = [im for im in render(v1, settings()) if im.rendition.name == "hero"][:1]
+    kept = _gainmap.find(hero.data)
+    assert kept is not None
+    assert kept.xmp
+    assert b'hdrgm:GainMapMax="2.0"' in kept.map_segments
+
+
 def test_hdr_is_a_setting_of_the_fingerprint() -> None:
     keep, drop = settings(), settings(HDR="drop")
     assert keep.hdr == "keep"

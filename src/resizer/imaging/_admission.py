@@ -107,7 +107,7 @@ def gain_map_bytes(data: bytes, opened: Opened, settings: Settings) -> int:
     """What keeping an Ultra HDR source's gain map adds to its render: the map decoded,
     turned and resized, three copies at most at once, from its header (not decoded).
     A map with more pixels than the primary is never decoded (``_gainmap.decode``)."""
-    if settings.hdr != "keep" or opened.format != "MPO":
+    if settings.hdr != "keep" or opened.format not in _gainmap.FORMATS:
         return 0
     gain_map = _gainmap.find(data)
     if gain_map is None:

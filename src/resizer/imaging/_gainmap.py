@@ -42,6 +42,9 @@ _HDRGM = b"http://ns.adobe.com/hdr-gain-map/1.0/"
 # MPF (CIPA DC-007) tags and the attribute of a baseline primary image (type 0x030000).
 _MP_VERSION, _MP_COUNT, _MP_ENTRY = 0xB000, 0xB001, 0xB002
 _PRIMARY = 0x030000
+#: What Pillow calls such a file: "MPO" (an MPF index it reads), or "JPEG" (Pillow
+#: declines to read Ultra HDR v1's MPF: "Ultra HDR images are not yet supported").
+FORMATS = ("JPEG", "MPO")
 
 
 @dataclass(frozen=True)

@@ -332,7 +332,8 @@ def _render_opened(job: _Job) -> RenderSet:
             check_deadline=job.check_deadline,
         )
     ]
-    if job.settings.hdr == "keep" and opened.format == "MPO":
+    # Pillow opens ISO 21496-1 files as MPO, hdrgm XMP (Ultra HDR v1) ones as JPEG.
+    if job.settings.hdr == "keep" and opened.format in _gainmap.FORMATS:
         rendered = _with_gain_map(job, rendered, boxes)
     return RenderSet(job.source, rendered, _placeholder.placeholder(made[len(plan.crops)]))
 
