@@ -102,3 +102,34 @@ def test_demo_gallery_loads_in_a_browser_without_layout_shift(demo: tuple[Path, 
             assert early["backgroundImage"].startswith('url("data:image/png;base64,')
     for before, after in zip(report["early"], images, strict=True):
         assert abs(before["h"] - after["box"]["h"]) < 1  # sizes are whole pixels
+
+
+def test_demo_watermarks_the_largest_rendition_only(demo: tuple[Path, str]) -> None:
+    """The demo's WATERMARK (a dark label) sits bottom-right on `large`, nowhere else:
+    against the same rendition made without a mark, only that corner differs."""
+    from PIL import ImageChops, ImageStat
+
+    from resizer.config import Settings
+    from resizer.imaging import render
+
+    out, _ = demo
+    entries = {(r["name"], r["format"]): r for r in _manifest(out, ROTATED)["renditions"]}  # type: ignore[attr-defined]
+    plain = {
+        image.rendition.name: image
+        for image in render(
+            (DEMO / ROTATED).read_bytes(),
+            Settings.from_env({"RENDITIONS": "large=1600x1600,medium=800x800"}),
+        )
+    }
+    for name, marked in (("large", True), ("medium", False)):
+        with (
+            Image.open(out / entries[name, "JPEG"]["key"]) as got,
+            Image.open(io.BytesIO(plain[name].data)) as want,
+        ):
+            diff = ImageChops.difference(got.convert("RGB"), want.convert("RGB"))
+            width, height = diff.size
+            corner = (int(width * 0.75), int(height - width * 0.08), width, height)
+            mean = sum(ImageStat.Stat(diff.crop(corner)).mean) / 3
+            rest = sum(ImageStat.Stat(diff.crop((0, 0, width // 2, height // 2))).mean) / 3
+            assert rest < 3, name
+            assert (mean > 15) == marked, (name, mean)

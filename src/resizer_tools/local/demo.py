@@ -1,7 +1,9 @@
 """``resizer demo``: the local stack on the bundled photos, a table and a gallery.
 
 The stack is deployed from the template, then :data:`DEMO_RENDITIONS` (a square
-``cover`` crop, WebP and AVIF beside the original format) and ``EVENT_BUS_NAME`` are
+``cover`` crop, WebP and AVIF beside the original format, a watermark on the largest),
+``WATERMARK`` (a label the demo draws and uploads to a bucket of its own) and
+``EVENT_BUS_NAME`` are
 set as a stack update sets them (update-function-configuration, publish-version,
 update-alias; the poller follows ``live``). The gallery is built from the manifests
 the function writes. Latency is measured from the end of each upload to the moment its
@@ -13,6 +15,7 @@ temporary rule and queue, as ``resizer events`` does, and counted.
 
 from __future__ import annotations
 
+import io
 import shutil
 import statistics
 import time
@@ -67,8 +70,10 @@ _DEMO_BUS = "default"
 DEMO_RENDITIONS = (
     "thumbnails=150x150:cover:format=original+webp,"
     "medium=800x800:format=original+webp+avif,"
-    "large=1600x1600:format=original+webp+avif"
+    "large=1600x1600:format=original+webp+avif:watermark"
 )
+#: Where the demo keeps its watermark (WATERMARK): a bucket of its own, as a user would.
+_DEMO_MARK = ("resizer-demo-assets", "watermark.png")
 
 
 def run_demo(
@@ -94,7 +99,7 @@ def run_demo(
         assert stack.resources is not None
         assert stack.poller is not None
         aws, resources = stack.aws, stack.resources
-        _apply(stack, {"RENDITIONS": renditions, "EVENT_BUS_NAME": _DEMO_BUS})
+        _apply(stack, {"RENDITIONS": renditions, "EVENT_BUS_NAME": _DEMO_BUS, **_mark(aws)})
         console.print(
             f"stack up in {stack.seconds:.1f} s at {stack.endpoint_url}; RENDITIONS="
             f"{stack.poller.config.environment.get('RENDITIONS', '')}",
@@ -134,6 +139,23 @@ def run_demo(
         return 1
     console.print("[green]every image has its renditions and manifest[/]; the stack is stopped")
     return 0
+
+
+def _mark(aws: Aws) -> dict[str, str]:
+    """The demo's watermark (a translucent "resizer" label) uploaded to its own bucket:
+    the WATERMARK setting that points at it."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415 - only the demo draws
+
+    mark = Image.new("RGBA", (400, 100), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(mark)
+    draw.rounded_rectangle((0, 0, 399, 99), radius=24, fill=(20, 20, 20, 200))
+    draw.text((200, 50), "resizer", fill=(255, 255, 255, 255), anchor="mm", font_size=56)
+    buffer = io.BytesIO()
+    mark.save(buffer, "PNG")
+    bucket, key = _DEMO_MARK
+    aws.s3.create_bucket(Bucket=bucket)
+    aws.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    return {"WATERMARK": f"s3://{bucket}/{key}"}
 
 
 def _apply(stack: LocalStack, variables: dict[str, str]) -> None:
