@@ -25,6 +25,16 @@ PHOTO = Path(__file__).parents[2] / "examples" / "photos" / "Wine_by_Jakkub_Mede
 RENDITIONS = "thumb=200x200:cover,hero=600x:format=jpeg+webp,wide=300x100:cover"
 
 
+#: A gain map's hdrgm XMP segment (APP1), as Ultra HDR v1 (Android) writes one.
+_XMP = (
+    b"http://ns.adobe.com/xap/1.0/\x00"
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
+    b'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
+    b'hdrgm:GainMapMax="2.0"/></rdf:RDF></x:xmpmeta>'
+)
+HDRGM_XMP = b"\xff\xe1" + (len(_XMP) + 2).to_bytes(2, "big") + _XMP
+
+
 def ultra_hdr(width: int = 900, orientation: int = 1) -> bytes:
     return images.ultra_hdr(str(PHOTO), width, orientation)
 
@@ -167,14 +177,7 @@ def test_xmp_sources_get_a_gcontainer_with_the_maps_length(source: bytes) -> Non
     the map's new length, and the map keeps its hdrgm parameters."""
     found = _gainmap.find(source)
     assert found is not None
-    xmp = (
-        b"http://ns.adobe.com/xap/1.0/\x00"
-        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
-        b'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
-        b'hdrgm:GainMapMax="2.0"/></rdf:RDF></x:xmpmeta>'
-    )
-    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
-    v1 = _gainmap.GainMap(found.jpeg, b"", segment, xmp=True)
+    v1 = _gainmap.GainMap(found.jpeg, b"", HDRGM_XMP, xmp=True)
     with Image.open(PHOTO) as photo:
         buffer = io.BytesIO()
         photo.resize((300, 200)).save(buffer, "JPEG")
@@ -192,17 +195,12 @@ def test_ultra_hdr_v1_sources_pillow_opens_as_jpeg_keep_their_map(source: bytes)
     not MPO: its renditions are Ultra HDR all the same."""
     found = _gainmap.find(source)
     assert found is not None
-    xmp = (
-        b"http://ns.adobe.com/xap/1.0/\x00"
-        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF><rdf:Description '
-        b'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
-        b'hdrgm:GainMapMax="2.0"/></rdf:RDF></x:xmpmeta>'
-    )
-    segment = b"\xff\xe1" + (len(xmp) + 2).to_bytes(2, "big") + xmp
     with Image.open(io.BytesIO(source)) as image:
         primary = io.BytesIO()
         image.save(primary, "JPEG", quality=90)  # the first frame alone, no MPF
-    v1 = _gainmap.attach(primary.getvalue(), found.jpeg, _gainmap.GainMap(b"", b"", segment, True))
+    v1 = _gainmap.attach(
+        primary.getvalue(), found.jpeg, _gainmap.GainMap(b"", b"", HDRGM_XMP, True)
+    )
     with Image.open(io.BytesIO(v1)) as image:
         assert image.format == "JPEG"
     (hero,) = [im for im in render(v1, settings()) if im.rendition.name == "hero"][:1]
