@@ -45,6 +45,10 @@ class Emulator(Service):
         # Imported here: the CLI's other commands (and the Lambda package) never need moto.
         from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
+        from resizer_tools.local.moto_gaps import install_stack_gaps  # noqa: PLC0415
+
+        install_stack_gaps()  # change sets executed by the emulator itself (the AWS CLI path)
+
         # One line per request from werkzeug, and moto's "no CloudFormation support"
         # notes, would bury the useful output; the deploy reports what it skipped.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -233,3 +233,304 @@ def _notification(cfn: Mapping[str, Any]) -> Any:
 
 def _bool(value: Any) -> bool:
     return value is True or str(value).lower() == "true"
+
+
+# ---------------------------------------------------------------------------------
+# The AWS CLI path: moto's CloudFormation executing the template's change sets itself
+# (scripts/aws_cli_deploy.sh, `make rehearse`). Installed by :func:`install_stack_gaps`
+# when the embedded emulator starts. Gaps (moto 5.2), and what is done about each:
+#
+# - A resource that fails while a change set executes raises straight out of
+#   ExecuteChangeSet, so the emulator answers with *that service's* error (Lambda's
+#   JSON, e.g. ``{"__type": "InvalidParameterValueException", ...}``) where the AWS
+#   CLI expects CloudFormation's XML: "Unable to parse response ... invalid XML
+#   received". On AWS, ExecuteChangeSet succeeds and the stack then fails with the
+#   reason in its events. -> The failure is recorded the AWS way: the stack ends
+#   ROLLBACK_COMPLETE (a create) or UPDATE_ROLLBACK_COMPLETE (an update), its events
+#   say which resource failed and why, and the CLI's waiter reports it.
+# - No AWS::Lambda::Alias or AWS::SQS::QueuePolicy: the alias is skipped and the event
+#   source mapping on it fails ("Missing FunctionName", the error above). -> Both are
+#   registered (:class:`_Alias`, :class:`_QueuePolicy`).
+# - A stack created or updated by a change set keeps the outputs it had before (none
+#   for a new stack). -> They are evaluated again once the change set executed.
+# - An AWS::Lambda::Version cannot be updated, and nothing that refers to a replaced
+#   resource is updated: a Renditions change would update the function but neither
+#   publish a version nor move ``live``. -> A Version whose properties change is
+#   replaced (a new version is published; the old one is kept, UpdateReplacePolicy
+#   Retain), and every resource that refers to a resource whose physical id changed
+#   is updated too, in template order, as CloudFormation does (:func:`_update`).
+# ---------------------------------------------------------------------------------
+
+
+def install_stack_gaps() -> None:
+    """Teach moto's CloudFormation what the template's change sets need (idempotent)."""
+    from moto.cloudformation import models as cfn_models  # noqa: PLC0415 (local stack only)
+    from moto.cloudformation import parsing  # noqa: PLC0415
+
+    if getattr(parsing.ResourceMap, "_resizer_gaps", False):
+        return
+    model_map = parsing.get_model_map()  # lru_cached: this dict is the registry moto reads
+    for model in (_Alias, _QueuePolicy, _Version):
+        model_map[model.cloudformation_type()] = model
+    parsing.ResourceMap.update = _update_following_replacements(parsing.ResourceMap.update)
+    backend = cfn_models.CloudFormationBackend
+    backend.execute_change_set = _failing_like_aws(backend.execute_change_set)
+    parsing.ResourceMap._resizer_gaps = True  # type: ignore[attr-defined]
+
+
+def _lambda_backend(account_id: str, region_name: str) -> Any:
+    from moto.awslambda.models import lambda_backends  # noqa: PLC0415
+
+    return lambda_backends[account_id][region_name]
+
+
+def _cfn_model() -> type:
+    from moto.core.common_models import CloudFormationModel  # noqa: PLC0415
+
+    return CloudFormationModel
+
+
+class _Alias:
+    """AWS::Lambda::Alias: Ref is the alias ARN, as on AWS."""
+
+    def __init__(self, arn: str, function_name: str, name: str) -> None:
+        self.arn, self.function_name, self.name = arn, function_name, name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "AliasArn"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def get_cfn_attribute(self, attr: str) -> str:
+        return self.arn
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> _Alias:
+        props = cloudformation_json["Properties"]
+        backend = _lambda_backend(account_id, region_name)
+        function = backend.get_function(props["FunctionName"]).function_name
+        alias = backend.create_alias(
+            props["Name"], function, str(props["FunctionVersion"]),
+            props.get("Description", ""), props.get("RoutingConfig"),
+        )
+        return cls(alias.arn, function, props["Name"])
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: _Alias, new_resource_name: str, cloudformation_json: Any,
+        account_id: str, region_name: str,
+    ) -> _Alias:
+        props = cloudformation_json["Properties"]
+        _lambda_backend(account_id, region_name).update_alias(
+            original_resource.name, original_resource.function_name,
+            str(props["FunctionVersion"]), props.get("Description", ""), props.get("RoutingConfig"),
+        )
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = _lambda_backend(account_id, region_name)
+        # Deleting the function took its aliases along.
+        if any(f.function_name == self.function_name for f in backend.list_functions()):
+            backend.delete_alias(self.name, self.function_name)
+
+
+class _Version:
+    """AWS::Lambda::Version: a property change publishes a new version (replacement)."""
+
+    def __init__(self, function_name: str, version: str, arn: str) -> None:
+        self.function_name, self.version, self.arn = function_name, version, arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Version"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Version"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def get_cfn_attribute(self, attr: str) -> str:
+        return self.version
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> _Version:
+        props = cloudformation_json["Properties"]
+        published = _lambda_backend(account_id, region_name).publish_version(
+            props["FunctionName"], props.get("Description", "")
+        )
+        return cls(published.function_name, str(published.version), published.function_arn)
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: _Version, new_resource_name: str, cloudformation_json: Any,
+        account_id: str, region_name: str,
+    ) -> _Version:
+        # Replacement: Lambda hands back the newest version when nothing changed since.
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """DeletionPolicy Delete: the function's deletion takes its versions along."""
+
+
+class _QueuePolicy:
+    """AWS::SQS::QueuePolicy: the Policy attribute of each queue."""
+
+    def __init__(self, queue_urls: list[str]) -> None:
+        self.queue_urls = queue_urls
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+    @property
+    def physical_resource_id(self) -> str:
+        return ",".join(self.queue_urls)
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> _QueuePolicy:
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+        props = cloudformation_json["Properties"]
+        policy = json.dumps(props["PolicyDocument"])
+        backend = sqs_backends[account_id][region_name]
+        for url in props["Queues"]:
+            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": policy})
+        return cls(list(props["Queues"]))
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls, original_resource: _QueuePolicy, new_resource_name: str, cloudformation_json: Any,
+        account_id: str, region_name: str,
+    ) -> _QueuePolicy:
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.sqs.models import sqs_backends  # noqa: PLC0415
+
+        backend = sqs_backends[account_id][region_name]
+        for url in self.queue_urls:
+            if url.rsplit("/", 1)[-1] in backend.queues:
+                backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": ""})
+
+
+def _update_following_replacements(update: Callable[..., None]) -> Callable[..., None]:
+    from moto.cloudformation.parsing import parse_and_update_resource  # noqa: PLC0415
+
+    from resizer_tools.local.template import references  # noqa: PLC0415
+
+    def physical_ids(resource_map: Any) -> dict[str, str]:
+        return {
+            name: str(resource.physical_resource_id)
+            for name, resource in resource_map._parsed_resources.items()
+            if hasattr(resource, "physical_resource_id")
+        }
+
+    def patched(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+        before = physical_ids(self)
+        old_parameters = dict(self.input_parameters or {})
+        done_by_moto = set(self.build_resource_diff(template, parameters)["Modify"])
+        update(self, template, parameters)
+        # moto sees a parameter only in a plain Ref (not in Fn::Sub), and updates nothing
+        # that refers to a replaced resource: both are done here, in template order.
+        stale = {k for k, v in (parameters or {}).items() if old_parameters.get(k) != v}
+        after = physical_ids(self)
+        stale |= {name for name, value in after.items() if before.get(name, value) != value}
+        for name, resource_json in template["Resources"].items():
+            if name in done_by_moto or name not in after:
+                continue
+            if not references(resource_json.get("Properties")) & stale:
+                continue
+            condition = resource_json.get("Condition")
+            if condition and not self.lazy_condition_map[condition]:
+                continue
+            changed = parse_and_update_resource(
+                name, resource_json, self, self._account_id, self._region_name
+            )
+            if changed is not None:
+                self._parsed_resources[name] = changed
+                if getattr(changed, "physical_resource_id", after[name]) != after[name]:
+                    stale.add(name)
+
+    return patched
+
+
+def _failing_like_aws(execute: Callable[..., None]) -> Callable[..., None]:
+    def patched(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+        try:
+            execute(self, change_set_name, stack_name)
+        except Exception as error:  # noqa: BLE001 (any resource's failure fails the stack)
+            change_set = self.change_sets.get(change_set_name) or next(
+                (c for c in self.change_sets.values() if c.change_set_name == change_set_name),
+                None,
+            )
+            if change_set is None:
+                raise
+            stack = self.stacks[change_set.stack_id]
+            reason = f"{type(error).__name__}: {error}"
+            create = change_set.change_set_type == "CREATE"
+            stack._add_stack_event(
+                "CREATE_FAILED" if create else "UPDATE_FAILED", resource_status_reason=reason
+            )
+            stack.status = "ROLLBACK_COMPLETE" if create else "UPDATE_ROLLBACK_COMPLETE"
+            stack._add_stack_event(stack.status, resource_status_reason=reason)
+            change_set.execution_status = "EXECUTE_FAILED"
+            change_set.status_reason = reason
+        else:
+            for stack in self.stacks.values():
+                if stack_name in (stack.name, stack.stack_id) or any(
+                    c.stack_id == stack.stack_id
+                    for c in self.change_sets.values()
+                    if change_set_name in (c.change_set_name, c.change_set_id)
+                ):
+                    stack._parse_template()  # the change set's template, now the stack's
+                    stack.output_map = stack._create_output_map()
+
+    return patched
