@@ -250,7 +250,12 @@ def _bool(value: Any) -> bool:
 #   say which resource failed and why, and the CLI's waiter reports it.
 # - No AWS::Lambda::Alias or AWS::SQS::QueuePolicy: the alias is skipped and the event
 #   source mapping on it fails ("Missing FunctionName", the error above). -> Both are
-#   registered (:class:`_Alias`, :class:`_QueuePolicy`).
+#   registered (:class:`_Alias`, :class:`_QueuePolicy`); so is the bootstrap's
+#   AWS::IAM::OIDCProvider (:class:`_OidcProvider`), which moto skips (no
+#   ``OidcProviderArn`` output).
+# - ``!Ref AWS::NoValue`` as a list item stays in the list as a null (a role's
+#   ``Policies`` with an ``!If [..., AWS::NoValue]`` item: "'NoneType' object is not
+#   subscriptable"). -> Such items are dropped, as CloudFormation does.
 # - A stack created or updated by a change set keeps the outputs it had before (none
 #   for a new stack). -> They are evaluated again once the change set executed.
 # - An AWS::Lambda::Version cannot be updated, and nothing that refers to a replaced
@@ -270,9 +275,10 @@ def install_stack_gaps() -> None:
     if getattr(parsing.ResourceMap, "_resizer_gaps", False):
         return
     model_map = parsing.get_model_map()  # lru_cached: this dict is the registry moto reads
-    for model in (_Alias, _QueuePolicy, _Version):
+    for model in (_Alias, _OidcProvider, _QueuePolicy, _Version):
         model_map[model.cloudformation_type()] = model
     parsing.ResourceMap.update = _update_following_replacements(parsing.ResourceMap.update)
+    parsing.clean_json = _dropping_no_value(parsing.clean_json)
     backend = cfn_models.CloudFormationBackend
     backend.execute_change_set = _failing_like_aws(backend.execute_change_set)
     parsing.ResourceMap._resizer_gaps = True  # type: ignore[attr-defined]
@@ -461,6 +467,54 @@ class _QueuePolicy:
                 backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": ""})
 
 
+class _OidcProvider:
+    """AWS::IAM::OIDCProvider: Ref is the provider's ARN."""
+
+    def __init__(self, arn: str) -> None:
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::OIDCProvider"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    def get_cfn_attribute(self, attr: str) -> str:
+        return self.arn
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> _OidcProvider:
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        props = cloudformation_json["Properties"]
+        provider = iam_backends[account_id]["aws"].create_open_id_connect_provider(
+            props["Url"], props.get("ThumbprintList") or [], props.get("ClientIdList") or [],
+            props.get("Tags") or [],
+        )
+        return cls(provider.arn)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        from moto.iam.models import iam_backends  # noqa: PLC0415
+
+        iam_backends[account_id]["aws"].delete_open_id_connect_provider(self.arn)
+
+
 def _update_following_replacements(update: Callable[..., None]) -> Callable[..., None]:
     from moto.cloudformation.parsing import parse_and_update_resource  # noqa: PLC0415
 
@@ -498,6 +552,17 @@ def _update_following_replacements(update: Callable[..., None]) -> Callable[...,
                 self._parsed_resources[name] = changed
                 if getattr(changed, "physical_resource_id", after[name]) != after[name]:
                     stale.add(name)
+
+    return patched
+
+
+def _dropping_no_value(clean_json: Callable[..., Any]) -> Callable[..., Any]:
+    def patched(resource_json: Any, resources_map: Any) -> Any:
+        if isinstance(resource_json, list):
+            items = [(item, clean_json(item, resources_map)) for item in resource_json]
+            # An intrinsic (Ref, Fn::If) that resolved to nothing: AWS::NoValue.
+            return [value for item, value in items if value is not None or not isinstance(item, dict)]
+        return clean_json(resource_json, resources_map)
 
     return patched
 
