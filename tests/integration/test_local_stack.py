@@ -39,7 +39,6 @@ def test_stack_is_deployed_from_the_template_with_the_gaps_applied(
 ) -> None:
     assert local_stack.deployment is not None
     applied = " ".join(local_stack.deployment.applied)
-    assert "QueuePolicy (AWS::SQS::QueuePolicy)" in applied
     assert "SourceBucket.NotificationConfiguration" in applied
     assert "SourceBucket.PublicAccessBlockConfiguration" in applied
     notification = aws.s3.get_bucket_notification_configuration(Bucket=resources.source_bucket)

@@ -2,11 +2,11 @@
 
 The emulator's gaps, and what is done about each, are listed in
 :mod:`resizer_tools.local.moto_gaps`. In short: deploy the template without the
-resources moto cannot create (and those that refer to them), create those here from
-their definitions in the same template, resolved against the deployed physical ids,
-create or switch every event source mapping to disabled *before* the bucket
-notification exists (nothing can be enqueued before that), and only then configure
-the notification.
+resources the emulator has no model for (and those that refer to them), switch every
+event source mapping to disabled *before* the bucket notification exists (nothing can
+be enqueued before that), and only then configure the notification.
+:func:`adopt` does the second half for a stack the AWS CLI deployed into the emulator
+(``make rehearse``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from resizer_tools.local.template import (
 )
 from resizer_tools.ops.aws import Aws
 
-__all__ = ["LOCAL_PARAMETERS", "Deployment", "deploy"]
+__all__ = ["LOCAL_PARAMETERS", "Deployment", "adopt", "deploy"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def deploy(
     parameters: Mapping[str, str] | None = None,
 ) -> Deployment:
     started = time.monotonic()
+    moto_gaps.install_stack_gaps()
     given = {**LOCAL_PARAMETERS, **(parameters or {})}
     given.setdefault("CodeBucket", f"{stack_name}-code")
     given.setdefault("CodeKey", "placeholder.zip")
@@ -84,25 +85,54 @@ def deploy(
 
     deployment = Deployment(stack_name, _outputs(aws, stack_name))
     resolver = _resolver(aws, template, stack_name, {**template.parameter_defaults(), **given})
+    _complete(aws, template, resolver, deferred, deployment)
+    deployment.seconds = time.monotonic() - started
+    return deployment
+
+
+def adopt(aws: Aws, template: Template, stack_name: str) -> Deployment:
+    """Complete a stack the emulator's CloudFormation deployed by itself, as :func:`deploy`.
+
+    For a stack the AWS CLI created with a change set (``scripts/aws_cli_deploy.sh``
+    against the emulator, ``make rehearse``): its event source mappings are switched
+    off (the local poller plays them) before the buckets' notifications, versioning
+    and public access blocks, which the emulator's CloudFormation ignores, are applied
+    from the template with the stack's own parameters. Run it after every deploy.
+    """
+    started = time.monotonic()
+    moto_gaps.install_stack_gaps()
+    stack = aws.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    deployment = Deployment(stack_name, _outputs(aws, stack_name))
+    resolver = _resolver(aws, template, stack_name, {**template.parameter_defaults(), **given})
+    _complete(aws, template, resolver, _deferred(template), deployment)
+    deployment.seconds = time.monotonic() - started
+    return deployment
+
+
+def _complete(
+    aws: Aws, template: Template, resolver: Resolver, deferred: set[str], deployment: Deployment
+) -> None:
+    """What the emulator's CloudFormation leaves undone, in the only safe order."""
     # Nothing can reach the queue yet (no notification): make sure the emulator's own
     # mappings are off before that changes.
-    deployment.mapping_uuids.extend(_disable_emulator_mappings(aws, resolver, template))
+    for uuid in _disable_emulator_mappings(aws, resolver, template):
+        if uuid not in deployment.mapping_uuids:
+            deployment.mapping_uuids.append(uuid)
     for logical_id in _in_dependency_order(template, deferred):
         _create_deferred(aws, template, resolver, logical_id, deployment)
     for logical_id, resource in template.of_type("AWS::S3::Bucket"):
         if logical_id not in deferred and _wanted(resolver, resource):
             moto_gaps.configure_bucket(aws, resolver, logical_id, resource, deployment)
-    # Outputs that name a resource created here (FunctionAliasArn) are not in the
-    # emulator's stack outputs; they are resolved here instead.
-    # Those naming a resource not emulated (the CDN's) are left out.
+    # Outputs that name a resource created here are not in the emulator's stack
+    # outputs; they are resolved here instead. Those naming a resource not emulated
+    # (the CDN's) are left out.
     missing = {logical_id for logical_id in deferred if logical_id not in resolver.physical_ids}
     for name, output in (template.document.get("Outputs") or {}).items():
         if name in deployment.outputs or not _wanted(resolver, output):
             continue
         if not references(output.get("Value")) & missing:
             deployment.outputs[name] = str(resolver.resolve(output.get("Value")))
-    deployment.seconds = time.monotonic() - started
-    return deployment
 
 
 def _upload_placeholder(aws: Aws, bucket: str, key: str) -> None:

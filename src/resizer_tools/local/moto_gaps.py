@@ -4,10 +4,12 @@ Applied by :func:`resizer_tools.local.deploy.deploy`.
 
 Each gap (re-checked on moto 5.2), then what the local stack does about it:
 
-- No ``AWS::SQS::QueuePolicy`` or ``AWS::Lambda::Alias``, and the stack fails when a
-  resource refers to one (the event source mapping on the ``live`` alias).
-  -> Deploy without them (and what refers to them), then create them here from their
-  definitions in the same template (:data:`CREATORS`).
+- No ``AWS::SQS::QueuePolicy``, ``AWS::Lambda::Alias`` or ``AWS::IAM::OIDCProvider``;
+  no version replacement; a failing resource breaks the API's answer.
+  -> Taught to the emulator's CloudFormation itself (:func:`install_stack_gaps`, below),
+  so the AWS CLI's change sets (``scripts/aws_cli_deploy.sh``) execute there too.
+- Resource types the emulator has not at all (CloudFront, alarms...).
+  -> Deployed without them (and what refers to them), reported (:data:`NOT_EMULATED`).
 - A bucket policy's ``Deny`` is enforced without its ``Condition``: the
   deny-insecure-transport policies would refuse every plain-HTTP local request.
   -> Bucket policies are left out and reported (:data:`NOT_EMULATED`).
@@ -131,41 +133,9 @@ def attribute(aws: Aws, resource_type: str, physical_id: str, name: str) -> str:
     raise UnresolvableError(f"the local stack cannot read {resource_type}.{name}")
 
 
-def _create_alias(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    alias = aws.lambda_.create_alias(
-        FunctionName=properties["FunctionName"],
-        Name=properties["Name"],
-        FunctionVersion=str(properties["FunctionVersion"]),
-        Description=properties.get("Description", ""),
-    )
-    return alias["AliasArn"]
-
-
-def _create_mapping(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    # Created disabled: the local poller plays this mapping, with its settings.
-    spec = {k: v for k, v in properties.items() if k not in ("Enabled", "Tags")}
-    for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
-        if key in spec:
-            spec[key] = int(spec[key])
-    if "ScalingConfig" in spec:
-        spec["ScalingConfig"] = {k: int(v) for k, v in spec["ScalingConfig"].items()}
-    mapping = aws.lambda_.create_event_source_mapping(Enabled=False, **spec)
-    deployment.mapping_uuids.append(mapping["UUID"])
-    return mapping["UUID"]
-
-
-def _create_queue_policy(aws: Aws, properties: dict[str, Any], deployment: Deployment) -> str:
-    policy = json.dumps(properties["PolicyDocument"])
-    for queue_url in properties["Queues"]:
-        aws.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": policy})
-    return ",".join(properties["Queues"])
-
-
-CREATORS: Mapping[str, Callable[[Aws, dict[str, Any], Deployment], str]] = {
-    "AWS::Lambda::Alias": _create_alias,
-    "AWS::Lambda::EventSourceMapping": _create_mapping,
-    "AWS::SQS::QueuePolicy": _create_queue_policy,
-}
+# Types the local deploy creates itself (none today: :func:`install_stack_gaps` taught
+# the emulator's CloudFormation the ones it lacked).
+CREATORS: Mapping[str, Callable[[Aws, dict[str, Any], Deployment], str]] = {}
 
 # Types left out on purpose, with the reason shown by `resizer local up`.
 NOT_EMULATED: Mapping[str, str] = {
