@@ -226,6 +226,9 @@ def _bool(value: Any) -> bool:
 # - ``!Ref AWS::NoValue`` as a list item stays in the list as a null (a role's
 #   ``Policies`` with an ``!If [..., AWS::NoValue]`` item: "'NoneType' object is not
 #   subscriptable"). -> Such items are dropped, as CloudFormation does.
+# - A CREATE change set on a stack left REVIEW_IN_PROGRESS (a reviewed change set
+#   never executed) makes a second stack of that name. -> It goes to the existing
+#   stack, as on AWS (:func:`_creating_on_review`).
 # - A stack created or updated by a change set keeps the outputs it had before (none
 #   for a new stack). -> They are evaluated again once the change set executed.
 # - An AWS::Lambda::Version cannot be updated, and nothing that refers to a replaced
@@ -251,6 +254,7 @@ def install_stack_gaps() -> None:
     parsing.clean_json = _dropping_no_value(parsing.clean_json)
     backend = cfn_models.CloudFormationBackend
     backend.execute_change_set = _failing_like_aws(backend.execute_change_set)
+    backend.create_change_set = _creating_on_review(backend.create_change_set)
     parsing.ResourceMap._resizer_gaps = True  # type: ignore[attr-defined]
 
 
@@ -533,6 +537,25 @@ def _dropping_no_value(clean_json: Callable[..., Any]) -> Callable[..., Any]:
             # An intrinsic (Ref, Fn::If) that resolved to nothing: AWS::NoValue.
             return [value for item, value in items if value is not None or not isinstance(item, dict)]
         return clean_json(resource_json, resources_map)
+
+    return patched
+
+
+def _creating_on_review(create: Callable[..., tuple[str, str]]) -> Callable[..., tuple[str, str]]:
+    def patched(self: Any, **kwargs: Any) -> tuple[str, str]:
+        waiting = [
+            stack
+            for stack in self.stacks.values()
+            if stack.name == kwargs["stack_name"] and stack.status == "REVIEW_IN_PROGRESS"
+        ]
+        change_set_id, stack_id = create(self, **kwargs)
+        if kwargs.get("change_set_type") != "CREATE" or not waiting:
+            return change_set_id, stack_id
+        (stack,) = waiting
+        del self.stacks[stack_id]  # the duplicate moto just made
+        change_set = self.change_sets[change_set_id]
+        change_set.stack, change_set.stack_id = stack, stack.stack_id
+        return change_set_id, stack.stack_id
 
     return patched
 
