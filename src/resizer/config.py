@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-import PIL
-
 from resizer.errors import ConfigurationError
 from resizer.layout import RENDITION_NAME, RESERVED_NAMES
 
@@ -432,6 +430,14 @@ def _watermark_print(settings: Settings) -> list[object]:
     ]
 
 
+def _pillow_version() -> str:
+    # Imported here: the grammar and the settings stay importable without Pillow (the
+    # pipeline's smoke test parses RENDITIONS in a boto3-only interpreter).
+    import PIL  # noqa: PLC0415
+
+    return str(PIL.__version__)
+
+
 def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
@@ -445,7 +451,7 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """
     if rendition is None:
         parts = sorted(f"{r.name}:{fingerprint(settings, r)}" for r in settings.renditions)
-        payload = f"set/{ENGINE_VERSION}/{PIL.__version__}/" + ",".join(parts)
+        payload = f"set/{ENGINE_VERSION}/{_pillow_version()}/" + ",".join(parts)
     else:
         described: dict[str, object] = {
             "box": [rendition.width, rendition.height],
@@ -453,7 +459,7 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
             "formats": list(rendition.formats),
             "encoders": _encoders(rendition, settings),
             "metadata": settings.metadata,
-            "engine": [ENGINE_VERSION, PIL.__version__],
+            "engine": [ENGINE_VERSION, _pillow_version()],
         }
         if rendition.watermark:
             described["watermark"] = _watermark_print(settings)

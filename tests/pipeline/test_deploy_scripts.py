@@ -9,6 +9,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
+import sys
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,8 @@ import stack_parameters  # scripts/, on pytest's pythonpath
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
+
+from resizer import config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -161,60 +166,125 @@ class FakeS3:
             raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
         return {k: v for k, v in self.objects[(Bucket, Key)].items() if k != "Body"}
 
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        if (Bucket, Key) not in self.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
+        return {"Body": io.BytesIO(self.objects[(Bucket, Key)]["Body"])}
+
     def delete_object(self, Bucket: str, Key: str) -> None:
         self.objects.pop((Bucket, Key), None)
 
 
-TARGET = smoke_test.Target(
-    "src", "dst", smoke_test.parse_renditions("thumbnails=150x150,large=1600x1600")
-)
+# The README's grammar: formats, cover, an unbounded side (issue 18 item 2).
+RENDITIONS = "thumbnails=200x200:cover:format=webp+avif,large=1600x:format=original+webp"
+TARGET = smoke_test.Target("src", "dst", smoke_test.parse_renditions(RENDITIONS))
 IMAGE = ROOT / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
+TYPES = {"JPEG": "image/jpeg", "WEBP": "image/webp", "AVIF": "image/avif"}
 
 
-def resizer(sizes: dict[str, tuple[int, int]], content_type: str = "image/jpeg") -> Any:
+def resizer(outputs: list[tuple[str, str, int, int]], *, missing: str | None = None) -> Any:
+    """The deployed function: renditions at keys of its choosing, and their manifest.
+
+    The keys are random: the smoke test must read them from the manifest, never spell them.
+    """
+
     def on_upload(s3: FakeS3, key: str) -> None:
-        for name, (width, height) in sizes.items():
-            meta = {"width": str(width), "height": str(height)}
-            s3.objects[("dst", f"{name}/{key}")] = {"ContentType": content_type, "Metadata": meta}
+        entries = []
+        for name, fmt, width, height in outputs:
+            out_key = f"{uuid.uuid4().hex}/{name}"
+            entries.append(
+                {
+                    "name": name,
+                    "key": out_key,
+                    "format": fmt,
+                    "content_type": TYPES[fmt],
+                    "width": width,
+                    "height": height,
+                }
+            )
+            if name != missing:
+                s3.objects[("dst", out_key)] = {"ContentType": TYPES[fmt], "Body": b"x"}
+        manifest = json.dumps({"version": 1, "renditions": entries}).encode()
+        s3.objects[("dst", smoke_test.manifest_key(key))] = {"Body": manifest}
 
     return on_upload
 
 
-def test_smoke_passes_when_every_rendition_arrives_and_cleans_up() -> None:
-    s3 = FakeS3(resizer({"thumbnails": (150, 100), "large": (1600, 1067)}))
+EVERY_FORMAT = [
+    ("thumbnails", "WEBP", 200, 200),
+    ("thumbnails", "AVIF", 200, 200),
+    ("large", "JPEG", 1600, 1067),
+    ("large", "WEBP", 1600, 1067),
+]
+
+
+def test_smoke_passes_when_every_format_of_every_rendition_arrives_and_cleans_up() -> None:
+    s3 = FakeS3(resizer(EVERY_FORMAT))
     assert smoke_test.run(s3, TARGET, IMAGE, timeout=1, poll=0.01) == []
-    assert s3.objects == {}
+    assert s3.objects == {}  # the photo, every listed object and the manifest
 
 
-def test_smoke_fails_on_a_missing_rendition_and_still_cleans_up() -> None:
-    s3 = FakeS3(resizer({"thumbnails": (150, 100)}))
+def test_smoke_fails_on_a_missing_format_and_still_cleans_up() -> None:
+    s3 = FakeS3(resizer(EVERY_FORMAT[:1] + EVERY_FORMAT[2:]))  # no AVIF thumbnail
     problems = smoke_test.run(s3, TARGET, IMAGE, timeout=0.05, poll=0.01)
-    assert len(problems) == 1
-    assert problems[0].startswith("large:")
-    assert "did not appear" in problems[0]
+    assert problems == [
+        "thumbnails: the manifest lists ['WEBP'], the configuration asks for webp+avif"
+    ]
     assert s3.objects == {}
+
+
+def test_smoke_fails_on_a_listed_object_that_does_not_exist() -> None:
+    s3 = FakeS3(resizer(EVERY_FORMAT, missing="large"))
+    problems = smoke_test.run(s3, TARGET, IMAGE, timeout=0.05, poll=0.01)
+    assert len(problems) == 2
+    assert all("listed in the manifest but does not exist" in p for p in problems)
 
 
 def test_smoke_fails_on_a_rendition_larger_than_its_box() -> None:
-    s3 = FakeS3(resizer({"thumbnails": (300, 200), "large": (1600, 1067)}))
-    problems = smoke_test.run(s3, TARGET, IMAGE, timeout=1, poll=0.01)
-    assert problems == ["thumbnails: 300x200 does not fit 150x150"]
+    outputs = [("thumbnails", "WEBP", 300, 200), *EVERY_FORMAT[1:]]
+    problems = smoke_test.run(FakeS3(resizer(outputs)), TARGET, IMAGE, timeout=0.05, poll=0.01)
+    assert [p for p in problems if "does not fit" in p] == [
+        next(p for p in problems if p.endswith("300x200 does not fit 200x200"))
+    ]
 
 
 def test_smoke_fails_when_nothing_is_deployed() -> None:
     problems = smoke_test.run(FakeS3(), TARGET, IMAGE, timeout=0.05, poll=0.01)
-    assert len(problems) == 2
+    assert len(problems) == 1
+    assert "did not appear" in problems[0]
 
 
-def test_smoke_reads_buckets_and_renditions_from_the_stack() -> None:
+def test_smoke_parses_renditions_with_the_functions_grammar() -> None:
+    assert smoke_test.parse_renditions is config.parse_renditions
+    (thumbnails,) = smoke_test.parse_renditions("thumbnails=200x200:cover:format=webp+avif")
+    assert (thumbnails.fit, thumbnails.formats) == ("cover", ("webp", "avif"))
+
+
+def test_smoke_imports_without_pillow() -> None:
+    # The pipeline runs it with .deploy/bin/python: boto3 and nothing else.
+    code = (
+        "import sys; sys.modules['PIL'] = None; sys.path.insert(0, 'scripts'); "
+        "import smoke_test; print(len(smoke_test.parse_renditions('a=1x1:format=webp+avif')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "1"), done.stderr
+
+
+def test_smoke_reads_the_live_alias_configuration_from_the_stack() -> None:
     class Fake:
         def describe_stacks(self, StackName: str) -> dict[str, Any]:
             outputs = {"SourceBucketName": "s", "DestinationBucketName": "d", "FunctionName": "f"}
             items = [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]
             return {"Stacks": [{"StackName": StackName, "Outputs": items}]}
 
-        def get_function_configuration(self, FunctionName: str) -> dict[str, Any]:
-            return {"Environment": {"Variables": {"RENDITIONS": "small=64x64"}}}
+        def get_function_configuration(
+            self, FunctionName: str, Qualifier: str = "$LATEST"
+        ) -> dict[str, Any]:
+            # $LATEST may run ahead of what the queue invokes (the live alias).
+            value = {"live": "small=64x64:format=webp+avif", "$LATEST": "other=1x1"}[Qualifier]
+            return {"Environment": {"Variables": {"RENDITIONS": value}}}
 
     args = smoke_test.argparse.Namespace(
         stack_name="resizer-dev",
@@ -225,7 +295,8 @@ def test_smoke_reads_buckets_and_renditions_from_the_stack() -> None:
         dead_letter_queue_url=None,
     )
     target = smoke_test.resolve_target(args, lambda _service: Fake())
-    assert target == smoke_test.Target("s", "d", (smoke_test.Box("small", 64, 64),), None)
+    expected = config.parse_renditions("small=64x64:format=webp+avif")
+    assert target == smoke_test.Target("s", "d", expected, None)
 
 
 @pytest.mark.parametrize("flag", ["host_build", "dirty"])

@@ -300,27 +300,41 @@ class _Alias:
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> _Alias:
         props = cloudformation_json["Properties"]
         backend = _lambda_backend(account_id, region_name)
         function = backend.get_function(props["FunctionName"]).function_name
         alias = backend.create_alias(
-            props["Name"], function, str(props["FunctionVersion"]),
-            props.get("Description", ""), props.get("RoutingConfig"),
+            props["Name"],
+            function,
+            str(props["FunctionVersion"]),
+            props.get("Description", ""),
+            props.get("RoutingConfig"),
         )
         return cls(alias.arn, function, props["Name"])
 
     @classmethod
     def update_from_cloudformation_json(
-        cls, original_resource: _Alias, new_resource_name: str, cloudformation_json: Any,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: _Alias,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
     ) -> _Alias:
         props = cloudformation_json["Properties"]
         _lambda_backend(account_id, region_name).update_alias(
-            original_resource.name, original_resource.function_name,
-            str(props["FunctionVersion"]), props.get("Description", ""), props.get("RoutingConfig"),
+            original_resource.name,
+            original_resource.function_name,
+            str(props["FunctionVersion"]),
+            props.get("Description", ""),
+            props.get("RoutingConfig"),
         )
         return original_resource
 
@@ -361,7 +375,11 @@ class _Version:
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> _Version:
         props = cloudformation_json["Properties"]
@@ -372,8 +390,12 @@ class _Version:
 
     @classmethod
     def update_from_cloudformation_json(
-        cls, original_resource: _Version, new_resource_name: str, cloudformation_json: Any,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: _Version,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
     ) -> _Version:
         # Replacement: Lambda hands back the newest version when nothing changed since.
         return cls.create_from_cloudformation_json(
@@ -411,7 +433,11 @@ class _QueuePolicy:
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> _QueuePolicy:
         from moto.sqs.models import sqs_backends  # noqa: PLC0415
@@ -425,8 +451,12 @@ class _QueuePolicy:
 
     @classmethod
     def update_from_cloudformation_json(
-        cls, original_resource: _QueuePolicy, new_resource_name: str, cloudformation_json: Any,
-        account_id: str, region_name: str,
+        cls,
+        original_resource: _QueuePolicy,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
     ) -> _QueuePolicy:
         return cls.create_from_cloudformation_json(
             new_resource_name, cloudformation_json, account_id, region_name
@@ -471,14 +501,20 @@ class _OidcProvider:
 
     @classmethod
     def create_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+        cls,
+        resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> _OidcProvider:
         from moto.iam.models import iam_backends  # noqa: PLC0415
 
         props = cloudformation_json["Properties"]
         provider = iam_backends[account_id]["aws"].create_open_id_connect_provider(
-            props["Url"], props.get("ThumbprintList") or [], props.get("ClientIdList") or [],
+            props["Url"],
+            props.get("ThumbprintList") or [],
+            props.get("ClientIdList") or [],
             props.get("Tags") or [],
         )
         return cls(provider.arn)
@@ -535,7 +571,9 @@ def _dropping_no_value(clean_json: Callable[..., Any]) -> Callable[..., Any]:
         if isinstance(resource_json, list):
             items = [(item, clean_json(item, resources_map)) for item in resource_json]
             # An intrinsic (Ref, Fn::If) that resolved to nothing: AWS::NoValue.
-            return [value for item, value in items if value is not None or not isinstance(item, dict)]
+            return [
+                value for item, value in items if value is not None or not isinstance(item, dict)
+            ]
         return clean_json(resource_json, resources_map)
 
     return patched
