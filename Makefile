@@ -9,13 +9,14 @@ TOOLS := .tools
 CHECKOV := $(TOOLS)/bin/checkov
 AWS := $(TOOLS)/bin/aws
 
-.PHONY: help install tools lint typecheck test test-fast test-functional demo package bench tune soak lock clean
+.PHONY: help install tools lint typecheck test test-fast test-functional demo package bench tune soak lock clean rehearse
 
 help:
 	@echo "make demo     run the whole pipeline locally on the sample photos"
 	@echo "make test     lint, type-check and run the whole test suite"
 	@echo "make test-fast  the pure unit tests only (seconds; no emulator)"
 	@echo "make package  build the versioned Lambda deployment zip into dist/"
+	@echo "make rehearse the whole first deploy (AWS CLI path) against the embedded emulator"
 	@echo "make bench    rendition throughput and quality against the textbook code and libvips"
 	@echo "make tune     measure memory/CPU per image; recommend MemorySize, Timeout, cost"
 
@@ -63,6 +64,13 @@ bench: install
 
 tune: install
 	$(VENV)/bin/resizer tune $(TUNE_ARGS)
+
+# The whole first deploy, offline (docs/first-deploy.md): bootstrap and deploy-roles
+# stacks, make package, preflight, scripts/aws_cli_deploy.sh (REVIEW=1, then for real),
+# the smoke test, a Renditions update with backfill, the stack's deletion. Ends with
+# "rehearsal passed". REHEARSE_ARGS="--zip dist/<build>.zip" skips make package.
+rehearse: install tools
+	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" PYTHONPATH="$(CURDIR)/src" $(PY) scripts/rehearse.py $(REHEARSE_ARGS)
 
 soak: install tools
 	PATH="$(CURDIR)/$(TOOLS)/bin:$$PATH" RESIZER_SOAK=1 $(VENV)/bin/pytest tests/integration tests/reliability -m slow -q

@@ -166,7 +166,7 @@ def check_object(entry: dict[str, Any], found: dict[str, Any] | None, bucket: st
     return None
 
 
-def run(  # noqa: PLR0913 (the run's knobs, each a flag of main)
+def run(
     s3: Any,
     target: Target,
     image: Path,
@@ -244,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--prefix", default="smoke-test/")
+    parser.add_argument("--poll", type=float, default=2.0, help="seconds between checks")
     args = parser.parse_args(argv)
 
     session = boto3.session.Session()
@@ -258,6 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         args.image,
         args.timeout,
         prefix=args.prefix,
+        poll=args.poll,
         sqs=session.client("sqs"),
     )
     if problems:

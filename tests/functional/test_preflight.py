@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -41,9 +42,19 @@ def _by_name(checks: list) -> dict[str, tuple[bool, str]]:  # type: ignore[type-
     return {check.name: (check.ok, check.detail) for check in checks}
 
 
-def test_everything_in_place_passes(aws: Aws, endpoint: str) -> None:
+def _build(tmp_path: Path, runtime: str = "python3.13", arch: str = "arm64") -> Path:
+    """A stand-in for `make package`'s output: the zip and its manifest."""
+    zip_path = tmp_path / f"resizer-0.1.0-py313-{arch}-0123456789ab.zip"
+    zip_path.write_bytes(b"PK")
+    manifest = {"zip": zip_path.name, "runtime": runtime, "arch": arch, "host_build": False}
+    zip_path.with_name(zip_path.stem + ".manifest.json").write_text(json.dumps(manifest))
+    return zip_path
+
+
+def test_everything_in_place_passes(aws: Aws, endpoint: str, tmp_path: Path) -> None:
     checks = preflight(
         aws,
+        zip_path=_build(tmp_path),
         root=ROOT,
         environment="dev",
         stack_name="resizer-preflight-ok",
@@ -132,3 +143,124 @@ def test_the_command_prints_json_and_exits_1_when_something_is_missing(aws: Aws)
     checks = json.loads(result.stdout)
     assert {"name", "ok", "detail"} == set(checks[0])
     assert any(c["name"] == "artifact bucket" and not c["ok"] for c in checks)
+
+
+def _iam(endpoint: str) -> Any:
+    return boto3.client("iam", region_name=REGION, endpoint_url=endpoint)
+
+
+def test_a_named_permissions_boundary_must_exist(aws: Aws, endpoint: str, tmp_path: Path) -> None:
+    """Issue 18 item 1: a boundary only deploy-roles.yaml creates, and preflight said ok."""
+    name = "resizer-dev-function-boundary"
+    arguments: dict[str, Any] = {
+        "root": ROOT,
+        "environment": "dev",
+        "stack_name": "resizer-preflight-boundary",
+        "artifact_bucket": None,
+        "alarm_email": None,
+        "zip_path": _build(tmp_path),
+    }
+    missing = _by_name(preflight(aws, **arguments, overrides={"FunctionPermissionsBoundary": name}))
+    assert missing["permissions boundary"][0] is False
+    assert "deploy infra/deploy-roles.yaml first" in missing["permissions boundary"][1]
+    none = _by_name(preflight(aws, **arguments))  # the parameter files leave it empty
+    assert none["permissions boundary"][0]
+    assert "none" in none["permissions boundary"][1]
+    _iam(endpoint).create_policy(
+        PolicyName=name,
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    present = _by_name(preflight(aws, **arguments, overrides={"FunctionPermissionsBoundary": name}))
+    assert present["permissions boundary"] == (True, f"managed policy {name} exists")
+
+
+def test_the_builds_runtime_and_architecture_must_match_the_parameters(tmp_path: Path) -> None:
+    """Issue 18 item 5: nothing checked the parameter file's Architecture against the zip."""
+    arguments: dict[str, Any] = {
+        "root": ROOT,
+        "environment": "dev",
+        "stack_name": "resizer-dev",
+        "artifact_bucket": None,
+        "alarm_email": None,
+    }
+    x86 = _build(tmp_path, arch="x86_64")
+    wrong = _by_name(preflight(None, **arguments, zip_path=x86))
+    assert wrong["build"][0] is False
+    assert "python3.13/x86_64, the parameters say python3.13/arm64" in wrong["build"][1]
+    right = _by_name(
+        preflight(None, **arguments, zip_path=x86, overrides={"Architecture": "x86_64"})
+    )
+    assert right["build"][0]
+    assert not _by_name(preflight(None, **arguments, zip_path=tmp_path / "none.zip"))["build"][0]
+
+
+def test_a_cdn_certificate_outside_us_east_1_is_named(tmp_path: Path) -> None:
+    arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0f2c3d4e-1111-2222-3333-444455556666"
+    checks = _by_name(
+        preflight(
+            None,
+            root=ROOT,
+            environment="dev",
+            stack_name="resizer-dev",
+            artifact_bucket=None,
+            alarm_email=None,
+            zip_path=_build(tmp_path),
+            overrides={"Cdn": "true", "CdnAliases": "img.example.com", "CdnCertificateArn": arn},
+        )
+    )
+    assert checks["CDN certificate"][0] is False
+    assert "CloudFront needs us-east-1" in checks["CDN certificate"][1]
+
+
+def test_an_own_source_bucket_in_another_region_is_named(
+    aws: Aws, endpoint: str, tmp_path: Path
+) -> None:
+    s3 = boto3.client("s3", region_name=REGION, endpoint_url=endpoint)
+    s3.create_bucket(
+        Bucket="preflight-uploads-eu",
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+    )
+    checks = _by_name(
+        preflight(
+            aws,
+            root=ROOT,
+            environment="dev",
+            stack_name="resizer-dev",
+            artifact_bucket=None,
+            alarm_email=None,
+            zip_path=_build(tmp_path),
+            overrides={"ExistingSourceBucket": "preflight-uploads-eu"},
+        )
+    )
+    assert checks["source bucket"][0] is False
+    assert "--region eu-west-1" in checks["source bucket"][1]
+
+
+def test_a_reviewed_change_set_of_a_new_stack_is_named(aws: Aws) -> None:
+    """Issue 18 item 5: REVIEW=1 on a new stack left REVIEW_IN_PROGRESS; preflight said
+    "wait for it to finish", which it never does."""
+    aws.cloudformation.create_change_set(
+        StackName="resizer-preflight-review",
+        ChangeSetName="deploy-20260101000000",
+        ChangeSetType="CREATE",
+        TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+    )
+    checks = _by_name(
+        preflight(
+            aws,
+            root=ROOT,
+            environment="dev",
+            stack_name="resizer-preflight-review",
+            artifact_bucket=None,
+            alarm_email=None,
+        )
+    )
+    ok, detail = checks["stack"]
+    assert ok
+    assert "REVIEW_IN_PROGRESS: change set deploy-20260101000000 is pending" in detail
+    assert "EXECUTE=deploy-20260101000000 scripts/aws_cli_deploy.sh" in detail

@@ -15,6 +15,7 @@ What a security review asks of them, checked on the resolved policies:
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -266,16 +267,29 @@ def test_the_function_role_lies_inside_the_boundary(existing_bucket: str) -> Non
 
 
 def test_template_names_the_boundary_the_roles_template_creates() -> None:
-    """One name: deploy-roles.yaml creates it, the parameter files name it."""
+    """One name: deploy-roles.yaml creates it, the pipeline's deploys name it.
+
+    The parameter files leave it empty: the AWS CLI path needs no deploy-roles stack
+    (docs/first-deploy.md); the pipeline's service role refuses a role without it, so
+    each pipeline deploy sets it (stack_parameters.py --set).
+    """
     template = load(TEMPLATE)
     role = template["Resources"]["FunctionRole"]["Properties"]
     assert "PermissionsBoundary" in role
+    pipeline = (TEMPLATE.parents[1] / "azure-pipelines.yml").read_text(encoding="utf-8")
     for env in ("dev", "prod"):
         _, resources = resolved(DEPLOY_ROLES, ROLES_PARAMETERS | {"Environment": env})
         name = resources["FunctionBoundary"]["ManagedPolicyName"]
         entries = json.loads((TEMPLATE.parent / "parameters" / f"{env}.json").read_text())
         values = {e["ParameterKey"]: e["ParameterValue"] for e in entries}
-        assert values["FunctionPermissionsBoundary"] == name
+        assert values["FunctionPermissionsBoundary"] == ""
+        given = re.findall(
+            rf"parameters/{env}\.json.*?--set FunctionPermissionsBoundary=(\S+)",
+            pipeline,
+            re.DOTALL,
+        )
+        assert given[:1] == [name], f"the {env} deploy must pass the boundary deploy-roles creates"
+        values["FunctionPermissionsBoundary"] = name
         resolver = Resolver(template, values | {"AlarmEmail": "ops@example.com"})
         boundary = resolver.resolve(role["PermissionsBoundary"])
         assert boundary == f"arn:aws:iam::{ACCOUNT}:policy/{name}"

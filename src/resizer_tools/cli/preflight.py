@@ -40,13 +40,28 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
         str | None,
         typer.Option(help="Fail unless the credentials are this account's (dev vs prod)."),
     ] = None,
+    zip_path: Annotated[
+        Path | None,
+        typer.Option("--zip", help="The build to deploy (default: the newest dist/*.zip)."),
+    ] = None,
+    parameter: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--parameter",
+            "-p",
+            metavar="KEY=VALUE",
+            help="An override given to scripts/aws_cli_deploy.sh (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check what scripts/aws_cli_deploy.sh needs: tools, credentials, region, account,
-    parameter file, alarm address, artifact bucket, stack state. Read-only; exit 1 if
-    anything is missing."""
+    parameter file (with the overrides), the build's runtime and architecture, alarm
+    address, artifact bucket, permissions boundary, stack state (a pending reviewed
+    change set included). Read-only; exit 1 if anything is missing."""
     from resizer.errors import ConfigurationError  # noqa: PLC0415
     from resizer_tools.errors import UsageError  # noqa: PLC0415
+    from resizer_tools.local.parameters import parse_pairs  # noqa: PLC0415
     from resizer_tools.ops.aws import Aws  # noqa: PLC0415
     from resizer_tools.ops.preflight import Check  # noqa: PLC0415
     from resizer_tools.ops.preflight import preflight as run_checks  # noqa: PLC0415
@@ -71,6 +86,8 @@ def preflight(  # noqa: PLR0917 (one parameter per option)
             artifact_bucket=artifact_bucket,
             alarm_email=alarm_email,
             expect_account=expect_account,
+            zip_path=zip_path,
+            overrides=parse_pairs(parameter or []),
         )
         if no_region is not None:
             checks.append(no_region)

@@ -247,14 +247,15 @@ def install_stack_gaps() -> None:
 
     if getattr(parsing.ResourceMap, "_resizer_gaps", False):
         return
-    model_map = parsing.get_model_map()  # lru_cached: this dict is the registry moto reads
+    # lru_cached: this dict is the registry moto reads.
+    model_map: dict[str, Any] = parsing.get_model_map()
     for model in (_Alias, _OidcProvider, _QueuePolicy, _Version):
         model_map[model.cloudformation_type()] = model
-    parsing.ResourceMap.update = _update_following_replacements(parsing.ResourceMap.update)
-    parsing.clean_json = _dropping_no_value(parsing.clean_json)
-    backend = cfn_models.CloudFormationBackend
-    backend.execute_change_set = _failing_like_aws(backend.execute_change_set)
-    backend.create_change_set = _creating_on_review(backend.create_change_set)
+    resource_map, backend = parsing.ResourceMap, cfn_models.CloudFormationBackend
+    setattr(resource_map, "update", _update_following_replacements(resource_map.update))  # noqa: B010
+    setattr(parsing, "clean_json", _dropping_no_value(parsing.clean_json))  # noqa: B010
+    setattr(backend, "execute_change_set", _failing_like_aws(backend.execute_change_set))  # noqa: B010
+    setattr(backend, "create_change_set", _creating_on_review(backend.create_change_set))  # noqa: B010
     parsing.ResourceMap._resizer_gaps = True  # type: ignore[attr-defined]
 
 
@@ -555,7 +556,7 @@ def _update_following_replacements(update: Callable[..., None]) -> Callable[...,
             condition = resource_json.get("Condition")
             if condition and not self.lazy_condition_map[condition]:
                 continue
-            changed = parse_and_update_resource(
+            changed: Any = parse_and_update_resource(
                 name, resource_json, self, self._account_id, self._region_name
             )
             if changed is not None:
@@ -602,7 +603,7 @@ def _failing_like_aws(execute: Callable[..., None]) -> Callable[..., None]:
     def patched(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
         try:
             execute(self, change_set_name, stack_name)
-        except Exception as error:  # noqa: BLE001 (any resource's failure fails the stack)
+        except Exception as error:
             change_set = self.change_sets.get(change_set_name) or next(
                 (c for c in self.change_sets.values() if c.change_set_name == change_set_name),
                 None,
