@@ -228,3 +228,21 @@ def test_inline_aws_shell_scripts_run_from_the_checkout() -> None:
     for step in shells:
         assert step["inputs"]["disableAutoCwd"] == "true"
         assert step["inputs"]["workingDirectory"] == "$(System.DefaultWorkingDirectory)"
+
+
+def test_credentials_outlast_the_longest_deploy() -> None:
+    """Issue 18 item 7: the toolkit's role credentials last 15 minutes unless
+    ``aws.rolecredential.maxduration`` says otherwise; a CloudFront deploy takes longer."""
+    pipeline = load_pipeline()
+    variables = {v["name"]: v["value"] for v in pipeline["variables"] if "name" in v}
+    seconds = int(variables["aws.rolecredential.maxduration"])
+    waits = [
+        int(step["inputs"].get("timeoutInMins", 60))  # the task's own default: 60
+        for _where, step in toolkit_steps(pipeline)
+        if step["task"] == full_name("CloudFormationCreateOrUpdateStack")
+    ]
+    assert waits
+    assert seconds >= 60 * max(waits) + 300  # the wait, plus verifying the build first
+    roles = (ROOT / "infra" / "deploy-roles.yaml").read_text(encoding="utf-8")
+    (role_limit,) = {int(v) for v in re.findall(r"MaxSessionDuration: (\d+)", roles)}
+    assert seconds <= role_limit  # STS refuses a longer session than the role allows
