@@ -125,12 +125,18 @@ def test_environment_and_output_name_the_existing_bucket() -> None:
 
 def test_changing_the_bucket_publishes_a_new_version() -> None:
     """SOURCE_BUCKET is part of the function's configuration: BucketVersion records the
-    bucket after WatermarkVersion's ARN, and Version records BucketVersion's ARN."""
+    bucket after CdnVersion's ARN, and the renditions chain starts from BucketVersion."""
     resolver = Resolver(DOCUMENT, BYOB)
     bucket_version = _resolved("BucketVersion", **BYOB)["Description"]
-    assert bucket_version == f"{resolver.ref('WatermarkVersion')} {BUCKET}"
-    version = _resolved("Version", **BYOB)["Description"]
-    assert version.startswith(f"{resolver.ref('BucketVersion')} ")
+    assert bucket_version == f"{resolver.ref('CdnVersion')} {BUCKET}"
+    first_link = DOCUMENT["Resources"]["RenditionsVersion1"]["Properties"]["Description"]
+    assert first_link["Fn::Join"][1][0] == {
+        "Fn::If": [
+            "UseExistingSourceBucket",
+            {"Fn::GetAtt": ["BucketVersion", "Version"]},
+            {"Fn::GetAtt": ["CdnVersion", "Version"]},
+        ]
+    }
     assert "BucketVersion" not in _created()
     # The longest ARN of a version and the longest bucket name fit the 256 limit.
     longest_arn = len("arn:aws:lambda:ap-southeast-2:123456789012:function:") + 64 + 1 + 10

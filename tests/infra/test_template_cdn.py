@@ -48,10 +48,11 @@ def test_the_bucket_stays_private_and_only_this_distribution_reads_it() -> None:
     assert (oac["SigningBehavior"], oac["SigningProtocol"]) == ("always", "sigv4")
 
 
-def test_https_only_read_only_and_versioned_urls_in_the_cache_key() -> None:
+def test_https_read_only_and_versioned_urls_in_the_cache_key() -> None:
     config = _resolved("CdnDistribution", Cdn="true")["DistributionConfig"]
     behaviour = config["DefaultCacheBehavior"]
-    assert behaviour["ViewerProtocolPolicy"] == "https-only"
+    # http:// links get a redirect, not a 403 (issue 18 item 3).
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
     assert behaviour["AllowedMethods"] == ["GET", "HEAD"]
     assert behaviour["Compress"] is True
     (origin,) = config["Origins"]
@@ -89,3 +90,65 @@ def test_the_local_stack_deploys_it_as_far_as_the_emulator_allows() -> None:
     assert "read the destination bucket directly" in reported
     assert "CdnUrl" not in outputs
     assert outputs["DestinationBucketName"]
+
+
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f2c3d4e-1111-2222-3333-444455556666"
+
+
+def test_a_custom_domain_with_its_certificate() -> None:
+    """Issue 18 item 3: alternate domain names and an ACM certificate (us-east-1)."""
+    custom = {"Cdn": "true", "CdnAliases": "img.example.com,cdn.example.com"}
+    config = _resolved("CdnDistribution", **custom, CdnCertificateArn=CERTIFICATE)
+    distribution = config["DistributionConfig"]
+    assert distribution["Aliases"] == ["img.example.com", "cdn.example.com"]
+    assert distribution["ViewerCertificate"] == {
+        "AcmCertificateArn": CERTIFICATE,
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }
+    default = _resolved("CdnDistribution", Cdn="true")["DistributionConfig"]
+    assert "Aliases" not in default
+    assert default["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        ({"Cdn": "true", "CdnAliases": "img.example.com"}, "need CdnCertificateArn"),
+        ({"CdnAliases": "img.example.com", "CdnCertificateArn": CERTIFICATE}, "need Cdn=true"),
+        ({"Cdn": "true", "CdnCertificateArn": CERTIFICATE}, "name the domains it covers"),
+    ],
+)
+def test_rules_refuse_half_a_custom_domain(parameters: dict[str, str], refused: str) -> None:
+    failures = Resolver(DOCUMENT, parameters).rule_failures()
+    assert any(refused in failure for failure in failures), failures
+    complete = {"Cdn": "true", "CdnAliases": "img.example.com", "CdnCertificateArn": CERTIFICATE}
+    assert Resolver(DOCUMENT, complete).rule_failures() == []
+
+
+def test_the_certificate_must_be_in_us_east_1() -> None:
+    """CloudFront reads ACM certificates in us-east-1 only.
+    https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
+    """
+    import re
+
+    pattern = DOCUMENT["Parameters"]["CdnCertificateArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, CERTIFICATE)
+    assert re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, CERTIFICATE.replace("us-east-1", "eu-west-1"))
+
+
+def test_the_function_gets_the_cdn_url() -> None:
+    """CDN_URL: the first alternate domain, else the distribution's name, else empty;
+    the same URL as the CdnUrl output."""
+
+    def cdn_url(**parameters: str) -> str:
+        return str(_resolved("Function", **parameters)["Environment"]["Variables"]["CDN_URL"])
+
+    def output(**parameters: str) -> str:
+        return str(Resolver(DOCUMENT, parameters).resolve(DOCUMENT["Outputs"]["CdnUrl"]["Value"]))
+
+    assert cdn_url() == ""
+    assert cdn_url(Cdn="true") == output(Cdn="true") == "https://d111111abcdef8.cloudfront.net"
+    custom = {"Cdn": "true", "CdnAliases": "img.example.com,b.example.com"}
+    assert cdn_url(**custom) == output(**custom) == "https://img.example.com"

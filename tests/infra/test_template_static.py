@@ -198,40 +198,80 @@ def test_event_source_mapping_targets_the_live_alias() -> None:
     assert RESOURCES["Version"]["UpdateReplacePolicy"] == "Retain"
 
 
+CHAIN = ["RenditionsVersion1", "RenditionsVersion2", "RenditionsVersion3", "RenditionsVersion4"]
+
+
+def _longest_renditions() -> str:
+    """15 items of 80 characters, each a valid rendition: the most the pattern allows."""
+    return ",".join(f"{i:02d}" + "r" * 74 + "=1x1" for i in range(15))
+
+
+def test_renditions_take_at_least_1000_characters_and_refuse_what_the_chain_cannot_hold() -> None:
+    """Issue 18 item 6: 128 characters refused an ordinary responsive ladder (151)."""
+    pattern = re.compile(PARAMETERS["Renditions"]["AllowedPattern"])
+    ladder = (
+        ",".join(f"w{w}={w}x:format=avif+webp+jpeg" for w in (480, 960, 1440, 1920))
+        + ",thumbnails=150x150:cover"
+    )
+    assert len(ladder) > 128
+    assert pattern.fullmatch(ladder)
+    longest = _longest_renditions()
+    assert len(longest) >= 1000
+    assert len(longest) <= PARAMETERS["Renditions"]["MaxLength"]
+    assert pattern.fullmatch(longest)
+    assert not pattern.fullmatch(longest + ",x=1x1")  # a 16th item
+    assert not pattern.fullmatch("a" * 77 + "=1x1")  # an item of 81 characters
+
+
 def test_a_new_version_is_published_for_any_code_or_configuration_change() -> None:
-    """The descriptions of the version chain (SettingsVersion, then Version, which
-    records SettingsVersion's number) name every input of the function; each fits 256."""
+    """The descriptions of the version chain name every input of the function, each
+    fits 256: SettingsVersion (code and settings), then RenditionsVersion1..4 and
+    Version, each recording the number of the link before and three items of RENDITIONS."""
     # With ExistingSourceBucket, BucketVersion (SettingsVersion's ARN + the bucket) sits
-    # between them: test_template_byob.py.
-    version = props("Version")["Description"]["Fn::If"][2]["Fn::Sub"]
-    assert version == "${WatermarkVersion} ${Renditions}"
+    # between SettingsVersion and the renditions links: test_template_byob.py.
+    links = [*CHAIN, "Version"]
+    for before, link in zip(["CdnVersion", *links], links, strict=False):
+        assert props(link)["FunctionName"] == props("SettingsVersion")["FunctionName"]
+        assert props(link)["Description"]["Fn::Join"][0] == ","
+        previous = props(link)["Description"]["Fn::Join"][1][0]
+        if link == "RenditionsVersion1":
+            previous = previous["Fn::If"][2]
+        assert previous == {"Fn::GetAtt": [before, "Version"]}, link
+        assert RESOURCES[link]["UpdateReplacePolicy"] == "Retain"
+    assert props("LiveAlias")["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
+    # Every character of the longest RENDITIONS is in exactly one link, in order: any
+    # change to it changes a link, which changes every link after it.
+    longest = _longest_renditions()
+    resolver = Resolver(DOCUMENT, {"Renditions": longest})
+    descriptions = [str(resolver.resolve(props(link)["Description"])) for link in links]
+    assert all(len(d) - 1 + 10 <= 256 for d in descriptions), descriptions  # a 10-digit number
+    items = [item for d in descriptions for item in d.split(",")[1:] if item]
+    assert ",".join(items) == longest
     watermark = props("WatermarkVersion")["Description"]["Fn::Sub"]
     assert watermark.startswith("${SettingsVersion} ")
     # Ref of a version is its ARN: region (14 at most), account, a generated function
     # name (64 at most) and the number (10 digits at most).
     longest_arn = len("arn:aws:lambda:ap-southeast-2:123456789012:function:") + 64 + 1 + 10
-    assert longest_arn + 1 + PARAMETERS["Renditions"]["MaxLength"] <= 256
-    assert props("Version")["FunctionName"] == props("SettingsVersion")["FunctionName"]
-    assert props("LiveAlias")["FunctionVersion"] == {"Fn::GetAtt": ["Version", "Version"]}
-    description = " ".join((version, watermark, props("SettingsVersion")["Description"]["Fn::Sub"]))
     function = props("Function")
     # Every Ref in the environment, also inside Fn::If (SOURCE_BUCKET).
     inputs = set(re.findall(r"'Ref': '(\w+)'", str(function["Environment"]["Variables"])))
     inputs |= {"CodeKey", "Runtime", "Architecture", "MemorySize", "Timeout"}
     inputs -= {"DestinationBucket", "DeadLetterQueue", "SourceBucket"}  # fixed for the stack's life
     inputs -= {"ExistingSourceBucket"}  # recorded by BucketVersion: test_template_byob.py
+    inputs -= {"Renditions"}  # recorded by the chain (above)
+    inputs -= {"Cdn", "CdnAliases"}  # CDN_URL: recorded by CdnVersion (below)
+    description = watermark + " " + props("SettingsVersion")["Description"]["Fn::Sub"]
     assert {f"${{{name}}}" for name in inputs} <= set(re.findall(r"\$\{[^}]+\}", description))
-    longest = {
+    longest_settings = {
         "CodeKey": "k" * 76 + ".zip",
-        "Renditions": "r" * PARAMETERS["Renditions"]["MaxLength"],
         "MaxInputPixels": str(PARAMETERS["MaxInputPixels"]["MaxValue"]),
         "MaxInputBytes": str(PARAMETERS["MaxInputBytes"]["MaxValue"]),
         "MemorySize": str(PARAMETERS["MemorySize"]["MaxValue"]),
         "LogLevel": "WARNING",
         "Architecture": "x86_64",
+        "EventBusName": "b" * PARAMETERS["EventBusName"]["MaxLength"],
     }
-    longest["EventBusName"] = "b" * PARAMETERS["EventBusName"]["MaxLength"]
-    resolved = Resolver(DOCUMENT, longest).resolve(props("SettingsVersion")["Description"])
+    resolved = Resolver(DOCUMENT, longest_settings).resolve(props("SettingsVersion")["Description"])
     assert len(resolved) <= 256, resolved
     # WatermarkVersion: a version ARN, the longest mark URI and the longest numbers.
     marked = {
@@ -242,6 +282,47 @@ def test_a_new_version_is_published_for_any_code_or_configuration_change() -> No
     }
     link = Resolver(DOCUMENT, marked).resolve(props("WatermarkVersion")["Description"])
     assert len(link) - len(Resolver(DOCUMENT).ref("SettingsVersion")) + longest_arn <= 256
+
+
+def test_what_the_cdn_url_follows_is_recorded_in_the_chain() -> None:
+    """CDN_URL follows Cdn and CdnAliases (the distribution's domain is fixed for its
+    life): CdnVersion records both, after WatermarkVersion's number, within 256."""
+    cdn_url = str(props("Function")["Environment"]["Variables"]["CDN_URL"])
+    assert set(re.findall(r"'Ref': '(\w+)'", cdn_url)) == {"CdnAliases"}
+    description = props("CdnVersion")["Description"]["Fn::Sub"]
+    assert description.startswith("${WatermarkVersion.Version} ")
+    assert {"${Cdn}", "${CdnAliases}"} <= set(re.findall(r"\$\{[^}]+\}", description))
+    longest = Resolver(DOCUMENT, {"Cdn": "true", "CdnAliases": "a" * 200})
+    assert len(str(longest.resolve(props("CdnVersion")["Description"]))) - 1 + 10 <= 256
+    assert PARAMETERS["CdnAliases"]["MaxLength"] == 200
+
+
+# Lambda: "Environment variables: 4 KB", all keys and values together.
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+LAMBDA_ENVIRONMENT_BYTES = 4096
+
+
+def test_the_longest_environment_fits_lambdas_4_kb() -> None:
+    """The real bound of RENDITIONS: every variable at its longest still fits."""
+    worst = {
+        **{k: "x" * int(v["MaxLength"]) for k, v in PARAMETERS.items() if "MaxLength" in v},
+        **{k: str(v["MaxValue"]) for k, v in PARAMETERS.items() if "MaxValue" in v},
+        "Renditions": _longest_renditions(),
+        "LogLevel": "WARNING",
+        "Cdn": "true",
+        "CdnAliases": "d" * 253,  # a DNS name's longest
+        "CdnCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/x",
+        "ExistingSourceBucket": "b" * 63,
+    }
+    variables = Resolver(DOCUMENT, worst).resolve(props("Function")["Environment"]["Variables"])
+    # Names the stack generates, at their longest: buckets (63), the queue's URL (a
+    # region of 14, an 80-character name).
+    variables["DESTINATION_BUCKET"] = "b" * 63
+    variables["DEAD_LETTER_QUEUE_URL"] = (
+        "https://sqs.ap-southeast-2.amazonaws.com/123456789012/" + "q" * 80
+    )
+    size = sum(len(k.encode()) + len(str(v).encode()) for k, v in variables.items())
+    assert size <= LAMBDA_ENVIRONMENT_BYTES, size
 
 
 def test_a_realistic_renditions_spec_fits_the_parameter() -> None:

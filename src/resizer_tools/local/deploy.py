@@ -65,6 +65,7 @@ def deploy(
 ) -> Deployment:
     started = time.monotonic()
     moto_gaps.install_stack_gaps()
+    template = _without_absent_references(template)
     given = {**LOCAL_PARAMETERS, **(parameters or {})}
     given.setdefault("CodeBucket", f"{stack_name}-code")
     given.setdefault("CodeKey", "placeholder.zip")
@@ -148,6 +149,41 @@ def _upload_placeholder(aws: Aws, bucket: str, key: str) -> None:
         aws.s3.head_object(Bucket=bucket, Key=key)
     except ClientError:
         aws.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+
+
+def _absent(template: Template) -> set[str]:
+    """Resources the emulator has not at all and the local deploy does not create."""
+    return {
+        logical_id
+        for logical_id, resource in template.resources.items()
+        if not moto_gaps.emulator_supports(str(resource.get("Type")))
+        and str(resource.get("Type")) not in moto_gaps.CREATORS
+    }
+
+
+def _without_absent_references(template: Template) -> Template:
+    """``template`` with "" where an emulated resource's property names an absent one.
+
+    The function's CDN_URL is the CloudFront distribution's domain: locally there is
+    no CDN (read the destination bucket directly), so the setting is empty rather than
+    the function left undeployed.
+    """
+    absent = _absent(template)
+
+    def blank(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) <= {"Ref", "Fn::GetAtt", "Fn::Sub"} and references(value) & absent:
+                return ""
+            return {key: blank(inner) for key, inner in value.items()}
+        if isinstance(value, list):
+            return [blank(inner) for inner in value]
+        return value
+
+    document = json.loads(json.dumps(template.document))
+    for logical_id, resource in document["Resources"].items():
+        if logical_id not in absent and "Properties" in resource:
+            resource["Properties"] = blank(resource["Properties"])
+    return Template(template.path, template.body, document)
 
 
 def _deferred(template: Template) -> set[str]:
