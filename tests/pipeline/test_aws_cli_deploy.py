@@ -1,15 +1,18 @@
 """The documented AWS CLI deploy (docs/infrastructure.md) runs, from the docs' own script.
 
 docs/infrastructure.md shows scripts/aws_cli_deploy.sh verbatim (checked here), and the
-script runs with the real AWS CLI against the local emulator: upload of a build under
-its content-addressed key (its version pinned), parameters, change set. CloudFormation
-checks a change set's parameters against the template's constraints; moto does not, so
-this test checks the parameters the change set was created with, with the local
-stack's checker (a 84-character CodeKey, the bug this test was written for, fails
-there). moto cannot execute this template's change set (no AWS::Lambda::Alias, which
-the event source mapping refers to): the script runs with REVIEW=1 (stop after showing
-the change set), and the local stack's deploy, which fills moto's gaps, deploys the
-template with exactly the change set's parameters.
+script runs with the real AWS CLI against the embedded emulator, the full run: upload
+of a build under its content-addressed key (its version pinned), parameters with
+overrides, a reviewed change set on a new stack (REVIEW=1, which leaves it
+REVIEW_IN_PROGRESS), the next run creating it, then an update that changes
+``Renditions`` to more than 1,000 characters: a new version, ``live`` moved.
+CloudFormation checks a change set's parameters against the template's constraints;
+moto does not, so this test checks them with the local stack's checker.
+
+Before the emulator learnt the template's gaps (resizer_tools.local.moto_gaps
+.install_stack_gaps), executing the change set failed with the AWS CLI's "Unable to
+parse response ... invalid XML received": moto answered ExecuteChangeSet with Lambda's
+JSON error of the event source mapping on the alias it could not create.
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from pathlib import Path
 
 import pytest
 
-from resizer_tools.local.deploy import deploy
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.parameters import check_overrides
 from resizer_tools.local.template import Template
@@ -59,6 +61,11 @@ def _build(tmp_path: Path) -> Path:
     return path
 
 
+def _longest_renditions() -> str:
+    """Over 1,000 characters: 13 items of 80 (issue 18 item 6; the limit was 128)."""
+    return ",".join(f"n{i:02d}" + "r" * 73 + "=1x1" for i in range(13))
+
+
 # moto notes each resource type its CloudFormation skips.
 @pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 def test_the_documented_recipe_deploys_into_the_emulator(emulator: str, tmp_path: Path) -> None:
@@ -77,30 +84,38 @@ def test_the_documented_recipe_deploys_into_the_emulator(emulator: str, tmp_path
         "AWS_ENDPOINT_URL": emulator,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "eu-west-1",  # --region wins
         "PYTHONWARNINGS": "ignore",  # moto's "not supported" notes go to the CLI's stderr
         "STACK": stack,
         "ARTIFACT_BUCKET": bucket,
-        "REVIEW": "1",
     }
-    done = subprocess.run(
-        ["bash", str(SCRIPT), "dev", str(zip_path)],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "review done" in done.stdout
 
+    def deploy(*overrides: str, review: bool = False) -> str:
+        done = subprocess.run(
+            ["bash", str(SCRIPT), "--region", "us-east-1", "dev", str(zip_path), *overrides],
+            cwd=ROOT,
+            env=environment | ({"REVIEW": "1"} if review else {}),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    def status() -> str:
+        return str(aws.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"])
+
+    reviewed = deploy("MemorySize=2048", review=True)
+    assert "review done: EXECUTE=deploy-" in reviewed
+    assert status() == "REVIEW_IN_PROGRESS"
     change_set = aws.cloudformation.describe_change_set(
-        StackName=stack, ChangeSetName=done.stdout.split("--change-set-name ")[-1].strip()
+        StackName=stack, ChangeSetName=reviewed.split("EXECUTE=")[-1].split()[0]
     )
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in change_set["Parameters"]}
     template = Template.load(ROOT / "infra" / "template.yaml")
     check_overrides(parameters, template)  # what CloudFormation checks at create-change-set
+    assert parameters["MemorySize"] == "2048"  # the override replaced the file's 1024
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
     assert parameters["CodeKey"] == f"resizer/{digest}.zip"  # as scripts/package.py names it
     assert parameters["CodeBucket"] == bucket
@@ -109,9 +124,27 @@ def test_the_documented_recipe_deploys_into_the_emulator(emulator: str, tmp_path
     )
     assert stored["Body"].read() == zip_path.read_bytes()
 
-    # Executed by the local stack's deploy, with exactly the change set's parameters.
-    aws.cloudformation.delete_stack(StackName=stack)
-    deployment = deploy(aws, template, stack, parameters)
-    function = aws.lambda_.get_function(FunctionName=deployment.outputs["FunctionName"])
+    # The second run creates the stack left REVIEW_IN_PROGRESS (issue 18 item 5).
+    assert "FunctionAliasArn" in deploy("MemorySize=2048")
+    assert status() == "CREATE_COMPLETE"
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in aws.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]
+    }
+    function = aws.lambda_.get_function(FunctionName=outputs["FunctionName"])
     expected = base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
     assert function["Configuration"]["CodeSha256"] == expected
+    assert function["Configuration"]["MemorySize"] == 2048
+    before = aws.lambda_.get_alias(FunctionName=outputs["FunctionName"], Name="live")
+
+    # A Renditions change of over 1,000 characters publishes a version and moves live.
+    renditions = _longest_renditions()
+    assert len(renditions) > 1000
+    deploy("MemorySize=2048", f"Renditions={renditions}")
+    assert status() == "UPDATE_COMPLETE"
+    after = aws.lambda_.get_alias(FunctionName=outputs["FunctionName"], Name="live")
+    assert int(after["FunctionVersion"]) > int(before["FunctionVersion"])
+    live = aws.lambda_.get_function_configuration(
+        FunctionName=outputs["FunctionName"], Qualifier="live"
+    )
+    assert live["Environment"]["Variables"]["RENDITIONS"] == renditions
