@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))  # the function's grammar and key layout
 
 from resizer.config import Rendition, parse_renditions  # noqa: E402
+from resizer.layout import manifest_key  # noqa: E402
 
 DEFAULT_IMAGE = ROOT / "examples" / "photos" / "Wine_by_Jakkub_Mede.jpg"
 DEFAULT_RENDITIONS = "thumbnails=150x150,medium=800x800,large=1600x1600"
@@ -53,15 +54,6 @@ class Target:
     destination_bucket: str
     renditions: tuple[Rendition, ...]
     dead_letter_queue_url: str | None = None
-
-
-def manifest_key(source_key: str) -> str:
-    """Where the function writes the manifest of ``source_key`` (its own layout)."""
-    try:
-        from resizer.layout import manifest_key as layout_key  # noqa: PLC0415
-    except ImportError:  # a tree before resizer.layout: the manifest module owned it
-        from resizer.manifest import manifest_key as layout_key  # noqa: PLC0415
-    return layout_key(source_key)
 
 
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from resizer import config
+from resizer import config, layout
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -264,12 +264,16 @@ def test_smoke_imports_without_pillow() -> None:
     # The pipeline runs it with .deploy/bin/python: boto3 and nothing else.
     code = (
         "import sys; sys.modules['PIL'] = None; sys.path.insert(0, 'scripts'); "
-        "import smoke_test; print(len(smoke_test.parse_renditions('a=1x1:format=webp+avif')))"
+        "import smoke_test; print(len(smoke_test.parse_renditions('a=1x1:format=webp+avif')), "
+        "smoke_test.manifest_key('a.jpg'))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    assert (done.returncode, done.stdout.strip()) == (0, "1"), done.stderr
+    assert done.returncode == 0, done.stderr
+    count, key = done.stdout.split()
+    assert count == "1"
+    assert key == layout.manifest_key("a.jpg")
 
 
 def test_smoke_reads_the_live_alias_configuration_from_the_stack() -> None:

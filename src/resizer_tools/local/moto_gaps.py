@@ -265,12 +265,6 @@ def _lambda_backend(account_id: str, region_name: str) -> Any:
     return lambda_backends[account_id][region_name]
 
 
-def _cfn_model() -> type:
-    from moto.core.common_models import CloudFormationModel  # noqa: PLC0415
-
-    return CloudFormationModel
-
-
 class _Alias:
     """AWS::Lambda::Alias: Ref is the alias ARN, as on AWS."""
 
