@@ -148,3 +148,51 @@ def test_the_documented_recipe_deploys_into_the_emulator(emulator: str, tmp_path
         FunctionName=outputs["FunctionName"], Qualifier="live"
     )
     assert live["Environment"]["Variables"]["RENDITIONS"] == renditions
+
+
+def test_a_failing_resource_fails_the_stack_as_on_aws(emulator: str, tmp_path: Path) -> None:
+    """ExecuteChangeSet succeeds and the stack then fails with the reason in its events;
+    moto used to answer with the failing service's JSON error, which the AWS CLI cannot
+    parse ("Unable to parse response ... invalid XML received")."""
+    stack = f"resizer-failing-{uuid.uuid4().hex[:8]}"
+    template = tmp_path / "failing.json"
+    template.write_text(
+        '{"Resources": {"Mapping": {"Type": "AWS::Lambda::EventSourceMapping", "Properties":'
+        ' {"FunctionName": "no-such-function", "EventSourceArn":'
+        ' "arn:aws:sqs:us-east-1:123456789012:no-such-queue"}}}}'
+    )
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": emulator,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+    def cli(*arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["aws", "cloudformation", *arguments, "--stack-name", stack],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    created = cli(
+        "create-change-set", "--change-set-name", "c1", "--change-set-type", "CREATE",
+        "--template-body", f"file://{template}",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    executed = cli("execute-change-set", "--change-set-name", "c1")
+    assert executed.returncode == 0, executed.stderr
+    assert "invalid XML" not in executed.stderr
+    waited = cli("wait", "stack-create-complete")
+    assert waited.returncode != 0  # the waiter sees the failure, as on AWS
+    aws = Aws(emulator)
+    described = aws.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    assert described["StackStatus"] == "ROLLBACK_COMPLETE"
+    events = aws.cloudformation.describe_stack_events(StackName=stack)["StackEvents"]
+    reasons = [e.get("ResourceStatusReason") or "" for e in events]
+    assert any("Function not found" in r or "no-such-function" in r for r in reasons), reasons
