@@ -12,8 +12,8 @@ import math
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Self
 
 from resizer.errors import ConfigurationError
 from resizer.layout import RENDITION_NAME, RESERVED_NAMES
@@ -399,24 +399,60 @@ class Settings:
         return self
 
 
-def _encoders(rendition: Rendition, settings: Settings) -> dict[str, object]:
-    """The encoder settings that reach this rendition's bytes, by format."""
-    quality = rendition.quality
-    jpeg = {
-        "quality": quality or settings.jpeg_quality,
-        "progressive_min_side": settings.jpeg_progressive_min_side,
-        "hdr": settings.hdr,
-    }
-    webp = {"quality": quality or settings.webp_quality, "method": settings.webp_method}
-    png = {"compress_level": settings.png_compress_level}
-    avif = {"quality": quality or settings.avif_quality, "speed": AVIF_SPEED}
-    by_format: dict[str, object] = {"jpeg": jpeg, "webp": webp, "png": png, "avif": avif}
-    used: dict[str, object] = {}
-    for fmt in rendition.formats:
-        # "original" may become any of the families resizer keeps or converts to.
-        keys = ("jpeg", "png", "webp") if fmt == "original" else (fmt,)
-        used.update({key: by_format[key] for key in keys})
-    return used
+def _families(formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The encoder families ``formats`` may be written in ("original": any resizer keeps)."""
+    found: list[str] = []
+    for fmt in formats:
+        found += ("jpeg", "png", "webp") if fmt == "original" else (fmt,)
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Encoders:
+    """The encoder settings, declared once: what the encoders receive
+    (resizer.imaging._output passes exactly these fields to Pillow) and what
+    :func:`fingerprint` hashes, so a knob cannot reach the bytes without changing it.
+
+    Each field is named ``<format>_<option>``: it reaches that format's encoder only.
+    A field named like a :class:`Settings` field takes that setting's value; the
+    others are constants of the engine. ``<format>_quality`` is what a rendition's
+    ``quality=`` overrides.
+    """
+
+    jpeg_quality: int
+    # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE.
+    jpeg_progressive_min_side: int
+    webp_quality: int
+    webp_method: int
+    png_compress_level: int
+    avif_quality: int
+    avif_speed: int = field(default_factory=lambda: AVIF_SPEED)
+
+    @classmethod
+    def of(cls, settings: Settings, **extra: Any) -> Self:
+        """The settings' encoder settings (``extra``: a subclass's own fields)."""
+        named = {spec.name for spec in fields(Settings)}
+        values = {s.name: getattr(settings, s.name) for s in fields(Encoders) if s.name in named}
+        return cls(**values, **extra)
+
+    def with_quality(self, quality: int | None) -> Self:
+        """The same settings with a rendition's ``quality=`` for every lossy format."""
+        if quality is None:
+            return self
+        lossy = [s.name for s in fields(Encoders) if s.name.endswith("_quality")]
+        return replace(self, **dict.fromkeys(lossy, quality))
+
+    def by_format(self, formats: tuple[str, ...]) -> dict[str, dict[str, object]]:
+        """The settings that reach the encoders of ``formats``: format -> option -> value."""
+        used: dict[str, dict[str, object]] = {}
+        for family in _families(formats):
+            prefix = family + "_"
+            used[family] = {
+                s.name.removeprefix(prefix): getattr(self, s.name)
+                for s in fields(Encoders)
+                if s.name.startswith(prefix)
+            }
+        return used
 
 
 def _watermark_print(settings: Settings) -> list[object]:
@@ -441,26 +477,31 @@ def _pillow_version() -> str:
 def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
-    Covers the box, fit, formats, quality and the encoder settings each format uses,
-    METADATA, the watermark (its ETag, scale, opacity and min width; only for a
-    rendition with ``watermark``), and the engine (:data:`ENGINE_VERSION` and Pillow's
-    version); not the rendition's name, Cache-Control or the input limits. Without
-    ``rendition``: the fingerprint of the whole set (every rendition's, under its name),
-    recorded in the manifest; the placeholder's method is covered by the engine version.
-    Renditions record theirs in metadata ``config``; the duplicate check compares them.
+    Covers the box, fit, formats, quality and the encoder settings each format uses
+    (:class:`Encoders`), METADATA, HDR (for JPEG outputs), the watermark (its ETag,
+    scale, opacity and min width; only for a rendition with ``watermark``), and the
+    engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's name,
+    Cache-Control or the input limits. Without ``rendition``: the fingerprint of the
+    whole set (every rendition's, under its name), recorded in the manifest; the
+    placeholder's method is covered by the engine version. Renditions record theirs in
+    metadata ``config``; the duplicate check compares them.
     """
     if rendition is None:
         parts = sorted(f"{r.name}:{fingerprint(settings, r)}" for r in settings.renditions)
         payload = f"set/{ENGINE_VERSION}/{_pillow_version()}/" + ",".join(parts)
     else:
+        encoders = Encoders.of(settings).with_quality(rendition.quality)
         described: dict[str, object] = {
             "box": [rendition.width, rendition.height],
             "fit": rendition.fit,
             "formats": list(rendition.formats),
-            "encoders": _encoders(rendition, settings),
+            "encoders": encoders.by_format(rendition.formats),
             "metadata": settings.metadata,
             "engine": [ENGINE_VERSION, _pillow_version()],
         }
+        if "jpeg" in _families(rendition.formats):
+            # Not an encoder option: whether a JPEG keeps the source's gain map (_render).
+            described["hdr"] = settings.hdr
         if rendition.watermark:
             described["watermark"] = _watermark_print(settings)
         payload = json.dumps(described, sort_keys=True)

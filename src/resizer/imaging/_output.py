@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
 
-from resizer.config import AVIF_SPEED
+from resizer.config import Encoders
 from resizer.imaging import _colour, _metadata
 
 
@@ -68,23 +68,14 @@ def resolve(name: str, source_format: str, opaque: bool) -> tuple[Output, bool]:
 
 
 @dataclass(frozen=True)
-class Encoding:
-    jpeg_quality: int
-    webp_quality: int
-    icc_profile: bytes | None
-    png_compress_level: int = field(kw_only=True)
-    avif_quality: int = field(kw_only=True)  # AVIF_QUALITY (resizer.config)
-    webp_method: int = field(kw_only=True)  # WEBP_METHOD
-    # JPEGs this large (longer side) or larger are progressive: JPEG_PROGRESSIVE_MIN_SIDE
-    jpeg_progressive_min_side: int = field(kw_only=True)
+class Encoding(Encoders):
+    """What the encoders receive: the encoder settings (resizer.config.Encoders, which
+    the fingerprint covers) and what the source brings, its ICC profile and the
+    metadata METADATA keeps of it. No other knob reaches them."""
+
+    icc_profile: bytes | None = None
     # The source's EXIF/XMP this output keeps (METADATA; resizer.imaging._metadata).
     metadata: _metadata.Kept = field(default=_metadata.NOTHING, kw_only=True)
-
-    def with_quality(self, quality: int | None) -> Encoding:
-        """The same settings with a rendition's ``quality=`` for every lossy format."""
-        if quality is None:
-            return self
-        return replace(self, jpeg_quality=quality, webp_quality=quality, avif_quality=quality)
 
 
 def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[str, Any]:
@@ -106,7 +97,7 @@ def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[
         options.update(quality=encoding.webp_quality, method=encoding.webp_method)
     elif output is AVIF:
         # speed: measured, see config.AVIF_SPEED; libavif's default (6) costs ~4x more.
-        options.update(quality=encoding.avif_quality, speed=AVIF_SPEED)
+        options.update(quality=encoding.avif_quality, speed=encoding.avif_speed)
     elif output is PNG:
         # zlib level (PNG_COMPRESS_LEVEL, 4 by default: half the CPU of Pillow's 6 for
         # files 1.2 % larger on photo renditions; 3 is 7 % larger). optimize=True

@@ -382,16 +382,7 @@ def _ultra_hdr(
 def _encoding(
     settings: Settings, icc: bytes | None, metadata: _metadata.Kept = _metadata.NOTHING
 ) -> _output.Encoding:
-    return _output.Encoding(
-        settings.jpeg_quality,
-        settings.webp_quality,
-        icc,
-        png_compress_level=settings.png_compress_level,
-        avif_quality=settings.avif_quality,
-        webp_method=settings.webp_method,
-        jpeg_progressive_min_side=settings.jpeg_progressive_min_side,
-        metadata=metadata,
-    )
+    return _output.Encoding.of(settings, icc_profile=icc, metadata=metadata)
 
 
 def _resample_still(
