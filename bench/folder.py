@@ -98,7 +98,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import resizer.imaging._decode as decode
 from resizer.config import Settings
-from resizer.imaging import render
+from resizer.imaging import render, tune_allocator
+tune_allocator()  # as the handler's init does
 if sys.argv[2] == "pillow":
     decode.turbo = lambda: None
 out, settings = Path(sys.argv[1]), Settings.from_env()

@@ -34,7 +34,7 @@ from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.session import Session, get_session
 
-from resizer import publish, watermark
+from resizer import imaging, publish, watermark
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
 from resizer.events import ObjectEvent, notification_body, parse_record, require_source
@@ -56,6 +56,10 @@ _OUTCOME_METRICS = {
     Result.KEPT: "ObjectsKept",
     Result.FOLDER: "ObjectsFolder",
 }
+
+# Lambda's init phase (this module's import, once per container): malloc tuned for one
+# large image after another (resizer.imaging._allocator).
+imaging.tune_allocator()
 
 # SQS attribute values are capped at 256 KiB with the body; reasons are short anyway.
 _MAX_REASON = 1000

@@ -9,19 +9,19 @@ are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration
 of the HEIF opener. Pillow releases the GIL while it decodes, resizes and encodes,
-so several images render in parallel in threads. Importing the package tunes glibc's
-malloc for large images once per process (``_allocator``).
+so several images render in parallel in threads. Importing the package changes
+nothing in the process: :func:`tune_allocator` (``_allocator``) tunes glibc's malloc
+for large images, called by the processes that render (the handler's init,
+``resizer resize``).
 """
 
-from resizer.imaging import _allocator
+from resizer.imaging._allocator import tune as tune_allocator
 from resizer.imaging._crop import parse_focal_point
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._output import extensions as format_extensions
 from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._render import RenderedImage, RenderSet, SourceInfo, render, render_set
 from resizer.imaging._watermark import decode as decode_watermark
-
-_allocator.tune()
 
 __all__ = [
     "MemoryBudget",
@@ -34,4 +34,5 @@ __all__ = [
     "parse_focal_point",
     "render",
     "render_set",
+    "tune_allocator",
 ]

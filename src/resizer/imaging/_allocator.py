@@ -8,8 +8,9 @@ pixel blocks (16 MB each), the encoders' buffers. Each time they come back from 
 kernel as fresh pages, which it zeroes, one page fault per 4 KB: 0.3 s of system
 CPU for the seven example photos, about 15 % of what their renders cost.
 
-:func:`tune` (run once, when ``resizer.imaging`` is imported) keeps the memory
-instead, for the next image to reuse:
+:func:`tune` (``resizer.imaging.tune_allocator``: called once by the processes that
+render, the handler at its init and ``resizer resize``; importing the package does
+not) keeps the memory instead, for the next image to reuse:
 
 * ``M_MMAP_THRESHOLD`` :data:`MMAP_THRESHOLD` (32 MB): smaller blocks come from the
   heap, larger ones (a 100 MP image's buffers) still go straight back to the kernel;

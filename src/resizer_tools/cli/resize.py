@@ -209,7 +209,9 @@ def resize(
         settings = watermark.from_file(settings)  # WATERMARK: a file path here
         inputs = _inputs(files, include, exclude)
 
-    from resizer.imaging import render_set  # noqa: PLC0415 (after the checks: a usage error is fast)
+    from resizer.imaging import render_set, tune_allocator  # noqa: PLC0415 (after the checks)
+
+    tune_allocator()  # renders as the function does (resizer.imaging._allocator)
 
     def one(path: Path) -> RenderSet | str:
         try:
