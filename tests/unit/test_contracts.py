@@ -68,3 +68,40 @@ def test_rendition_metadata_and_download_names_are_as_documented() -> None:
     form = "filename*=UTF-8''"
     assert form in inspect.getsource(resizer.storage)
     assert form in CONTRACTS
+
+
+def layout_block() -> list[str]:
+    """The lines of the README's layout block (the fenced block under "## Layout")."""
+    section = README[README.index("## Layout") :]
+    start = section.index("```\n") + 4
+    return section[start : section.index("```", start)].splitlines()
+
+
+def listed(block: list[str], wing: str) -> set[str]:
+    """The entries of ``wing`` (``src/resizer/``) in the block: its indented lines' first word."""
+    entries: set[str] = set()
+    inside = False
+    for line in block:
+        if not line.startswith(" "):
+            inside = line.split()[0] == wing
+        elif inside and line.startswith("  ") and not line.startswith("   "):
+            entries.add(line.split()[0])
+    return entries
+
+
+def package_entries(package: Path) -> set[str]:
+    """A package's public modules (``name.py``) and its subpackages (``name/``)."""
+    modules = {p.name for p in package.glob("*.py") if not p.stem.startswith("_")}
+    return modules | {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+
+
+def test_the_readme_layout_lists_every_module_of_both_wings() -> None:
+    block = layout_block()
+    for wing in ("src/resizer/", "src/resizer_tools/"):
+        assert listed(block, wing) == package_entries(ROOT / wing), wing
+
+
+def test_every_path_in_the_readme_layout_exists() -> None:
+    tops = [line.split()[0] for line in layout_block() if line and not line.startswith(" ")]
+    assert tops
+    assert [top for top in tops if not (ROOT / top).exists()] == []
