@@ -315,8 +315,8 @@ class Settings:
     workers: int = _setting("WORKERS", 4, 1, 64)
     # Of those, how many decode, resample and encode at once (the CPU-bound part; the
     # others fetch and write meanwhile): by default one per vCPU. More renders than
-    # cores only share them, at a cost: four renders time-sliced on one core took 6-9 %
-    # more CPU than one after the other (docs/performance.md). 0 = no limit.
+    # cores only share them, at a cost in CPU and in each record's latency (measured:
+    # docs/performance.md, "RENDER_CONCURRENCY: one render per vCPU"). 0 = no limit.
     render_concurrency: int = _setting("RENDER_CONCURRENCY", 0, 0, 64, _default_render_slots)
     # Memory the renders of one invocation may use together; 0 = unlimited (off Lambda).
     memory_budget_mb: int = _setting("MEMORY_BUDGET_MB", 0, 0, 2**20, _default_budget)

@@ -1,10 +1,14 @@
-"""docs/CONTRACTS.md and the README's settings table, checked against the code."""
+"""docs/CONTRACTS.md, the README's settings table and layout, and each subpackage's
+module map (its docstring), checked against the code."""
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 from pathlib import Path
+
+import pytest
 
 import resizer.errors
 import resizer.storage
@@ -105,3 +109,20 @@ def test_every_path_in_the_readme_layout_exists() -> None:
     tops = [line.split()[0] for line in layout_block() if line and not line.startswith(" ")]
     assert tops
     assert [top for top in tops if not (ROOT / top).exists()] == []
+
+
+#: Each subpackage's docstring is its module map (the wings' maps: README, CONTRACTS).
+SUBPACKAGES = sorted(
+    ".".join(init.parent.relative_to(ROOT / "src").parts)
+    for wing in ("resizer", "resizer_tools")
+    for init in (ROOT / "src" / wing).glob("*/__init__.py")
+)
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_a_subpackage_s_docstring_names_every_module(package: str) -> None:
+    module = importlib.import_module(package)
+    doc = module.__doc__ or ""
+    names = {p.stem for p in Path(module.__file__ or "").parent.glob("*.py")} - {"__init__"}
+    named = {n for n in names if re.search(rf"``{n}``|:mod:`[~\w.]*\.{n}`", doc)}
+    assert sorted(names - named) == []

@@ -5,8 +5,7 @@ By default glibc returns every block of 128 KB or more to the kernel when it is 
 the heap's free top above 128 KB. A render allocates and frees tens of megabytes per
 image: libjpeg's coefficient buffers (a progressive JPEG's whole image), Pillow's
 pixel blocks (16 MB each), the encoders' buffers. Each time they come back from the
-kernel as fresh pages, which it zeroes, one page fault per 4 KB: 0.3 s of system
-CPU for the seven example photos, about 15 % of what their renders cost.
+kernel as fresh pages, which it zeroes, one page fault per 4 KB.
 
 :func:`tune` (``resizer.imaging.tune_allocator``: called once by the processes that
 render, the handler at its init and ``resizer resize``; importing the package does
@@ -22,13 +21,10 @@ not) keeps the memory instead, for the next image to reuse:
   use, not bytes held. The threads allocate a few large blocks per image, so the one
   lock costs nothing measurable.
 
-Measured by ``perf stat`` on ``bench/folder.py``'s render of examples/photos (4
-threads): 88,400 page faults and 0.31 s of system CPU before, 55,300 and 0.20 s after,
-10 % less CPU for the whole process. glibc's own threshold grows as blocks are freed,
-so a long-running process stops faulting either way: 168 renders in one process cost
-the same CPU with and without this, but with it the memory stays lower and flat
-(peak 261-269 MB against 284-289 MB; docs/performance.md). Not glibc (musl, macOS):
-a no-op.
+What it saves (page faults, system CPU, whole-process CPU, memory in a long-running
+process) is measured in docs/performance.md, "malloc tuned for large images": a
+young process gains, a long-running one keeps its memory lower and flat. Not glibc
+(musl, macOS): a no-op.
 """
 
 from __future__ import annotations

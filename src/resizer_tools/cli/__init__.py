@@ -1,7 +1,8 @@
 """The ``resizer`` command: offline resizing, the local stack, and operating a stack.
 
-One module per command group (``resize``, ``stack``, ``dlq``, ``local``, ``tune``),
-put together in :mod:`resizer_tools.cli.app`. This module only holds the entry point,
+One module per command group (``resize``, ``stack``, ``prune``, ``dlq``, ``events``,
+``invoke``, ``local``, ``preflight``, ``tune``), what they share in ``common`` (consoles,
+stack options, error handling), put together in ``app``. This module only holds the entry point,
 which must work however the package was installed: without the ``cli`` extras
 (Typer, Rich) it prints one line naming them and exits 2, never a traceback.
 """
