@@ -5,9 +5,9 @@
 A benchmark, never a test: it prints figures and asserts nothing.
 
 The local stack (infra/template.yaml on the emulator, Timeout 30, the queue's
-visibility timeout set to that same 30 s as in tests/reliability/test_faults.py) runs
+visibility timeout set to that same 30 s as in tests/soak/test_faults.py) runs
 without its in-process poller; ``resizer local worker`` runs in a subprocess whose S3
-requests go through FaultProxy (tests/reliability/fault_proxy.py): ``--rate`` of them
+requests go through FaultProxy (tests/support/fault_proxy.py): ``--rate`` of them
 meet 503 SlowDown, a reset, a lost response, a GET cut short mid-body, or a delay.
 ``--src`` runs the worker from another copy of the sources (``git archive <commit> src
 | tar -x -C DIR``, then ``--src DIR/src``): the same run against an older version.
@@ -39,7 +39,7 @@ from botocore.exceptions import ClientError
 from resizer_tools.local.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "reliability"))
+sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests" / "soak")]
 from fault_proxy import FaultProxy  # noqa: E402
 from local_runs import BOXES, photos  # noqa: E402
 

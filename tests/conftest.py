@@ -27,3 +27,18 @@ def contract_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     with validating(monkeypatch) as violations:
         yield violations
     assert not violations, "broke the published contract (docs/schemas/):\n" + "\n".join(violations)
+
+
+#: Session-scoped fixtures worth building once per run rather than once per worker:
+#: the tests that use them share one parallel worker (tests/pipeline/conftest.py).
+_SHARED_BUILDS = frozenset({"host_build", "lambda_builds"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): a test file runs
+    whole on one worker, so its module-scoped stacks and corpora are built once; the
+    tests of the Lambda zips share the worker that builds the zips."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        group = "zip-builds" if fixtures & _SHARED_BUILDS else item.nodeid.partition("::")[0]
+        item.add_marker(pytest.mark.xdist_group(group))

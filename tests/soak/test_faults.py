@@ -14,7 +14,7 @@ within the test.
 Before 1b0a8b6 the 600-image soak failed: botocore's standard-mode retry quota ran
 dry on the long-lived worker (test_retry_quota.py, docs/reliability.md bug 6).
 
-60 images and 3 kills in ``make test``; 600 and 5 kills with ``RESIZER_SOAK=1``
+600 images and 5 kills in ``make soak`` (``RESIZER_SOAK=1``), 60 and 3 without it
 (``RESIZER_FAULT_IMAGES=N`` for another size).
 """
 

@@ -2,7 +2,8 @@
 4, the in-process poller calling the real handler): every image gets every rendition,
 the DLQ stays empty, nothing is written from the wrong source.
 
-200 images in ``make test``; 2,000 with ``RESIZER_SOAK=1`` (``RESIZER_BURST=N`` to pick).
+2,000 images in ``make soak`` (``RESIZER_SOAK=1``), 200 without it (``RESIZER_BURST=N``
+to pick).
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Bursts through the local stack: generate, upload at once, wait for the drain, verify.
 
-Sizes: ``make test`` runs small bursts; ``RESIZER_SOAK=1`` runs the full ones (see
+The soaks are marked ``slow``: ``make test`` leaves them out, ``make soak`` runs the
+full sizes (``RESIZER_SOAK=1``); ``pytest tests/soak -m slow`` runs small ones (see
 docs/reliability.md). Figures go to ``$RESIZER_REPORT_DIR/<name>.json`` when set.
 """
 
