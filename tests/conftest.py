@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from contracts import validating
@@ -29,16 +30,24 @@ def contract_violations(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     assert not violations, "broke the published contract (docs/schemas/):\n" + "\n".join(violations)
 
 
-#: Session-scoped fixtures worth building once per run rather than once per worker:
-#: the tests that use them share one parallel worker (tests/pipeline/conftest.py).
-_SHARED_BUILDS = frozenset({"host_build", "lambda_builds"})
+#: Directories whose tests share one parallel worker: tests/pipeline builds the Lambda
+#: zips once per session (tests/pipeline/conftest.py) from one wheelhouse
+#: (build/wheelhouse) that two builds must not fill at once.
+_ONE_WORKER = ("tests/pipeline/",)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's ``--dist loadgroup`` (``make test``): a test file runs
-    whole on one worker, so its module-scoped stacks and corpora are built once; the
-    tests of the Lambda zips share the worker that builds the zips."""
-    for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        group = "zip-builds" if fixtures & _SHARED_BUILDS else item.nodeid.partition("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``make test``'s parallel workers (pytest-xdist, ``--dist loadfile``): a test file
+    runs whole on one worker, so its module-scoped stacks and corpora are built once;
+    each directory of :data:`_ONE_WORKER` runs whole on one worker."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class ByFile(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = super()._split_scope(nodeid)
+            return next((d for d in _ONE_WORKER if path.startswith(d)), path)
+
+    return ByFile(config, log)
