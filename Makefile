@@ -41,9 +41,9 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 # Parallel workers (pytest-xdist), one per core; each test file runs whole on one
-# worker, so its module-scoped stacks are built once (tests/conftest.py groups them).
-# Every emulator listens on a free port. PARALLEL=-n0 runs in one process.
-PARALLEL ?= -n auto --dist loadgroup
+# worker, so its module-scoped stacks are built once (tests/pipeline: the whole folder,
+# tests/conftest.py). Every emulator listens on a free port. PARALLEL=-n0: one process.
+PARALLEL ?= -n auto --dist loadfile
 
 # The whole suite but the soaks (marked `slow`: `make soak`): unit, functional, infra,
 # pipeline, integration and reliability tests; coverage combined across the workers.
