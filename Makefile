@@ -54,7 +54,7 @@ test: lint typecheck tools
 # grammar, imaging; under a minute. `make test-functional` adds the handler on
 # emulated AWS (moto in-process).
 test-fast: install
-	$(VENV)/bin/pytest tests/unit $(PARALLEL) -m "not slow" -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit -m "not slow" -q $(PYTEST_ARGS)
 
 test-functional: install
 	$(VENV)/bin/pytest tests/unit tests/functional $(PARALLEL) -m "not slow" -q $(PYTEST_ARGS)
