@@ -23,6 +23,7 @@ from e2e import TEMPLATE, jpeg, keys, wait_for
 from PIL import Image
 from typer.testing import CliRunner
 
+from resizer.layout import rendition_key
 from resizer_tools.cli.app import app
 from resizer_tools.local.mapping import MappingConfig
 from resizer_tools.local.stack import LocalStack
@@ -116,7 +117,11 @@ def test_local_set_publishes_moves_live_and_the_poller_runs_it(stack: LocalStack
     )
 
     aws.s3.put_object(Bucket=resources.source_bucket, Key="set/photo.jpg", Body=jpeg(1200, 900))
-    expected = {"small/set/photo.jpg", "big/set/photo.jpg", "big/set/photo.jpg.webp"}
+    expected = {
+        rendition_key("set/photo.jpg", "small"),
+        rendition_key("set/photo.jpg", "big"),
+        rendition_key("set/photo.jpg", "big", ".webp"),
+    }
     wait_for(lambda: expected <= keys(aws, resources.destination_bucket), what=str(expected))
     body = aws.s3.get_object(Bucket=resources.destination_bucket, Key="small/set/photo.jpg")
     with Image.open(io.BytesIO(body["Body"].read())) as image:
