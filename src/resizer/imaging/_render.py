@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 from PIL import Image
 
-from resizer.config import Rendition, Settings
+from resizer.config import Encoders, Rendition, Settings
 from resizer.errors import no_deadline
 from resizer.imaging import (
     _colour,
@@ -374,7 +374,7 @@ def _ultra_hdr(
         size=(image.width, image.height),
     )
     buffer = io.BytesIO()
-    quality = image.rendition.quality or job.settings.jpeg_quality
+    quality = Encoders.of(job.settings).with_quality(image.rendition.quality).jpeg_quality
     mapped.save(buffer, "JPEG", quality=quality, optimize=True)
     return replace(image, data=_gainmap.attach(image.data, buffer.getvalue(), gain_map))
 
