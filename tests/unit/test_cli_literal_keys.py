@@ -292,3 +292,30 @@ def test_the_tune_report_prints_file_names_literally(monkeypatch: pytest.MonkeyP
     code, output = _run("tune", ".")
     assert code == 0
     _assert_literal(output, ("[/]a.jpg", "[red]b.jpg", "photos[/]", "[/]c.png: cannot decode"))
+
+
+def test_events_shows_a_slim_ready_event_by_its_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ready event over EventBridge's size limit carries counts and the manifest's key,
+    not the renditions: the watcher says so instead of "0 rendition(s)"."""
+    _fake_clients(monkeypatch, events)
+    detail = {
+        "slim": True,
+        "manifest_key": "manifests/[big].jpg.json",
+        "counts": {"renditions": 4, "objects": 270, "bytes": 123456},
+    }
+    sent = [
+        ResizerEvent("Renditions Ready", "2026-12-07T07:00:00Z", "src", "[big].jpg", detail, {})
+    ]
+
+    @contextlib.contextmanager
+    def watching(*args: Any) -> Iterator[Watch]:
+        yield Watch("default", "rule", "arn:rule", "http://watch", "src")
+
+    monkeypatch.setattr(ops_events, "event_bus", lambda *a: "default")
+    monkeypatch.setattr(ops_events, "watching", watching)
+    monkeypatch.setattr(ops_events, "receive", lambda *a, **k: [sent.pop()] if sent else [])
+    code, output = _run("events", "--follow", "--count", "1")
+    assert code == 0
+    assert "4 rendition(s), 270 object(s), 123456 bytes" in output
+    assert "manifests/[big].jpg.json" in output
+    assert "0 rendition(s)" not in output

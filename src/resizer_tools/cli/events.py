@@ -77,10 +77,17 @@ def _show(event: Any, as_json: bool) -> None:
         sys.stdout.write(json.dumps(event.envelope, sort_keys=True) + "\n")
         sys.stdout.flush()
         return
-    from resizer.publish import FAILED, READY, REMOVED  # noqa: PLC0415
+    from resizer.publish import FAILED, READY, REMOVED, SLIM  # noqa: PLC0415
 
     detail = event.detail
-    if event.detail_type == READY:
+    if event.detail_type == READY and detail.get(SLIM):
+        counts = detail.get("counts") or {}
+        note = literal(
+            f"{counts.get('renditions')} rendition(s), {counts.get('objects')} object(s), "
+            f"{counts.get('bytes')} bytes (slim: too large for EventBridge; the whole "
+            f"manifest is {detail.get('manifest_key')})"
+        )
+    elif event.detail_type == READY:
         parts = [
             f"{r.get('name')} {r.get('width')}x{r.get('height')} {r.get('format')}"
             for r in detail.get("renditions") or []
