@@ -96,6 +96,18 @@ def _assert_literal(output: str, keys: tuple[str, ...] = HOSTILE) -> None:
         assert key in output, f"{key!r} not printed literally in:\n{output}"
 
 
+def _deliver(monkeypatch: pytest.MonkeyPatch, batches: list[list[ResizerEvent]]) -> None:
+    """`resizer events` watches a fake bus that hands over ``batches``, one a poll."""
+
+    @contextlib.contextmanager
+    def watching(*args: Any) -> Iterator[Watch]:
+        yield Watch("default", "rule", "arn:rule", "http://watch", "src")
+
+    monkeypatch.setattr(ops_events, "event_bus", lambda *a: "default")
+    monkeypatch.setattr(ops_events, "watching", watching)
+    monkeypatch.setattr(ops_events, "receive", lambda *a, **k: batches.pop(0) if batches else [])
+
+
 def test_events_prints_every_kind_of_event_with_its_key_literally(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -110,14 +122,7 @@ def test_events_prints_every_kind_of_event_with_its_key_literally(
         }
         sent.append(ResizerEvent(kind, "2026-12-07T07:00:00Z", "src", key, detail, {}))
 
-    @contextlib.contextmanager
-    def watching(*args: Any) -> Iterator[Watch]:
-        yield Watch("default", "rule", "arn:rule", "http://watch", "src")
-
-    batches = [sent[:2], sent[2:]]
-    monkeypatch.setattr(ops_events, "event_bus", lambda *a: "default")
-    monkeypatch.setattr(ops_events, "watching", watching)
-    monkeypatch.setattr(ops_events, "receive", lambda *a, **k: batches.pop(0) if batches else [])
+    _deliver(monkeypatch, [sent[:2], sent[2:]])
     code, output = _run("events", "--follow", "--count", str(len(HOSTILE)))
     assert code == 0
     _assert_literal(output)
@@ -303,17 +308,8 @@ def test_events_shows_a_slim_ready_event_by_its_counts(monkeypatch: pytest.Monke
         "manifest_key": "manifests/[big].jpg.json",
         "counts": {"renditions": 4, "objects": 270, "bytes": 123456},
     }
-    sent = [
-        ResizerEvent("Renditions Ready", "2026-12-07T07:00:00Z", "src", "[big].jpg", detail, {})
-    ]
-
-    @contextlib.contextmanager
-    def watching(*args: Any) -> Iterator[Watch]:
-        yield Watch("default", "rule", "arn:rule", "http://watch", "src")
-
-    monkeypatch.setattr(ops_events, "event_bus", lambda *a: "default")
-    monkeypatch.setattr(ops_events, "watching", watching)
-    monkeypatch.setattr(ops_events, "receive", lambda *a, **k: [sent.pop()] if sent else [])
+    ready = ResizerEvent("Renditions Ready", "2026-12-07T07:00:00Z", "src", "[big].jpg", detail, {})
+    _deliver(monkeypatch, [[ready]])
     code, output = _run("events", "--follow", "--count", "1")
     assert code == 0
     assert "4 rendition(s), 270 object(s), 123456 bytes" in output
