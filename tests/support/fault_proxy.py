@@ -95,98 +95,102 @@ class FaultProxy:
             return self._random.uniform(0.2, 1.0)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        proxy = self
+        """The request handler, bound to this proxy."""
+        return type("Handler", (_Handler,), {"proxy": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+class _Handler(BaseHTTPRequestHandler):
+    """One request through the proxy: the fault :attr:`proxy` chose for it, or the
+    upstream's answer relayed."""
 
-            def _body(self) -> bytes:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    data = b""
-                    while True:
-                        size = int(self.rfile.readline().split(b";")[0], 16)
-                        if size == 0:
-                            self.rfile.readline()
-                            return data
-                        data += self.rfile.read(size)
-                        self.rfile.readline()
-                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    protocol_version = "HTTP/1.1"
+    proxy: FaultProxy  # set per proxy by FaultProxy._handler_class
 
-            def _reset(self) -> None:
-                # SO_LINGER 0: close() sends RST, as a dropped connection does.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.close_connection = True
+    def log_message(self, format: str, *args: Any) -> None:
+        return
 
-            def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-                upstream = http.client.HTTPConnection(*proxy.upstream, timeout=60)
-                try:
-                    headers = {
-                        k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP
-                    }
-                    if body or self.command in ("PUT", "POST"):
-                        headers["Content-Length"] = str(len(body))
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    response = upstream.getresponse()
-                    data = response.read()
-                    return response.status, response.getheaders(), data
-                finally:
-                    upstream.close()
+    def _body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    return data
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-            def _handle(self) -> None:
-                body = self._body()
-                fault = proxy.choose(self.command)
-                if fault == "reset":
-                    self._reset()
-                    return
-                if fault == "slowdown":
-                    self.send_response(503)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(_SLOWDOWN)))
-                    self.end_headers()
-                    self.wfile.write(_SLOWDOWN)
-                    return
-                if fault == "slow":
-                    time.sleep(proxy.delay())
-                try:
-                    status, headers, data = self._forward(body)
-                except OSError:
-                    # The emulator itself failed (overloaded): say so as S3 would, and
-                    # count it apart from the injected faults.
-                    proxy.count("upstream_error")
-                    self.send_response(500)
-                    self.send_header("Content-Type", "application/xml")
-                    self.send_header("Content-Length", str(len(_INTERNAL)))
-                    self.end_headers()
-                    self.wfile.write(_INTERNAL)
-                    return
-                if fault == "lost_response":
-                    self._reset()
-                    return
-                self.send_response(status)
-                for name, value in headers:
-                    lower = name.lower()
-                    if lower in _HOP_BY_HOP or (
-                        lower == "content-length" and self.command != "HEAD"
-                    ):
-                        continue
-                    self.send_header(name, value)
-                if self.command != "HEAD":
-                    self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                if self.command == "HEAD":
-                    return
-                if fault == "truncated" and len(data) > 64:
-                    self.wfile.write(data[: len(data) // 2])
-                    self.wfile.flush()
-                    self._reset()
-                    return
-                self.wfile.write(data)
+    def _reset(self) -> None:
+        # SO_LINGER 0: close() sends RST, as a dropped connection does.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
 
-            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+    def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        upstream = http.client.HTTPConnection(*self.proxy.upstream, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+            if body or self.command in ("PUT", "POST"):
+                headers["Content-Length"] = str(len(body))
+            upstream.request(self.command, self.path, body=body, headers=headers)
+            response = upstream.getresponse()
+            data = response.read()
+            return response.status, response.getheaders(), data
+        finally:
+            upstream.close()
 
-        return Handler
+    def _handle(self) -> None:
+        body = self._body()
+        fault = self.proxy.choose(self.command)
+        if fault == "reset":
+            self._reset()
+            return
+        if fault == "slowdown":
+            self._error(503, _SLOWDOWN)
+            return
+        if fault == "slow":
+            time.sleep(self.proxy.delay())
+        try:
+            status, headers, data = self._forward(body)
+        except OSError:
+            # The emulator itself failed (overloaded): say so as S3 would, and
+            # count it apart from the injected faults.
+            self.proxy.count("upstream_error")
+            self._error(500, _INTERNAL)
+            return
+        if fault == "lost_response":
+            self._reset()
+            return
+        self._relay(status, headers, data, truncated=fault == "truncated")
+
+    def _error(self, status: int, body: bytes) -> None:
+        """An S3 error answer (XML body), nothing forwarded."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _relay(
+        self, status: int, headers: list[tuple[str, str]], data: bytes, *, truncated: bool
+    ) -> None:
+        """The upstream's answer; ``truncated``: half the body, then a reset."""
+        self.send_response(status)
+        for name, value in headers:
+            lower = name.lower()
+            if lower in _HOP_BY_HOP or (lower == "content-length" and self.command != "HEAD"):
+                continue
+            self.send_header(name, value)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        if truncated and len(data) > 64:
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self._reset()
+            return
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
