@@ -142,6 +142,13 @@ class Pipeline:
         if event.key.endswith("/") and event.size == 0:
             return Outcome(Result.FOLDER, event.key)
         check_deadline()
+        etag, plan = self._plan(event)
+        if self._settled(event.key, plan):
+            return Outcome(Result.UNCHANGED, event.key)
+        return self._rounds(event, etag, plan, check_deadline, turns)
+
+    def _plan(self, event: ObjectEvent) -> tuple[str, Plan]:
+        """The source's ETag as it is now, and what of its set is up to date with it."""
         self.storage.check_key(event.key)
         # Compare with the source as it is now, not with the event's ETag: a stale
         # render left behind by a crash must not pass for current.
@@ -151,32 +158,40 @@ class Pipeline:
                 f"s3://{event.bucket}/{event.key} no longer exists; "
                 "it was deleted before it was processed"
             )
-        plan = self.storage.plan(event.key, etag)
-        if plan.state is SetState.CURRENT or (
-            plan.state is SetState.UNANNOUNCED and not self.publisher.enabled
-        ):
-            return Outcome(Result.UNCHANGED, event.key)
-        if plan.state is SetState.UNANNOUNCED and plan.manifest is not None:
-            # Complete, but its Ready event was never published (PutEvents failed, or
-            # the function died after the manifest): publish it now, render nothing.
-            self._announce(event.key, plan.manifest)
-            return Outcome(Result.UNCHANGED, event.key)
+        return etag, self.storage.plan(event.key, etag)
+
+    def _settled(self, source_key: str, plan: Plan) -> bool:
+        """Whether ``plan`` needs no render: the set is current, or complete and only its
+        Ready event is missing (published here; nothing to publish without a publisher)."""
+        if plan.state is SetState.CURRENT:
+            return True
+        if plan.state is not SetState.UNANNOUNCED:
+            return False
+        if not self.publisher.enabled:
+            return True
+        if plan.manifest is None:
+            return False
+        # Complete, but its Ready event was never published (PutEvents failed, or
+        # the function died after the manifest): publish it now, render nothing.
+        self._announce(source_key, plan.manifest)
+        return True
+
+    def _rounds(
+        self,
+        event: ObjectEvent,
+        etag: str,
+        plan: Plan,
+        check_deadline: Callable[[], None],
+        turns: int,
+    ) -> Outcome:
+        """Make what ``plan`` names, then confirm the source is still the one rendered:
+        replaced meanwhile, render the newer one whole; deleted, undo what was written."""
         for _ in range(_MAX_ROUNDS):
             watch = _Stopwatch()
             made = self._make(event, etag, plan, check_deadline, watch)
             now = self.storage.source_etag(event.bucket, event.key)
             if now == made.etag:
-                if self.publisher.enabled:
-                    self._announce(event.key, made.manifest)
-                    watch.lap("announce")
-                return Outcome(
-                    Result.RENDERED,
-                    event.key,
-                    made.bytes_in,
-                    made.bytes_out,
-                    made.renditions,
-                    steps=watch.steps,
-                )
+                return self._rendered(event.key, made, watch)
             if now is None:
                 # Deleted while we rendered; its removal may already have run: undo ours.
                 return self._remove(event, check_deadline, turns + 1)
@@ -185,6 +200,20 @@ class Pipeline:
         raise TransientError(
             f"s3://{event.bucket}/{event.key} changed {_MAX_ROUNDS} times while it was being "
             "rendered; the record will be retried"
+        )
+
+    def _rendered(self, source_key: str, made: _Made, watch: _Stopwatch) -> Outcome:
+        """A set made from the current source: announced (when publishing), reported."""
+        if self.publisher.enabled:
+            self._announce(source_key, made.manifest)
+            watch.lap("announce")
+        return Outcome(
+            Result.RENDERED,
+            source_key,
+            made.bytes_in,
+            made.bytes_out,
+            made.renditions,
+            steps=watch.steps,
         )
 
     def _make(
