@@ -172,6 +172,74 @@ class _Staging:
             self._out.rmdir()
 
 
+def _settings(renditions: str | None) -> Settings:
+    """The function's settings from the environment, ``--renditions`` over RENDITIONS,
+    WATERMARK read from a file."""
+    from resizer import watermark  # noqa: PLC0415
+    from resizer.config import Settings, parse_renditions  # noqa: PLC0415
+
+    settings = Settings.from_env()
+    if renditions is not None:
+        settings = replace(settings, renditions=parse_renditions(renditions))
+    return watermark.from_file(settings)  # WATERMARK: a file path here
+
+
+def _render(path: Path, settings: Settings) -> RenderSet | str:
+    """One file's set, or why it failed (one line)."""
+    from resizer.imaging import render_set  # noqa: PLC0415 (resize() imports it after its checks)
+
+    try:
+        return render_set(path.read_bytes(), settings)
+    except ResizerError as error:
+        return error.reason
+    except OSError as error:
+        return str(error)
+
+
+class _Report:
+    """What was written per file, or why not: a table (or JSON) at the end; each
+    failure also printed as it happens."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, ...]] = []
+        self.files: list[dict[str, Any]] = []
+        self.failures = 0
+
+    def failed(self, path: Path, reason: str) -> None:
+        err_console.print(f"[red]{literal(path)}[/]: {literal(reason)}", highlight=False)
+        self.files.append({"file": str(path), "error": reason, "renditions": []})
+        self.failures += 1
+
+    def wrote(self, path: Path, written: list[tuple[RenderedImage, Path]]) -> None:
+        renditions = []
+        for image, target in written:
+            size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
+            self.rows.append((literal(path), image.rendition.name, size, length, image.format))
+            renditions.append(
+                {
+                    "rendition": image.rendition.name,
+                    "path": str(target),
+                    "width": image.width,
+                    "height": image.height,
+                    "bytes": len(image.data),
+                    "format": image.format,
+                }
+            )
+        self.files.append({"file": str(path), "error": None, "renditions": renditions})
+
+    def show(self, out: Path, as_json: bool) -> None:
+        if as_json:
+            print_json({"out": str(out), "failed": self.failures, "files": self.files})
+            return
+        from rich.table import Table  # noqa: PLC0415 (only for a table: keeps start-up light)
+
+        table = Table("file", "rendition", "size", "bytes", "format")
+        for row in self.rows:
+            table.add_row(*row)
+        console.print(table)
+        console.print(f"renditions written under {literal(out)}/", highlight=False)
+
+
 def resize(
     files: Annotated[
         list[Path], typer.Argument(help="Images, or folders of images.", show_default=False)
@@ -198,32 +266,16 @@ def resize(
     ``photo.png`` both converted to ``hero/photo.webp``, or one name from two folders).
     """
     from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415
-
-    from resizer import watermark  # noqa: PLC0415
-    from resizer.config import Settings, parse_renditions  # noqa: PLC0415
+    from functools import partial  # noqa: PLC0415
 
     with errors():
-        settings = Settings.from_env()
-        if renditions is not None:
-            settings = replace(settings, renditions=parse_renditions(renditions))
-        settings = watermark.from_file(settings)  # WATERMARK: a file path here
+        settings = _settings(renditions)
         inputs = _inputs(files, include, exclude)
 
-    from resizer.imaging import render_set, tune_allocator  # noqa: PLC0415 (after the checks)
+    from resizer.imaging import tune_allocator  # noqa: PLC0415 (after the checks)
 
     tune_allocator()  # renders as the function does (resizer.imaging._allocator)
-
-    def one(path: Path) -> RenderSet | str:
-        try:
-            return render_set(path.read_bytes(), settings)
-        except ResizerError as error:
-            return error.reason
-        except OSError as error:
-            return str(error)
-
-    rows: list[tuple[str, ...]] = []
-    report: list[dict[str, Any]] = []
-    failures = 0
+    report = _Report()
     staging = _Staging(out)
     with errors():  # an output folder that cannot be made: one line, exit 1
         staging.open()
@@ -232,41 +284,16 @@ def resize(
         ThreadPoolExecutor(settings.workers) as executor,
         _Bar(len(inputs)) as bar,
     ):
-        paths = [path for path, _ in inputs]
-        for (path, name), result in zip(inputs, executor.map(one, paths), strict=True):
+        rendered = executor.map(partial(_render, settings=settings), [p for p, _ in inputs])
+        for (path, name), result in zip(inputs, rendered, strict=True):
             bar.advance()
             if isinstance(result, str):
-                err_console.print(f"[red]{literal(path)}[/]: {literal(result)}", highlight=False)
-                report.append({"file": str(path), "error": result, "renditions": []})
-                failures += 1
-                continue
-            written = []
-            for image, target in staging.write(path, name, result, settings):
-                size, length = f"{image.width}x{image.height}", f"{len(image.data):,}"
-                rows.append((literal(path), image.rendition.name, size, length, image.format))
-                written.append(
-                    {
-                        "rendition": image.rendition.name,
-                        "path": str(target),
-                        "width": image.width,
-                        "height": image.height,
-                        "bytes": len(image.data),
-                        "format": image.format,
-                    }
-                )
-            report.append({"file": str(path), "error": None, "renditions": written})
+                report.failed(path, result)
+            else:
+                report.wrote(path, staging.write(path, name, result, settings))
         bar.stop()
         with errors():
             staging.commit()
-    if as_json:
-        print_json({"out": str(out), "failed": failures, "files": report})
-    else:
-        from rich.table import Table  # noqa: PLC0415 (only for a table: keeps start-up light)
-
-        table = Table("file", "rendition", "size", "bytes", "format")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
-        console.print(f"renditions written under {literal(out)}/", highlight=False)
-    if failures:
+    report.show(out, as_json)
+    if report.failures:
         raise typer.Exit(EXIT_FAILED)
