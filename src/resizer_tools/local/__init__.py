@@ -7,6 +7,7 @@
 - :mod:`~resizer_tools.local.parameters`: ``--parameter KEY=VALUE`` overrides, checked;
 - :mod:`~resizer_tools.local.poller`: the Lambda event source mapping, played faithfully
   (:mod:`~resizer_tools.local.mapping`: the mapping and the version its alias points to;
+  :mod:`~resizer_tools.local.runtime`: the function's container, its environment and handler;
   :mod:`~resizer_tools.local.lambda_event`: the event records and context;
   :mod:`~resizer_tools.local.gate`: a new version waits for the invocations running;
   :mod:`~resizer_tools.local.function_logs`: the function's log lines, shipped to the emulator);
