@@ -138,7 +138,7 @@ def references(value: Any) -> set[str]:
 
 @dataclass
 class Resolver:
-    """Evaluates Ref, GetAtt, Sub, Join, Select, Split, If and the condition functions.
+    """Evaluates Ref, GetAtt, Sub, Join, Select, Split, FindInMap, If and the condition functions.
 
     ``physical_ids`` maps logical ids to what ``Ref`` returns; ``attribute`` answers
     ``GetAtt`` for a deployed resource. Anything else raises :class:`UnresolvableError`
@@ -151,7 +151,9 @@ class Resolver:
     conditions: Mapping[str, Any] = field(default_factory=dict)
     mappings: Mapping[str, Any] = field(default_factory=dict)
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911, PLR0912 (one branch per intrinsic)
+    def resolve(self, value: Any) -> Any:
+        """``value`` with every intrinsic function in it evaluated (one method each,
+        :data:`_INTRINSICS`); ``Ref AWS::NoValue`` drops its property or list item."""
         if isinstance(value, list):
             items = (self.resolve(item) for item in value)
             return [item for item in items if item is not NO_VALUE]
@@ -159,35 +161,40 @@ class Resolver:
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref":
-                return self._ref(arg)
-            if key == "Fn::GetAtt":
-                logical_id, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self.attribute(logical_id, attr)
-            if key == "Fn::Sub":
-                return self._sub(arg)
-            if key == "Fn::Join":
-                separator, items = arg
-                return str(separator).join(str(i) for i in self.resolve(items))
-            if key == "Fn::Select":
-                index, items = arg
-                return self.resolve(items)[int(self.resolve(index))]
-            if key == "Fn::Split":
-                separator, text = arg
-                return str(self.resolve(text)).split(separator)
-            if key == "Fn::FindInMap":
-                name, top, second = (str(self.resolve(part)) for part in arg)
-                try:
-                    return self.mappings[name][top][second]
-                except KeyError:
-                    raise UnresolvableError(f"no {name}.{top}.{second} in Mappings") from None
-            if key == "Fn::If":
-                name, when_true, when_false = arg
-                return self.resolve(when_true if self.condition(name) else when_false)
+            intrinsic = _INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, arg)
             if key.startswith("Fn::"):
                 raise UnresolvableError(f"the local stack does not evaluate {key}")
         resolved = ((k, self.resolve(v)) for k, v in value.items())
         return {k: v for k, v in resolved if v is not NO_VALUE}
+
+    def _get_att(self, arg: Any) -> Any:
+        logical_id, attr = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        return self.attribute(logical_id, attr)
+
+    def _join(self, arg: Any) -> str:
+        separator, items = arg
+        return str(separator).join(str(i) for i in self.resolve(items))
+
+    def _select(self, arg: Any) -> Any:
+        index, items = arg
+        return self.resolve(items)[int(self.resolve(index))]
+
+    def _split(self, arg: Any) -> list[str]:
+        separator, text = arg
+        return str(self.resolve(text)).split(separator)
+
+    def _find_in_map(self, arg: Any) -> Any:
+        name, top, second = (str(self.resolve(part)) for part in arg)
+        try:
+            return self.mappings[name][top][second]
+        except KeyError:
+            raise UnresolvableError(f"no {name}.{top}.{second} in Mappings") from None
+
+    def _if(self, arg: Any) -> Any:
+        name, when_true, when_false = arg
+        return self.resolve(when_true if self.condition(name) else when_false)
 
     def condition(self, name: str) -> bool:
         if name not in self.conditions:
@@ -232,3 +239,16 @@ class Resolver:
             return str(self._ref(name))
 
         return _SUB_VARIABLE.sub(replace, str(text)).replace("${!", "${")
+
+
+#: The intrinsic functions :meth:`Resolver.resolve` evaluates, each by its own method.
+_INTRINSICS: dict[str, Callable[[Resolver, Any], Any]] = {
+    "Ref": Resolver._ref,
+    "Fn::GetAtt": Resolver._get_att,
+    "Fn::Sub": Resolver._sub,
+    "Fn::Join": Resolver._join,
+    "Fn::Select": Resolver._select,
+    "Fn::Split": Resolver._split,
+    "Fn::FindInMap": Resolver._find_in_map,
+    "Fn::If": Resolver._if,
+}
