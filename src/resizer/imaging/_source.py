@@ -197,6 +197,21 @@ def open_image(
     A JPEG with more than ``max_scans`` scans is refused (ImageTooLargeError) from
     its markers alone: each scan of a progressive JPEG walks the whole image again.
     """
+    sniffed = _identify(data, max_bytes)
+    container = _frames.scan(data, sniffed, max_frames)
+    if container is not None:
+        _frames.check(sniffed or "", container, max_pixels, max_frames)
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    image = _parse_header(data, sniffed)
+    fmt = image.format or sniffed or "unknown"
+    frames = _checked_frames(image, fmt, container, max_pixels, max_frames)
+    jpeg = _jpeg.checked(data, max_scans) if fmt in ("JPEG", "MPO") else None
+    return Opened(image, fmt, frames, jpeg)
+
+
+def _identify(data: bytes, max_bytes: int) -> str | None:
+    """The format ``data``'s magic bytes name (None: none known); a file over
+    ``max_bytes``, empty, or of a format resizer does not render is refused."""
     if len(data) > max_bytes:
         raise ImageTooLargeError(
             f"the file is {len(data)} bytes, over the limit of {max_bytes} bytes (MAX_INPUT_BYTES)"
@@ -209,10 +224,12 @@ def open_image(
             f"the file is {sniffed}, which resizer does not render; "
             f"upload {SUPPORTED_NAMES} instead"
         )
-    container = _frames.scan(data, sniffed, max_frames)
-    if container is not None:
-        _frames.check(sniffed or "", container, max_pixels, max_frames)
-    Image.MAX_IMAGE_PIXELS = max_pixels
+    return sniffed
+
+
+def _parse_header(data: bytes, sniffed: str | None) -> ImageFile.ImageFile:
+    """Pillow's parse of the header (:data:`_FORMATS`' plugins only, HEIF's when the
+    bytes are HEIF); a header no plugin accepts is not an image, or a damaged one."""
     formats: tuple[str, ...] = _FORMATS
     if sniffed == "HEIF":
         _register_heif()
@@ -222,18 +239,27 @@ def open_image(
         # raises about these bytes, the answer is "not an image".
         with decoding("image header"):
             try:
-                image = Image.open(io.BytesIO(data), formats=formats)
+                return Image.open(io.BytesIO(data), formats=formats)
             except _BOMB:
                 raise
             except Exception:
                 raise _unidentified(None) from None
-    else:
-        with decoding(f"{sniffed} header"):
-            try:
-                image = Image.open(io.BytesIO(data), formats=formats)
-            except UnidentifiedImageError:
-                raise _unidentified(sniffed) from None
-    fmt = image.format or sniffed or "unknown"
+    with decoding(f"{sniffed} header"):
+        try:
+            return Image.open(io.BytesIO(data), formats=formats)
+        except UnidentifiedImageError:
+            raise _unidentified(sniffed) from None
+
+
+def _checked_frames(
+    image: ImageFile.ImageFile,
+    fmt: str,
+    container: _frames.Container | None,
+    max_pixels: int,
+    max_frames: int,
+) -> int:
+    """The frames resizer renders of ``image``, its canvas (the larger of the header's
+    and the container's) and frames checked against the pixel and frame budgets."""
     with decoding(f"{fmt} image"):
         # Only animations (GIF, WebP, APNG) are rendered frame by frame, so only their
         # frames count. Other multi-image files (MPO depth maps and previews, TIFF
@@ -245,8 +271,7 @@ def open_image(
     if width < 1 or height < 1:
         raise CorruptImageError(f"the {fmt} header claims {width}x{height} pixels")
     _frames.check(fmt, _frames.Container(width, height, frames), max_pixels, max_frames)
-    jpeg = _jpeg.checked(data, max_scans) if fmt in ("JPEG", "MPO") else None
-    return Opened(image, fmt, frames, jpeg)
+    return frames
 
 
 def _unidentified(sniffed: str | None) -> InvalidImageError:
