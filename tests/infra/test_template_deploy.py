@@ -146,7 +146,7 @@ def _stack_resources(deployed: Deployed) -> set[str]:
 
 
 def test_queue_policy_lets_the_source_bucket_send(deployed: Deployed) -> None:
-    # Created by the emulator's CloudFormation (moto_gaps.install_stack_gaps teaches it).
+    # Created by the emulator's CloudFormation (moto_cloudformation.install_stack_gaps teaches it).
     assert "QueuePolicy" in _stack_resources(deployed)
     queue = deployed.queue_attributes(deployed.outputs["QueueUrl"])
     (statement,) = json.loads(queue["Policy"])["Statement"]
@@ -201,7 +201,7 @@ def test_function_configuration(deployed: Deployed) -> None:
 
 def test_mapping_targets_the_live_alias_with_partial_batch_responses(deployed: Deployed) -> None:
     # The emulator's CloudFormation creates the alias and the mapping (taught by
-    # moto_gaps.install_stack_gaps); the local deploy disables the mapping (the local
+    # moto_cloudformation.install_stack_gaps); the local deploy disables the mapping (the local
     # poller plays it).
     assert {"LiveAlias", "EventSourceMapping"} <= _stack_resources(deployed)
     name = deployed.outputs["FunctionName"]

@@ -3,7 +3,9 @@
 - :mod:`~resizer_tools.local.emulator`: moto's server, in-process, on 127.0.0.1;
 - :mod:`~resizer_tools.local.deploy`: ``infra/template.yaml`` deployed into it (read by
   :mod:`~resizer_tools.local.template`), plus what it skips
-  (:mod:`~resizer_tools.local.moto_gaps`: what moto's CloudFormation cannot do);
+  (:mod:`~resizer_tools.local.moto_gaps`: what moto's CloudFormation cannot do;
+  :mod:`~resizer_tools.local.moto_cloudformation`: what it is taught to do, with
+  :mod:`~resizer_tools.local.moto_resources`: the resource types it lacks);
 - :mod:`~resizer_tools.local.parameters`: ``--parameter KEY=VALUE`` overrides, checked;
 - :mod:`~resizer_tools.local.poller`: the Lambda event source mapping, played faithfully
   (:mod:`~resizer_tools.local.mapping`: the mapping and the version its alias points to;

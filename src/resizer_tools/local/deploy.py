@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 
 from resizer.errors import ConfigurationError
 from resizer_tools.local import moto_gaps
+from resizer_tools.local.moto_cloudformation import install_stack_gaps
 from resizer_tools.local.moto_gaps import LOCAL_PARAMETERS
 from resizer_tools.local.template import (
     Resolver,
@@ -64,7 +65,7 @@ def deploy(
     parameters: Mapping[str, str] | None = None,
 ) -> Deployment:
     started = time.monotonic()
-    moto_gaps.install_stack_gaps()
+    install_stack_gaps()
     template = _without_absent_references(template)
     given = {**LOCAL_PARAMETERS, **(parameters or {})}
     given.setdefault("CodeBucket", f"{stack_name}-code")
@@ -101,7 +102,7 @@ def adopt(aws: Aws, template: Template, stack_name: str) -> Deployment:
     from the template with the stack's own parameters. Run it after every deploy.
     """
     started = time.monotonic()
-    moto_gaps.install_stack_gaps()
+    install_stack_gaps()
     stack = aws.cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     given = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
     deployment = Deployment(stack_name, _outputs(aws, stack_name))

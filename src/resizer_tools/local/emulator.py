@@ -45,7 +45,7 @@ class Emulator(Service):
         # Imported here: the CLI's other commands (and the Lambda package) never need moto.
         from moto.server import ThreadedMotoServer  # noqa: PLC0415
 
-        from resizer_tools.local.moto_gaps import install_stack_gaps  # noqa: PLC0415
+        from resizer_tools.local.moto_cloudformation import install_stack_gaps  # noqa: PLC0415
 
         install_stack_gaps()  # change sets executed by the emulator itself (the AWS CLI path)
 
