@@ -54,9 +54,9 @@ def steps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     log: list[str] = []
     monkeypatch.setattr(_decode, "decode", _logging(log, "decode", _decode.decode))
     monkeypatch.setattr(_output, "encode", _logging(log, "encode", _output.encode))
-    from resizer.imaging import _render
+    from resizer.imaging import _resample
 
-    monkeypatch.setattr(_render, "_resize", _logging(log, "resize", _render._resize))
+    monkeypatch.setattr(_resample, "resize", _logging(log, "resize", _resample.resize))
     return log
 
 

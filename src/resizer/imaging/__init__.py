@@ -4,13 +4,13 @@ The pipeline, visible in the modules: ``_source`` (sniff, identify, check limits
 classify decoding errors; ``_jpeg`` reads a JPEG's markers and ``_frames`` an
 animation's frame count before anything is decoded) -> ``_admission`` (open under the
 memory reservation ``_memory`` budgets for concurrent renders) -> ``_colour``
-(working colour mode, ICC, CMYK) -> ``_render`` (``_decode``'s shrink-on-load,
-orientation and sizes from ``_geometry``, the cascade; ``_crop`` cuts cover crops
-around the focal point, ``_watermark`` stamps the marked renditions, ``_placeholder``
-makes the BlurHash) -> ``_output`` (formats and encoders, with what ``_metadata`` keeps
-of the source's EXIF/XMP/IPTC; ``_gainmap`` attaches an Ultra HDR source's gain map to
-its JPEG renditions). ``_allocator`` tunes malloc, on request. Only the names in
-``__all__`` are public.
+(working colour mode, ICC, CMYK) -> ``_render`` (``_decode``'s shrink-on-load, then
+``_resample``: orientation and sizes from ``_geometry``, the cascade; ``_crop`` cuts
+cover crops around the focal point, ``_watermark`` stamps the marked renditions,
+``_placeholder`` makes the BlurHash) -> ``_output`` (formats and encoders, with what
+``_metadata`` keeps of the source's EXIF/XMP/IPTC; ``_gainmap`` attaches an Ultra HDR
+source's gain map to its JPEG renditions). ``_allocator`` tunes malloc, on request.
+Only the names in ``__all__`` are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration
 of the HEIF opener. Pillow releases the GIL while it decodes, resizes and encodes,

@@ -1,4 +1,5 @@
-"""bytes -> renditions: decode once, shrink on load, cascade from the largest down."""
+"""bytes -> renditions: admit, decode once (shrunk on load), resample (``_resample``:
+the plan of sizes, the cascade from the largest down, the cover crops), encode."""
 
 from __future__ import annotations
 
@@ -12,39 +13,20 @@ from resizer.config import Encoders, Rendition, Settings
 from resizer.errors import no_deadline
 from resizer.imaging import (
     _colour,
-    _crop,
     _decode,
     _frames,
     _gainmap,
     _metadata,
     _output,
     _placeholder,
+    _resample,
     _watermark,
 )
 from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck
-from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._placeholder import Placeholder
 from resizer.imaging._source import Opened, decoding, encoding_failures
-
-# Speed/quality knobs, each measured by bench/renditions.py on examples/photos and
-# guarded by tests/unit/test_imaging_quality.py (SSIM >= 0.99, PSNR >= 40 dB against
-# a full decode resized once with LANCZOS). See docs/performance.md.
-#
-# JPEG shrink-on-load (the decode scale, DRAFT_GAP): see _decode.
-# resize(reducing_gap=...): box-reduce() by an integer factor first while the image
-# stays at least REDUCING_GAP x the target, then filter the rest. 1.0 (box only)
-# measured SSIM 0.976 on thumbnails; 2.0 (Pillow's default) 0.9986; 3.0 0.9992 at
-# +15 % time.
-REDUCING_GAP = 2.0
-# The first step (decoded image -> largest rendition, a ratio below 2 after
-# shrink-on-load) is the most expensive: BICUBIC (antialiased like every Pillow
-# downscale filter, support 2 instead of LANCZOS' 3) cuts the whole render by ~10 %
-# at SSIM 0.9958 / PSNR 44 dB (LANCZOS: 0.9961 / 51.6). The cascade steps, cheap
-# since their sources are small, keep LANCZOS, the sharpest.
-FIRST_FILTER = Image.Resampling.BICUBIC
-FILTER = Image.Resampling.LANCZOS
 
 
 @dataclass(frozen=True)
@@ -83,145 +65,18 @@ class RenderSet:
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Cascade targets: one per rendition (a cover's is the whole image scaled to cover
-    its box), then the placeholder's and the focal-point analysis' copies."""
-
-    upright: tuple[int, int]
-    targets: list[tuple[int, int]]
-    crops: list[tuple[int, int] | None]  # per rendition: the cover crop, else None
-
-
-def _orientation(image: Image.Image) -> int:
-    # Read from the parsed EXIF only (no pixels are decoded for JPEG, TIFF, WebP).
-    # Out-of-range values (0, 9, garbage) mean "as stored".
-    value = image.getexif().get(0x0112, 1)
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
-def _stored(size: tuple[int, int], orientation: int) -> tuple[int, int]:
-    """An upright size expressed in the stored (pre-orientation) pixel grid."""
-    return (size[1], size[0]) if swaps_axes(orientation) else size
-
-
-def _resize(
-    image: Image.Image,
-    size: tuple[int, int],
-    resample: Image.Resampling,
-    box: tuple[float, float, float, float] | None = None,
-) -> Image.Image:
-    return image.resize(size, resample, box=box, reducing_gap=REDUCING_GAP)
-
-
-def _cascade(
-    base: Image.Image,
-    box: tuple[float, float, float, float] | None,
-    orientation: int,
-    targets: Sequence[tuple[int, int]],
-    check_deadline: DeadlineCheck = no_deadline,
-) -> list[Image.Image]:
-    """Resize ``base`` (stored orientation) to every upright target size.
-
-    Largest first; each smaller rendition is resized from the smallest rendition made
-    so far that covers it, not from the full image. Orientation is applied to the
-    first, resized result (transposing 1600 px is cheaper than transposing 24 MP).
-    ``check_deadline`` is called before each resize.
-    """
-    results: list[Image.Image | None] = [None] * len(targets)
-    made: list[Image.Image] = []
-    for index in sorted(range(len(targets)), key=lambda i: -targets[i][0] * targets[i][1]):
-        width, height = targets[index]
-        covering = [im for im in made if im.width >= width and im.height >= height]
-        if covering:
-            source = min(covering, key=lambda im: im.width * im.height)
-            result = source
-            if source.size != (width, height):
-                check_deadline()
-                result = _resize(source, (width, height), FILTER)
-        else:
-            stored = _stored((width, height), orientation)
-            result = base
-            if stored != base.size or box is not None:
-                check_deadline()
-                result = _resize(base, stored, FIRST_FILTER, box)
-            if orientation != 1:
-                result = result.transpose(TRANSPOSE[orientation])
-        made.append(result)
-        results[index] = result
-    return [im for im in results if im is not None]
-
-
-@dataclass(frozen=True)
 class _Job:
     """One source being rendered: what every step after the plan needs."""
 
     data: bytes
     opened: Opened
     orientation: int
-    plan: _Plan
+    plan: _resample.Plan
     settings: Settings
     focal: tuple[float, float] | None
     source: SourceInfo
     check_deadline: DeadlineCheck = no_deadline
     metadata: _metadata.Kept = _metadata.NOTHING  # what the renditions keep (METADATA)
-
-
-def _make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> _Plan:
-    targets: list[tuple[int, int]] = []
-    crops: list[tuple[int, int] | None] = []
-    for rendition in renditions:
-        if rendition.fit == "cover":
-            scaled, crop = _crop.cover_size(upright, rendition.box)
-            targets.append(scaled)
-            crops.append(crop)
-        else:
-            targets.append(fit(upright, rendition.box))
-            crops.append(None)
-    small = (_placeholder.SIZE, _placeholder.SIZE)
-    analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
-    targets += [fit(upright, small), fit(upright, analysis)]
-    return _Plan(upright, targets, crops)
-
-
-def _plan(opened: Opened, settings: Settings) -> tuple[int, _Plan]:
-    """(EXIF orientation, plan); may decode (TIFF, PNG's EXIF), so only once admitted."""
-    with decoding(f"{opened.format} metadata"):
-        if opened.format == "TIFF":
-            # Pillow quirk: its TIFF plugin reports the *oriented* size and applies
-            # the Orientation tag itself while loading (then deletes the tag). Load
-            # first (TIFF has no shrink-on-load to lose), so a tag that survives is
-            # one Pillow did not apply, and nothing is rotated twice.
-            opened.image.load()
-        orientation = _orientation(opened.image)
-    upright = _stored(opened.image.size, orientation)
-    return orientation, _make_plan(upright, settings.renditions)
-
-
-def _windows(
-    made: Sequence[Image.Image], plan: _Plan, focal: _crop.Point | None
-) -> list[tuple[int, int, int, int] | None]:
-    """Per rendition, the box a cover crop cuts from its scaled image (else None)."""
-    count = len(plan.crops)
-    edges: Image.Image | None = None
-    boxes: list[tuple[int, int, int, int] | None] = []
-    for image, crop in zip(made[:count], plan.crops, strict=True):
-        if crop is None:
-            boxes.append(None)
-            continue
-        point = focal
-        if point is None:
-            if edges is None:
-                edges = _crop.energy(made[count + 1])
-            point = _crop.attention(edges, image.size, crop)
-        boxes.append(_crop.window(image.size, crop, point or (0.5, 0.5)))
-    return boxes
-
-
-def _cut(
-    made: Sequence[Image.Image], boxes: Sequence[tuple[int, int, int, int] | None]
-) -> list[Image.Image]:
-    """One image per rendition: the cascade's, cut where a box says."""
-    return [im if box is None else im.crop(box) for im, box in zip(made, boxes, strict=False)]
 
 
 def render_set(
@@ -246,7 +101,7 @@ def render_set(
     two steps, having returned nothing.
     """
     with admitted(data, settings, budget, check_deadline) as opened:
-        orientation, plan = _plan(opened, settings)
+        orientation, plan = _resample.planned(opened, settings)
         source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
         kept = _metadata.read(opened.image, settings.metadata)
         job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline, kept)
@@ -314,8 +169,8 @@ def _render_opened(job: _Job) -> RenderSet:
     if opened.frames > 1:
         return _render_animation(job)
     made, icc = _resample_still(job.data, opened, job.orientation, plan.targets, job.check_deadline)
-    boxes = _windows(made, plan, job.focal)
-    images = _cut(made, boxes)
+    boxes = _resample.windows(made, plan, job.focal)
+    images = _resample.cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
     images = _watermark.mark_all(job.settings.renditions, images, job.settings)
@@ -397,9 +252,11 @@ def _resample_still(
     largest = max(targets, key=lambda size: size[0] * size[1])
     check_deadline()
     with decoding(f"{opened.format} image"):
-        image, box = _decode.decode(data, opened, _stored(largest, orientation))
+        image, box = _decode.decode(data, opened, _resample.stored_size(largest, orientation))
         work = _colour.working(image, opened.image.info.get("icc_profile") or None)
-    return _cascade(work.image, box, orientation, targets, check_deadline), work.icc_profile
+    return _resample.cascade(
+        work.image, box, orientation, targets, check_deadline
+    ), work.icc_profile
 
 
 def resample(
@@ -407,9 +264,9 @@ def resample(
 ) -> list[Image.Image]:
     """The pixels render() would encode, for still images (quality tests, benchmarks)."""
     with admitted(data, settings, None) as opened:
-        orientation, plan = _plan(opened, settings)
+        orientation, plan = _resample.planned(opened, settings)
         made, _ = _resample_still(data, opened, orientation, plan.targets)
-    images = _cut(made, _windows(made, plan, focal))
+    images = _resample.cut(made, _resample.windows(made, plan, focal))
     return [_colour.straight(im) for im in images]
 
 
@@ -433,10 +290,10 @@ def _render_animation(job: _Job) -> RenderSet:
             # as P; normalise every frame to premultiplied RGBA, then resample.
             frame = image.convert("RGBA").convert("RGBa")
             durations.append(int(image.info.get("duration", 100)))
-            made = _cascade(frame, None, job.orientation, plan.targets)
+            made = _resample.cascade(frame, None, job.orientation, plan.targets)
             if not firsts:
-                firsts, boxes = made, _windows(made, plan, job.focal)
-            for rendition_frames, im in zip(frames, _cut(made, boxes), strict=False):
+                firsts, boxes = made, _resample.windows(made, plan, job.focal)
+            for rendition_frames, im in zip(frames, _resample.cut(made, boxes), strict=False):
                 rendition_frames.append(im)
     embed = icc
     for index, rendition_frames in enumerate(frames):
