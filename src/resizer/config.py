@@ -10,22 +10,22 @@ import hashlib
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
 from resizer.errors import ConfigurationError
-from resizer.layout import RENDITION_NAME, RESERVED_NAMES
+
+# The RENDITIONS grammar is resizer.renditions'; its names are also read from here
+# (``X as X``: an explicit re-export, as mypy's strict mode wants it).
+from resizer.renditions import FITS as FITS  # noqa: PLC0414
+from resizer.renditions import FORMATS as FORMATS  # noqa: PLC0414
+from resizer.renditions import UNBOUNDED as UNBOUNDED  # noqa: PLC0414
+from resizer.renditions import Rendition as Rendition  # noqa: PLC0414
+from resizer.renditions import parse_renditions as parse_renditions  # noqa: PLC0414
 
 DEFAULT_RENDITIONS = "thumbnails=150x150,medium=800x800,large=1600x1600"
 DEFAULT_CACHE_CONTROL = "public, max-age=31536000"
-
-#: Output formats a rendition may list (``format=``); ``original`` is the family rule.
-FORMATS = ("original", "jpeg", "png", "webp", "avif")
-FITS = ("fit", "cover")
-#: A box side left out ("1024x") is unbounded: any length is accepted on that side.
-UNBOUNDED = 1 << 30
 
 # Bump when resizer's rendering changes output bytes on purpose (a new resampling
 # step, encoder options): every fingerprint changes, so a backfill re-renders.
@@ -38,126 +38,6 @@ AVIF_SPEED = 8
 #: METADATA's values: what of the source's EXIF/XMP/IPTC a rendition keeps
 #: (resizer.imaging._metadata; the README's "Metadata" paragraph).
 METADATA_MODES = ("copyright", "all", "none")
-
-_BOX = re.compile(r"^(?P<w>[1-9][0-9]{0,5})?x(?P<h>[1-9][0-9]{0,5})?$")
-_EXAMPLE = (
-    "e.g. 'medium=800x800', 'hero=1024x', 'thumbs=150x150:cover:format=jpeg+webp:quality=80',"
-    " 'large=1600x1600:watermark'"
-)
-
-
-@dataclass(frozen=True, order=True)
-class Rendition:
-    """One output: a box (a side may be None: unbounded), how to fill it, and its formats.
-
-    ``fit`` scales the image to fit inside the box, never upscaled; ``cover`` fills
-    exactly ``width`` x ``height``, cropped around the focal point, never upscaled.
-    ``formats[0]`` is written to ``<name>/<source key>``, each further one to
-    ``_<name>/<source key>.<ext>`` (resizer.layout). ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
-    ``watermark`` marks it with the WATERMARK image (unless narrower than
-    WATERMARK_MIN_WIDTH).
-    """
-
-    name: str
-    width: int | None
-    height: int | None
-    fit: str = "fit"
-    formats: tuple[str, ...] = ("original",)
-    quality: int | None = None
-    watermark: bool = False
-
-    @property
-    def box(self) -> tuple[int, int]:
-        """(width, height) with an unbounded side as :data:`UNBOUNDED`."""
-        return (self.width or UNBOUNDED, self.height or UNBOUNDED)
-
-    def __str__(self) -> str:
-        """The item as RENDITIONS spells it, defaults left out (parses back to itself)."""
-        text = f"{self.name}={self.width or ''}x{self.height or ''}"
-        if self.fit != "fit":
-            text += f":{self.fit}"
-        if self.formats != ("original",):
-            text += ":format=" + "+".join(self.formats)
-        if self.quality is not None:
-            text += f":quality={self.quality}"
-        if self.watermark:
-            text += ":watermark"
-        return text
-
-
-def _bad(item: str, problem: str) -> ConfigurationError:
-    return ConfigurationError(f"RENDITIONS item {item!r}: {problem} ({_EXAMPLE})")
-
-
-def _parse_options(item: str, options: list[str]) -> dict[str, Any]:
-    parsed: dict[str, Any] = {}
-    for option in options:
-        key, _, value = option.partition("=")
-        key = key.strip().lower()
-        if key in FITS and not value:
-            if "fit" in parsed:
-                raise _bad(item, "give 'fit' or 'cover' once")
-            parsed["fit"] = key
-        elif key == "format" and value:
-            formats = tuple(f.strip().lower() for f in value.split("+"))
-            unknown = [f for f in formats if f not in FORMATS]
-            if unknown or len(set(formats)) != len(formats) or "formats" in parsed:
-                raise _bad(
-                    item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'"
-                )
-            parsed["formats"] = formats
-        elif key == "watermark" and not value:
-            if "watermark" in parsed:
-                raise _bad(item, "give 'watermark' once")
-            parsed["watermark"] = True
-        elif key == "quality" and value:
-            if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
-                raise _bad(item, "quality= takes one whole number 1..100")
-            parsed["quality"] = int(value)
-        else:
-            raise _bad(
-                item, f"unknown option {option!r}; use fit, cover, format=, quality= or watermark"
-            )
-    return parsed
-
-
-def _parse_item(item: str) -> Rendition:
-    name, equals, rest = item.partition("=")
-    name = name.strip()
-    if not equals or not RENDITION_NAME.fullmatch(name):
-        raise _bad(item, "expected NAME=WIDTHxHEIGHT, a name of letters, digits, '_', '.', '-'")
-    if name in RESERVED_NAMES:
-        raise _bad(item, f"{name!r} is reserved (the manifests' prefix); choose another name")
-    box, *options = rest.split(":")
-    match = _BOX.match(box.strip())
-    if match is None or not (match["w"] or match["h"]):
-        raise _bad(item, "the box is WIDTHxHEIGHT, one side may be left out ('1024x', 'x600')")
-    width = int(match["w"]) if match["w"] else None
-    height = int(match["h"]) if match["h"] else None
-    parsed = _parse_options(item, options)
-    if parsed.get("fit") == "cover" and (width is None or height is None):
-        raise _bad(item, "cover needs both sides of the box (e.g. '150x150:cover')")
-    return Rendition(name, width, height, **parsed)
-
-
-def parse_renditions(text: str) -> tuple[Rendition, ...]:
-    """Parse RENDITIONS (see the README's grammar); sorted largest box first.
-
-    An unbounded side counts as the other side for the order (the cascade order).
-    """
-    items = [item.strip() for item in text.split(",") if item.strip()]
-    if not items:
-        raise ConfigurationError("RENDITIONS is empty; expected e.g. 'thumbnails=150x150'")
-    renditions = [_parse_item(item) for item in items]
-    names = [r.name for r in renditions]
-    if len(set(names)) != len(names):
-        raise ConfigurationError(f"RENDITIONS names must be unique, got {names}")
-
-    def area(r: Rendition) -> int:
-        side = r.width or r.height or 0
-        return (r.width or side) * (r.height or side)
-
-    return tuple(sorted(renditions, key=lambda r: (area(r), r.name), reverse=True))
 
 
 def needs_watermark(renditions: tuple[Rendition, ...], watermark: str) -> bool:
