@@ -8,6 +8,7 @@ pipeline's smoke test reads it too). :mod:`resizer.config` reads RENDITIONS with
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,35 +73,54 @@ def _bad(item: str, problem: str) -> ConfigurationError:
     return ConfigurationError(f"RENDITIONS item {item!r}: {problem} ({_EXAMPLE})")
 
 
+def _fit(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
+    if "fit" in parsed:
+        raise _bad(item, "give 'fit' or 'cover' once")
+    parsed["fit"] = key
+
+
+def _formats(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
+    formats = tuple(f.strip().lower() for f in value.split("+"))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or len(set(formats)) != len(formats) or "formats" in parsed:
+        raise _bad(item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'")
+    parsed["formats"] = formats
+
+
+def _watermark(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
+    if "watermark" in parsed:
+        raise _bad(item, "give 'watermark' once")
+    parsed["watermark"] = True
+
+
+def _quality(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
+    if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
+        raise _bad(item, "quality= takes one whole number 1..100")
+    parsed["quality"] = int(value)
+
+
+_Option = Callable[[str, str, str, dict[str, Any]], None]
+#: Each option of an item: (whether it takes ``=value``, what reads it into the fields).
+_OPTIONS: dict[str, tuple[bool, _Option]] = {
+    **dict.fromkeys(FITS, (False, _fit)),
+    "format": (True, _formats),
+    "watermark": (False, _watermark),
+    "quality": (True, _quality),
+}
+
+
 def _parse_options(item: str, options: list[str]) -> dict[str, Any]:
+    """The :class:`Rendition` fields ``options`` set (one reader per option)."""
     parsed: dict[str, Any] = {}
     for option in options:
         key, _, value = option.partition("=")
         key = key.strip().lower()
-        if key in FITS and not value:
-            if "fit" in parsed:
-                raise _bad(item, "give 'fit' or 'cover' once")
-            parsed["fit"] = key
-        elif key == "format" and value:
-            formats = tuple(f.strip().lower() for f in value.split("+"))
-            unknown = [f for f in formats if f not in FORMATS]
-            if unknown or len(set(formats)) != len(formats) or "formats" in parsed:
-                raise _bad(
-                    item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'"
-                )
-            parsed["formats"] = formats
-        elif key == "watermark" and not value:
-            if "watermark" in parsed:
-                raise _bad(item, "give 'watermark' once")
-            parsed["watermark"] = True
-        elif key == "quality" and value:
-            if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
-                raise _bad(item, "quality= takes one whole number 1..100")
-            parsed["quality"] = int(value)
-        else:
+        takes_value, read = _OPTIONS.get(key, (None, None))
+        if read is None or takes_value != bool(value):
             raise _bad(
                 item, f"unknown option {option!r}; use fit, cover, format=, quality= or watermark"
             )
+        read(item, key, value, parsed)
     return parsed
 
 

@@ -78,6 +78,12 @@ def test_str_spells_the_item_back(item: str) -> None:
         ("t=150x150:quality=101", "quality= takes"),
         ("t=150x150:quality=high", "quality= takes"),
         ("t=150x150:fit:cover", "'fit' or 'cover' once"),
+        ("t=150x150:watermark:watermark", "'watermark' once"),
+        # A flag given a value, or a valued option none: not an option of the grammar.
+        ("t=150x150:cover=yes", "unknown option 'cover=yes'"),
+        ("t=150x150:watermark=1", "unknown option 'watermark=1'"),
+        ("t=150x150:quality", "unknown option 'quality'"),
+        ("t=150x150:format=", "unknown option 'format='"),
         ("manifests=150x150", "reserved"),
         ("t=150*150", "the box is WIDTHxHEIGHT"),
     ],
