@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 
 from resizer.config import Settings
-from resizer.events import created_record, notification_body
 from resizer.layout import rendition_key
+from resizer.notifications import created_record, notification_body
 from resizer_tools.local.emulator import Emulator as Moto
 from resizer_tools.local.lambda_event import to_lambda_record
 

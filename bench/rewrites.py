@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"
 from images import jpeg
 
 from resizer.config import Settings, parse_renditions
-from resizer.events import Action, ObjectEvent
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import Action, ObjectChange
 from resizer.pipeline import Pipeline
 
 BEFORE = "hero=800x:format=webp+jpeg,card=400x300:cover:format=webp+jpeg,thumb=150x150:cover"
@@ -30,7 +30,7 @@ AFTER = BEFORE.replace("hero=800x:format=webp+jpeg", "hero=800x:format=webp+jpeg
 
 def _deliver(settings: Settings, storage: InMemoryStorage, keys: list[str]) -> None:
     for key in keys:
-        Pipeline(settings, storage).handle(ObjectEvent(Action.RENDER, "src", key, etag=""))
+        Pipeline(settings, storage).handle(ObjectChange(Action.RENDER, "src", key, etag=""))
 
 
 def main() -> None:

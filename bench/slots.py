@@ -30,7 +30,7 @@ import os, sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from resizer.config import Settings
-from resizer.events import Action, ObjectEvent
+from resizer.notifications import Action, ObjectChange
 from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 
@@ -49,12 +49,12 @@ import statistics, time
 started = time.perf_counter()
 
 def handle(key):
-    outcome = pipeline.handle(ObjectEvent(Action.RENDER, "in", key))
+    outcome = pipeline.handle(ObjectChange(Action.RENDER, "in", key))
     return outcome, time.perf_counter() - started
 
 with ThreadPoolExecutor(settings.workers) as pool:
     done = list(pool.map(handle, keys))
-assert all(o.result is Result.RENDERED for o, _ in done), done
+assert all(o.kind is Result.RENDERED for o, _ in done), done
 print(statistics.median(t for _, t in done))
 """
 

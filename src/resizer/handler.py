@@ -37,7 +37,7 @@ from botocore.session import Session, get_session
 from resizer import imaging, publish, watermark
 from resizer.config import Settings
 from resizer.errors import DeadlineError, MalformedMessageError, ResizerError
-from resizer.events import ObjectEvent, notification_body, parse_record, require_source
+from resizer.notifications import ObjectChange, notification_body, parse_record, require_source
 from resizer.pipeline import Outcome, Pipeline, Result
 from resizer.storage import S3Storage
 
@@ -162,9 +162,9 @@ def _dead_letter(
 
 def _process_message(
     rt: Runtime, record: SQSRecord, context: LambdaContext
-) -> list[tuple[ObjectEvent, Outcome | ResizerError]]:
-    """Run in a worker thread: every object event of one message, each to its end."""
-    events = parse_record(record)
+) -> list[tuple[ObjectChange, Outcome | ResizerError]]:
+    """Run in a worker thread: every object change of one message, each to its end."""
+    changes = parse_record(record)
 
     def check_deadline() -> None:
         left = context.get_remaining_time_in_millis()
@@ -174,9 +174,9 @@ def _process_message(
                 f"{rt.settings.deadline_margin_ms}); the record will be retried"
             )
 
-    results: list[tuple[ObjectEvent, Outcome | ResizerError]] = []
+    results: list[tuple[ObjectChange, Outcome | ResizerError]] = []
     transient: Exception | None = None
-    for received in events:
+    for received in changes:
         event = received
         try:
             require_source(event, rt.settings.source_bucket)
@@ -195,7 +195,7 @@ def _process_message(
     return results
 
 
-def _resolved(rt: Runtime, event: ObjectEvent) -> ObjectEvent:
+def _resolved(rt: Runtime, event: ObjectChange) -> ObjectChange:
     """The event with the key form that names the object, logged when there was a choice
     (an EventBridge key that URL-decoding would change: the first-deploy check)."""
     resolved, form = rt.pipeline.resolve_key(event)
@@ -210,7 +210,7 @@ def _resolved(rt: Runtime, event: ObjectEvent) -> ObjectEvent:
 
 
 def _record_handler(
-    futures: dict[str, Future[list[tuple[ObjectEvent, Outcome | ResizerError]]]],
+    futures: dict[str, Future[list[tuple[ObjectChange, Outcome | ResizerError]]]],
     version: str,
 ) -> Callable[[SQSRecord], None]:
     rt = runtime()
@@ -240,7 +240,7 @@ def _record_handler(
                 )
                 continue
             logger.info(
-                result.result.value,
+                result.kind.value,
                 key=result.key,
                 bytes_in=result.bytes_in,
                 bytes_out=result.bytes_out,
@@ -248,7 +248,7 @@ def _record_handler(
                 ms=result.ms,
                 steps_ms=result.steps,
             )
-            metrics.add_metric(name=_OUTCOME_METRICS[result.result], unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=_OUTCOME_METRICS[result.kind], unit=MetricUnit.Count, value=1)
 
     return handle
 

@@ -29,7 +29,7 @@ from resizer.storage import (
     FetchHook,
     Head,
     ObjectWrite,
-    Opened,
+    OpenedObject,
     Storage,
     object_etag,
 )
@@ -105,13 +105,13 @@ class InMemoryStorage(Storage):
             stored = self.objects.get((bucket, key))
         return None if stored is None else Head(stored.etag, stored.metadata)
 
-    def _open(self, bucket: str, key: str) -> Opened | None:
+    def _open(self, bucket: str, key: str) -> OpenedObject | None:
         with self._lock:
             self.calls.append(("get", bucket, key))
             stored = self.objects.get((bucket, key))
         if stored is None:
             return None
-        return Opened(
+        return OpenedObject(
             len(stored.data),
             stored.etag,
             _Body(stored.data, lambda: self._record("read", bucket, key)),

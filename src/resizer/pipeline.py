@@ -43,8 +43,8 @@ from resizer import imaging, publish
 from resizer import manifest as manifests
 from resizer.config import Settings
 from resizer.errors import SourceGoneError, TransientError, no_deadline
-from resizer.events import Action, KeyForm, ObjectEvent, resolve_key
 from resizer.manifest import Manifest, Plan, SetState
+from resizer.notifications import Action, KeyForm, ObjectChange, resolve_key
 from resizer.storage import META_FOCAL_POINT, Storage
 
 
@@ -58,7 +58,7 @@ class Result(Enum):
 
 @dataclass(frozen=True)
 class Outcome:
-    result: Result
+    kind: Result
     key: str
     bytes_in: int = 0
     bytes_out: int = 0
@@ -116,7 +116,7 @@ class Pipeline:
         self._slots = threading.BoundedSemaphore(slots) if slots else None
 
     def handle(
-        self, event: ObjectEvent, check_deadline: Callable[[], None] = no_deadline
+        self, event: ObjectChange, check_deadline: Callable[[], None] = no_deadline
     ) -> Outcome:
         """Process one object event. ``check_deadline`` raises when time is running out."""
         started = time.perf_counter()
@@ -126,7 +126,7 @@ class Pipeline:
             outcome = self._render(event, check_deadline)
         return replace(outcome, ms=round((time.perf_counter() - started) * 1000, 1))
 
-    def resolve_key(self, event: ObjectEvent) -> tuple[ObjectEvent, KeyForm | None]:
+    def resolve_key(self, event: ObjectChange) -> tuple[ObjectChange, KeyForm | None]:
         """Which form of an EventBridge key names the object (:func:`resolve_key`): for a
         render, the one whose source exists; for a removal, the one with a manifest.
         Costs nothing unless decoding the key would change it (then one or two lookups)."""
@@ -137,7 +137,7 @@ class Pipeline:
         )
 
     def _render(
-        self, event: ObjectEvent, check_deadline: Callable[[], None], turns: int = 0
+        self, event: ObjectChange, check_deadline: Callable[[], None], turns: int = 0
     ) -> Outcome:
         if event.key.endswith("/") and event.size == 0:
             return Outcome(Result.FOLDER, event.key)
@@ -147,7 +147,7 @@ class Pipeline:
             return Outcome(Result.UNCHANGED, event.key)
         return self._rounds(event, etag, plan, check_deadline, turns)
 
-    def _plan(self, event: ObjectEvent) -> tuple[str, Plan]:
+    def _plan(self, event: ObjectChange) -> tuple[str, Plan]:
         """The source's ETag as it is now, and what of its set is up to date with it."""
         self.storage.check_key(event.key)
         # Compare with the source as it is now, not with the event's ETag: a stale
@@ -178,7 +178,7 @@ class Pipeline:
 
     def _rounds(
         self,
-        event: ObjectEvent,
+        event: ObjectChange,
         etag: str,
         plan: Plan,
         check_deadline: Callable[[], None],
@@ -218,7 +218,7 @@ class Pipeline:
 
     def _make(
         self,
-        event: ObjectEvent,
+        event: ObjectChange,
         etag: str,
         plan: Plan,
         check_deadline: Callable[[], None],
@@ -291,7 +291,7 @@ class Pipeline:
         self.storage.write_manifest(source_key, manifest, announced=True)
 
     def _remove(
-        self, event: ObjectEvent, check_deadline: Callable[[], None], turns: int = 0
+        self, event: ObjectChange, check_deadline: Callable[[], None], turns: int = 0
     ) -> Outcome:
         check_deadline()
         if turns > _MAX_ROUNDS:
@@ -313,5 +313,5 @@ class Pipeline:
         if etag is None:
             return Outcome(Result.REMOVED, event.key)
         # Re-uploaded while we deleted: its renditions may be gone, so make them again.
-        recreated = ObjectEvent(Action.RENDER, event.bucket, event.key, etag=etag)
+        recreated = ObjectChange(Action.RENDER, event.bucket, event.key, etag=etag)
         return self._render(recreated, check_deadline, turns + 1)

@@ -95,7 +95,7 @@ class Readable(Protocol):
 
 
 @dataclass(frozen=True)
-class Opened:
+class OpenedObject:
     """An object whose download has started: its size is known, its body not yet read."""
 
     size: int
@@ -144,10 +144,10 @@ class Storage(ABC):
         """The object's ETag and metadata, or None when it does not exist."""
 
     @abstractmethod
-    def _open(self, bucket: str, key: str) -> Opened | None:
+    def _open(self, bucket: str, key: str) -> OpenedObject | None:
         """Start downloading the object, or None when it does not exist."""
 
-    def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
+    def _read(self, bucket: str, key: str, opened: OpenedObject) -> bytes:
         """The body of an opened object; BrokenReadError when it breaks mid-stream."""
         return opened.body.read()
 
@@ -330,7 +330,7 @@ class S3Storage(Storage):
         )
         self.s3 = s3
 
-    def _read(self, bucket: str, key: str, opened: Opened) -> bytes:
+    def _read(self, bucket: str, key: str, opened: OpenedObject) -> bytes:
         try:
             return opened.body.read()
         except _BROKEN_READ as error:
@@ -345,11 +345,11 @@ class S3Storage(Storage):
             return None
         return Head(etag=head["ETag"].strip('"'), metadata=head.get("Metadata", {}))
 
-    def _open(self, bucket: str, key: str) -> Opened | None:
+    def _open(self, bucket: str, key: str) -> OpenedObject | None:
         response = _unless_missing(lambda: self.s3.get_object(Bucket=bucket, Key=key))
         if response is None:
             return None
-        return Opened(
+        return OpenedObject(
             size=response["ContentLength"],
             etag=response["ETag"].strip('"'),
             body=response["Body"],

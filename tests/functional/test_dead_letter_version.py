@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from emulated_aws import Stack
 
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.ops import dead_letters
 from resizer_tools.ops.aws import Aws, StackResources
 

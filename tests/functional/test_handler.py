@@ -14,7 +14,7 @@ from images import png
 from PIL import Image
 
 from resizer import handler
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 
 PHOTO = Path(__file__).parents[2] / "examples" / "photos" / "Picture_1A_by_freespace.jpg"
 BOXES = {"large": 1600, "medium": 800, "thumbnails": 150}

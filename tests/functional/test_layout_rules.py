@@ -13,7 +13,7 @@ from emulated_aws import CALLS, Stack, record_calls
 from images import jpeg
 
 from resizer import handler
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 
 RENDITIONS = "hero=80x:format=avif+webp+jpeg,thumb=20x20"
 

@@ -15,7 +15,7 @@ from emulated_aws import CALLS, Call, Stack
 from PIL import Image
 from role_policy import RolePolicy, required
 
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 
 NAMES = {
     "SourceBucket": "source",

@@ -18,7 +18,7 @@ from images import jpeg
 from typer.testing import CliRunner
 
 from resizer import handler
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.cli.app import app
 from resizer_tools.ops import dead_letters as dlq
 from resizer_tools.ops.aws import Aws, StackResources

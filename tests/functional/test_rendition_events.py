@@ -15,7 +15,7 @@ from emulated_aws import REGION, Stack, StreamedBody, record_calls
 from images import png
 
 from resizer import handler, publish
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from PIL import Image, ImageChops
 
 from resizer import handler, layout
 from resizer.errors import ConfigurationError
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 
 
 def redeliver(stack: Stack, key: str) -> None:

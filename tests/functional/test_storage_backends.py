@@ -12,9 +12,9 @@ from images import encode, jpeg, picture
 
 from resizer.config import Settings, parse_renditions
 from resizer.errors import ImageTooLargeError, SourceGoneError, TransientError
-from resizer.events import Action, ObjectEvent
 from resizer.layout import rendition_key
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import Action, ObjectChange
 from resizer.pipeline import Pipeline, Result
 from resizer.storage import S3Storage
 
@@ -50,12 +50,12 @@ def test_both_backends_write_the_same_renditions(stack: Stack, key: str, data: b
     s3, memory = backends(stack)
     assert stack.put(key, data) == memory.upload(stack.source, key, data)  # S3's ETag
     outcomes = [
-        Pipeline(backend.settings, backend).handle(ObjectEvent(Action.RENDER, stack.source, key))
+        Pipeline(backend.settings, backend).handle(ObjectChange(Action.RENDER, stack.source, key))
         for backend in (s3, memory)
     ]
-    assert outcomes[0].result is Result.RENDERED
-    assert [(o.result, o.bytes_in, o.bytes_out, o.renditions) for o in outcomes[1:]] == [
-        (o.result, o.bytes_in, o.bytes_out, o.renditions) for o in outcomes[:1]
+    assert outcomes[0].kind is Result.RENDERED
+    assert [(o.kind, o.bytes_in, o.bytes_out, o.renditions) for o in outcomes[1:]] == [
+        (o.kind, o.bytes_in, o.bytes_out, o.renditions) for o in outcomes[:1]
     ]
     for rendition in RENDITIONS:
         written = memory.renditions(key)[rendition.name]
@@ -71,8 +71,8 @@ def test_both_backends_write_the_same_renditions(stack: Stack, key: str, data: b
     stack.s3.delete_object(Bucket=stack.source, Key=key)
     memory.remove(stack.source, key)
     for backend in (s3, memory):
-        removal = ObjectEvent(Action.REMOVE, stack.source, key)
-        assert Pipeline(backend.settings, backend).handle(removal).result is Result.REMOVED
+        removal = ObjectChange(Action.REMOVE, stack.source, key)
+        assert Pipeline(backend.settings, backend).handle(removal).kind is Result.REMOVED
     assert stack.s3.list_objects_v2(Bucket=stack.destination).get("KeyCount") == 0
     assert memory.renditions(key) == {}
 

@@ -19,7 +19,7 @@ from e2e import TEMPLATE, jpeg, keys, publish_config
 from PIL import Image
 from typer.testing import CliRunner
 
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.cli.app import app
 from resizer_tools.local.mapping import MappingConfig
 from resizer_tools.local.stack import LocalStack

@@ -15,7 +15,7 @@ from e2e import TEMPLATE, jpeg, renditions_of, wait_for
 from typer.testing import CliRunner
 
 from resizer.errors import ConfigurationError
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.cli.app import app
 from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources

@@ -16,7 +16,7 @@ import pytest
 from e2e import ROOT, jpeg, renditions_of, wait_for
 from PIL import Image
 
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops import dead_letters, operations
 from resizer_tools.ops.aws import Aws, StackResources

@@ -21,8 +21,8 @@ from PIL import Image
 
 from resizer import imaging
 from resizer.config import Settings, parse_renditions
-from resizer.events import Action, created_record, notification_body, parse_body
 from resizer.imaging._geometry import fit
+from resizer.notifications import Action, created_record, notification_body, parse_body
 
 # S3 keys are UTF-8 (no lone surrogates), 1 to 1,024 bytes.
 KEYS = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=300).filter(

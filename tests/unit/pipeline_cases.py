@@ -7,9 +7,9 @@ from images import jpeg, png
 
 from resizer import imaging
 from resizer.config import Settings, parse_renditions
-from resizer.events import Action, ObjectEvent
 from resizer.manifest import META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import Action, ObjectChange
 
 SOURCE = "uploads"
 RENDITIONS = parse_renditions("big=96x96,small=24x24")
@@ -19,12 +19,12 @@ KEY = "photos/cat.jpg"
 VERSIONS = (jpeg(160, 120), jpeg(60, 90), png(48, 48))
 
 
-def created(key: str = KEY, etag: str = "", size: int | None = 1) -> ObjectEvent:
-    return ObjectEvent(Action.RENDER, SOURCE, key, etag=etag, size=size)
+def created(key: str = KEY, etag: str = "", size: int | None = 1) -> ObjectChange:
+    return ObjectChange(Action.RENDER, SOURCE, key, etag=etag, size=size)
 
 
-def removed(key: str = KEY) -> ObjectEvent:
-    return ObjectEvent(Action.REMOVE, SOURCE, key)
+def removed(key: str = KEY) -> ObjectChange:
+    return ObjectChange(Action.REMOVE, SOURCE, key)
 
 
 def assert_current(storage: InMemoryStorage, key: str = KEY) -> None:

@@ -164,11 +164,11 @@ def test_tune_json_holds_the_recommendation(tmp_path: Path) -> None:
 
 
 def test_an_event_file_is_an_sqs_event_or_a_wrapped_s3_notification() -> None:
-    from resizer.events import parse_body
+    from resizer.notifications import parse_body
     from resizer_tools.cli.invoke import sqs_event
 
     arn = "arn:aws:sqs:us-east-1:123456789012:q"
-    sqs = json.loads((ROOT / "tests" / "events" / "sqs_s3_put_real.json").read_text())
+    sqs = json.loads((ROOT / "tests" / "notifications" / "sqs_s3_put_real.json").read_text())
     assert sqs_event(sqs, arn, "us-east-1") == sqs
     s3 = json.loads(sqs["Records"][0]["body"])
     wrapped = sqs_event(s3, arn, "us-east-1")

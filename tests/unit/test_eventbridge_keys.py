@@ -1,6 +1,6 @@
 """The pipeline's hook for EventBridge keys (Pipeline.resolve_key), on InMemoryStorage.
 
-The decision itself is resizer.events.resolve_key (tests/unit/test_events.py); here,
+The decision itself is resizer.notifications.resolve_key (tests/unit/test_notifications.py); here,
 what the pipeline asks storage to decide it: for a render, whether the source exists;
 for a removal, whether the key has a manifest. The functional test runs it through the
 handler on emulated AWS (tests/functional/test_eventbridge_keys.py).
@@ -13,9 +13,9 @@ import json
 import pytest
 from pipeline_cases import SOURCE, VERSIONS
 
-from resizer.events import KeyForm, ObjectEvent, parse_body
 from resizer.layout import manifest_key
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import KeyForm, ObjectChange, parse_body
 from resizer.pipeline import Pipeline, Result
 
 DECODED = "a b+c%.jpg"
@@ -23,7 +23,7 @@ DECODED = "a b+c%.jpg"
 ENCODED = "a+b%2Bc%25.jpg"
 
 
-def eventbridge(key: str, detail_type: str = "Object Created") -> ObjectEvent:
+def eventbridge(key: str, detail_type: str = "Object Created") -> ObjectChange:
     envelope = {
         "source": "aws.s3",
         "detail-type": detail_type,
@@ -41,7 +41,7 @@ def test_a_raw_key_renders_under_its_own_name(
     event, form = pipeline.resolve_key(eventbridge(key))
     assert event.key == key
     assert form is (KeyForm.RAW if key == DECODED else None)
-    assert pipeline.handle(event).result is Result.RENDERED
+    assert pipeline.handle(event).kind is Result.RENDERED
     assert set(storage.renditions(key)) == {"big", "small"}
 
 
@@ -52,7 +52,7 @@ def test_an_encoded_key_falls_back_to_the_object_it_decodes_to(
     event, form = pipeline.resolve_key(eventbridge(ENCODED))
     assert (event.key, form) == (DECODED, KeyForm.DECODED)
     assert [key for op, _, key in storage.calls if op == "head"] == [ENCODED, DECODED]
-    assert pipeline.handle(event).result is Result.RENDERED
+    assert pipeline.handle(event).kind is Result.RENDERED
     assert set(storage.renditions(DECODED)) == {"big", "small"}
 
 
@@ -73,7 +73,7 @@ def test_a_removal_goes_by_the_manifest(storage: InMemoryStorage, pipeline: Pipe
 
     event, form = pipeline.resolve_key(eventbridge(ENCODED, "Object Deleted"))
     assert (event.key, form) == (DECODED, KeyForm.DECODED)
-    assert pipeline.handle(event).result is Result.REMOVED
+    assert pipeline.handle(event).kind is Result.REMOVED
     assert storage.renditions(DECODED) == {}
     assert storage.get(dest, manifest_key(DECODED)) is None
 

@@ -39,7 +39,7 @@ def test_a_new_image_renders_every_rendition_recording_the_source_etag(
 ) -> None:
     etag = storage.upload(SOURCE, KEY, versions[0])
     outcome = pipeline.handle(created(etag=etag))
-    assert outcome.result is Result.RENDERED
+    assert outcome.kind is Result.RENDERED
     assert (outcome.bytes_in, outcome.renditions) == (len(versions[0]), 2)
     assert outcome.bytes_out == sum(len(r.data) for r in storage.renditions(KEY).values())
     assert set(outcome.steps) == {"fetch", "render", "store"}
@@ -73,7 +73,7 @@ def test_a_duplicate_costs_a_head_of_the_source_the_manifest_and_each_object_lis
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
     storage.calls.clear()
-    assert pipeline.handle(created()).result is Result.UNCHANGED
+    assert pipeline.handle(created()).kind is Result.UNCHANGED
     assert storage.calls == [
         ("head", SOURCE, KEY),
         ("get", "renditions", manifest_key(KEY)),
@@ -92,11 +92,11 @@ def test_a_stale_set_left_behind_is_not_taken_for_current(
     new = storage.upload(SOURCE, KEY, versions[1])
     # A late delivery of the first event renders the source as it is now.
     outcome = pipeline.handle(created(etag=old))
-    assert outcome.result is Result.RENDERED
+    assert outcome.kind is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])
     assert_current(storage)
     # And the new version's own event is then a duplicate.
-    assert pipeline.handle(created(etag=new)).result is Result.UNCHANGED
+    assert pipeline.handle(created(etag=new)).kind is Result.UNCHANGED
 
 
 def test_a_mixed_set_is_not_taken_for_current(
@@ -110,7 +110,7 @@ def test_a_mixed_set_is_not_taken_for_current(
     storage.store(KEY, new, first)
     etags = {r.metadata[META_SOURCE_ETAG] for r in storage.renditions(KEY).values()}
     assert len(etags) == 2
-    assert pipeline.handle(created(etag=new)).result is Result.RENDERED
+    assert pipeline.handle(created(etag=new)).kind is Result.RENDERED
     assert_current(storage)
 
 
@@ -120,7 +120,7 @@ def test_a_missing_rendition_is_rendered_again(
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
     storage.remove("renditions", rendition_key(KEY, "big"))
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert_current(storage)
 
 
@@ -145,7 +145,7 @@ def test_a_key_too_long_for_its_renditions_is_refused_before_any_call(
     with pytest.raises(KeyTooLongError, match="by 1 bytes"):
         pipeline.handle(created(too_long))
     assert storage.calls == []
-    assert pipeline.handle(created(fits)).result is Result.RENDERED
+    assert pipeline.handle(created(fits)).kind is Result.RENDERED
 
 
 def test_a_source_over_max_input_bytes_is_refused_before_it_is_read(versions: list[bytes]) -> None:
@@ -162,7 +162,7 @@ def test_a_source_over_max_input_bytes_is_refused_before_it_is_read(versions: li
 def test_a_folder_marker_is_acknowledged_without_a_single_call(
     storage: InMemoryStorage, pipeline: Pipeline
 ) -> None:
-    assert pipeline.handle(created("photos/2024/", size=0)).result is Result.FOLDER
+    assert pipeline.handle(created("photos/2024/", size=0)).kind is Result.FOLDER
     assert storage.calls == []
 
 
@@ -172,7 +172,7 @@ def test_a_key_ending_in_a_slash_with_content_is_an_image(
 ) -> None:
     """Only a zero-byte object is a folder marker; an unknown size is not assumed zero."""
     storage.upload(SOURCE, "odd/", versions[2])
-    assert pipeline.handle(created("odd/", size=size)).result is Result.RENDERED
+    assert pipeline.handle(created("odd/", size=size)).kind is Result.RENDERED
     assert_current(storage, "odd/")
 
 
@@ -192,7 +192,7 @@ def test_the_fake_serves_concurrent_pipelines_as_the_handler_runs_them(
         storage.upload(SOURCE, key, versions[n % len(versions)])
     pipeline = Pipeline(SETTINGS, storage)
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda key: pipeline.handle(created(key)).result, keys))
+        results = list(pool.map(lambda key: pipeline.handle(created(key)).kind, keys))
     assert results == [Result.RENDERED] * len(keys)
     for key in keys:
         assert_current(storage, key)

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from pipeline_cases import KEY, SETTINGS, SOURCE, VERSIONS, assert_current, created, removed
 
 from resizer.errors import ResizerError
-from resizer.events import ObjectEvent
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import ObjectChange
 from resizer.pipeline import Pipeline
 
 
@@ -55,7 +55,7 @@ class World:
     def __init__(self, versions: list[bytes]) -> None:
         self.versions = versions
         self.storage = InMemoryStorage(SETTINGS)
-        self.queue: list[ObjectEvent] = []  # one per change, in change order
+        self.queue: list[ObjectChange] = []  # one per change, in change order
         self.delivered: set[int] = set()  # which queued notifications were ever handled
 
     def change(self, change: Change) -> int:

@@ -32,7 +32,7 @@ def test_a_source_replaced_while_rendering_is_rendered_again(
     old = storage.upload(SOURCE, KEY, versions[0])
     replace_once(storage, versions[1])
     outcome = pipeline.handle(created(etag=old))
-    assert outcome.result is Result.RENDERED
+    assert outcome.kind is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])  # the outcome describes the last round
     # The stale set and its manifest, then the new.
     assert [op for op, _, _ in storage.writes()] == ["put"] * 6
@@ -49,10 +49,10 @@ def test_a_replacement_rendered_meanwhile_by_another_worker_does_not_lose(
     def replace_and_render(bucket: str, key: str) -> None:
         storage.after_fetch = None
         etag = storage.upload(bucket, key, versions[1])
-        assert other.handle(created(etag=etag)).result is Result.RENDERED
+        assert other.handle(created(etag=etag)).kind is Result.RENDERED
 
     storage.after_fetch = replace_and_render
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert_current(storage)
 
 
@@ -61,7 +61,7 @@ def test_a_source_deleted_while_rendering_has_what_was_written_undone(
 ) -> None:
     storage.upload(SOURCE, KEY, versions[0])
     storage.after_fetch = storage.remove
-    assert pipeline.handle(created()).result is Result.REMOVED
+    assert pipeline.handle(created()).kind is Result.REMOVED
     writes = [op for op, _, _ in storage.writes()]
     assert writes == ["put"] * 3 + ["delete"] * 3  # renditions and manifest, then undone
     assert_current(storage)
@@ -76,10 +76,10 @@ def test_a_deletion_whose_removal_ran_first_still_leaves_nothing(
 
     def delete_and_remove(bucket: str, key: str) -> None:
         storage.remove(bucket, key)
-        assert other.handle(removed()).result is Result.REMOVED
+        assert other.handle(removed()).kind is Result.REMOVED
 
     storage.after_fetch = delete_and_remove
-    assert pipeline.handle(created()).result is Result.REMOVED
+    assert pipeline.handle(created()).kind is Result.REMOVED
     assert storage.renditions(KEY) == {}
 
 
@@ -99,7 +99,7 @@ def test_a_source_that_keeps_changing_gives_up_after_max_rounds_as_transient(
     assert sum(op == "get" and bucket == SOURCE for op, bucket, _ in storage.calls) == _MAX_ROUNDS
     # What was written is stale, so the retry (SQS redelivers) does not skip it.
     storage.after_fetch = None
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert_current(storage)
 
 
@@ -128,7 +128,7 @@ def test_a_deadline_before_any_write_leaves_nothing_written(
     assert storage.writes() == []
     gets = [op for op, bucket, _ in storage.calls if op == "get" and bucket == SOURCE]
     assert len(gets) == at - 1
-    assert pipeline.handle(created()).result is Result.RENDERED  # the retry completes
+    assert pipeline.handle(created()).kind is Result.RENDERED  # the retry completes
 
 
 def test_a_deadline_in_the_second_round_leaves_a_set_the_retry_redoes(
@@ -148,7 +148,7 @@ def test_a_deadline_in_the_second_round_leaves_a_set_the_retry_redoes(
     stale = {r.metadata[META_SOURCE_ETAG] for r in storage.renditions(KEY).values()}
     assert stale  # the first round's set was written...
     assert replaced[0] not in stale  # ...and is not the current source's
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert_current(storage)
 
 
@@ -172,9 +172,9 @@ def test_a_removal_deletes_the_renditions_while_the_source_is_absent(
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
     storage.remove(SOURCE, KEY)
-    assert pipeline.handle(removed()).result is Result.REMOVED
+    assert pipeline.handle(removed()).kind is Result.REMOVED
     assert storage.renditions(KEY) == {}
-    assert pipeline.handle(removed()).result is Result.REMOVED  # a duplicate: no error
+    assert pipeline.handle(removed()).kind is Result.REMOVED  # a duplicate: no error
 
 
 def test_a_removal_while_the_source_exists_keeps_everything(
@@ -184,7 +184,7 @@ def test_a_removal_while_the_source_exists_keeps_everything(
     storage.upload(SOURCE, KEY, versions[0])
     pipeline.handle(created())
     storage.calls.clear()
-    assert pipeline.handle(removed()).result is Result.KEPT
+    assert pipeline.handle(removed()).kind is Result.KEPT
     assert storage.writes() == []
     assert_current(storage)
 
@@ -203,11 +203,11 @@ def test_a_source_uploaded_again_during_the_deletion_is_rendered_again(
         storage.before_delete = None
         etag = storage.upload(SOURCE, source_key, versions[1])
         if render_meanwhile:
-            assert other.handle(created(etag=etag)).result is Result.RENDERED
+            assert other.handle(created(etag=etag)).kind is Result.RENDERED
 
     storage.before_delete = upload_again
     outcome = pipeline.handle(removed())
-    assert outcome.result is Result.RENDERED
+    assert outcome.kind is Result.RENDERED
     assert outcome.bytes_in == len(versions[1])
     assert_current(storage)
 
@@ -227,5 +227,5 @@ def test_a_source_deleted_and_uploaded_again_over_and_over_gives_up_as_transient
     # Once the flapping stops, the next delivery leaves the source's renditions current.
     storage.after_fetch = storage.before_delete = None
     storage.upload(SOURCE, KEY, versions[1])
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert_current(storage)

@@ -15,10 +15,10 @@ from PIL import Image
 from resizer import publish
 from resizer.config import Settings, fingerprint, parse_renditions
 from resizer.errors import TransientError
-from resizer.events import Action, ObjectEvent
 from resizer.layout import manifest_key
 from resizer.manifest import META_ANNOUNCED, META_CONFIG, META_SOURCE_ETAG
 from resizer.memory_storage import InMemoryStorage
+from resizer.notifications import Action, ObjectChange
 from resizer.pipeline import Pipeline, Result
 from resizer.publish import EventBridgePublisher, InMemoryPublisher
 
@@ -32,12 +32,12 @@ def settings(spec: str = SPEC) -> Settings:
     return Settings(destination_bucket=DEST, renditions=parse_renditions(spec))
 
 
-def created(key: str = KEY) -> ObjectEvent:
-    return ObjectEvent(Action.RENDER, SOURCE, key, size=1)
+def created(key: str = KEY) -> ObjectChange:
+    return ObjectChange(Action.RENDER, SOURCE, key, size=1)
 
 
-def removed(key: str = KEY) -> ObjectEvent:
-    return ObjectEvent(Action.REMOVE, SOURCE, key)
+def removed(key: str = KEY) -> ObjectChange:
+    return ObjectChange(Action.REMOVE, SOURCE, key)
 
 
 def manifest(storage: InMemoryStorage, key: str = KEY) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def test_the_manifest_lists_exactly_the_objects_written(
 ) -> None:
     data = jpeg(160, 120)
     etag = storage.upload(SOURCE, KEY, data)
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     found = manifest(storage)
     assert found["version"] == 1
     assert found["source"] == {
@@ -163,7 +163,7 @@ def test_an_unchanged_config_rewrites_nothing(storage: InMemoryStorage, pipeline
     storage.upload(SOURCE, KEY, jpeg())
     pipeline.handle(created())
     storage.calls.clear()
-    assert pipeline.handle(created()).result is Result.UNCHANGED  # what backfill sends
+    assert pipeline.handle(created()).kind is Result.UNCHANGED  # what backfill sends
     assert storage.writes() == []
 
 
@@ -183,7 +183,7 @@ def test_a_changed_config_renders_again(storage: InMemoryStorage, change: dict[s
     changed = replace(storage.settings, **change)
     store = InMemoryStorage(changed)
     store.objects = storage.objects
-    assert Pipeline(changed, store).handle(created()).result is Result.RENDERED
+    assert Pipeline(changed, store).handle(created()).kind is Result.RENDERED
     assert manifest(store)["config"] == fingerprint(changed) != fingerprint(storage.settings)
 
 
@@ -219,7 +219,7 @@ def test_a_removal_deletes_what_the_manifest_lists_then_the_manifest(
     smaller = settings("sq=24x24:cover")
     store = InMemoryStorage(smaller)
     store.objects = storage.objects
-    assert Pipeline(smaller, store, events).handle(removed()).result is Result.REMOVED
+    assert Pipeline(smaller, store, events).handle(removed()).kind is Result.REMOVED
     deletes = [key for op, _, key in store.writes() if op == "delete"]
     assert set(listed) <= set(deletes)
     assert deletes[-1] == manifest_key(KEY)
@@ -235,7 +235,7 @@ def test_ready_is_published_once_with_the_manifest(
     pipeline.handle(created())
     assert events.events == [(publish.READY, manifest(storage))]
     assert manifest_metadata(storage)[META_ANNOUNCED] == "true"
-    assert pipeline.handle(created()).result is Result.UNCHANGED
+    assert pipeline.handle(created()).kind is Result.UNCHANGED
     assert len(events.events) == 1  # a duplicate delivery publishes nothing
 
 
@@ -247,7 +247,7 @@ def test_a_failed_publish_is_retried_without_rendering_again(
     assert events.events == []
     storage.calls.clear()
     # SQS delivers the record again: the Ready event goes out, nothing is rendered.
-    assert pipeline.handle(created()).result is Result.UNCHANGED
+    assert pipeline.handle(created()).kind is Result.UNCHANGED
     assert events.events == [(publish.READY, manifest(storage))]
     assert puts(storage) == [manifest_key(KEY)]
     assert [key for op, bucket, key in storage.calls if op == "get"] == [manifest_key(KEY)]
@@ -267,7 +267,7 @@ def test_a_function_dying_after_the_manifest_is_announced_by_the_next_delivery(
 
     with pytest.raises(Died):
         Pipeline(storage.settings, storage, Dying()).handle(created())
-    assert Pipeline(storage.settings, storage, events).handle(created()).result is Result.UNCHANGED
+    assert Pipeline(storage.settings, storage, events).handle(created()).kind is Result.UNCHANGED
     assert [kind for kind, _ in events.events] == [publish.READY]
 
 
@@ -287,7 +287,7 @@ def test_a_stale_manifest_is_rendered_again_not_announced(
 ) -> None:
     complete_but_unannounced(storage, pipeline, events)
     new = storage.upload(SOURCE, KEY, png(50, 50))
-    assert pipeline.handle(created()).result is Result.RENDERED
+    assert pipeline.handle(created()).kind is Result.RENDERED
     assert [detail["source"]["etag"] for _, detail in events.events] == [new]
     assert manifest_metadata(storage)[META_SOURCE_ETAG] == new
 
@@ -313,7 +313,7 @@ def test_a_failed_removed_event_is_published_by_the_retry(
     with pytest.raises(TransientError):
         pipeline.handle(removed())
     assert storage.get(DEST, manifest_key(KEY)) is not None  # kept until announced
-    assert pipeline.handle(removed()).result is Result.REMOVED
+    assert pipeline.handle(removed()).kind is Result.REMOVED
     assert [kind for kind, _ in events.events] == [publish.READY, publish.REMOVED]
 
 

@@ -110,7 +110,7 @@ def test_a_record_out_of_time_while_rendering_writes_nothing_and_its_retry_compl
     storage = InMemoryStorage(SETTINGS)
     storage.upload(SOURCE, KEY, jpeg(800, 600))
     counting = Deadline()
-    assert Pipeline(SETTINGS, storage).handle(created(), counting).result is Result.RENDERED
+    assert Pipeline(SETTINGS, storage).handle(created(), counting).kind is Result.RENDERED
     total = counting.calls
     # The start, the render's own (decode, 3 resizes, 5 encodes), and before the store.
     assert total >= 1 + 9 + 1
@@ -121,7 +121,7 @@ def test_a_record_out_of_time_while_rendering_writes_nothing_and_its_retry_compl
             Pipeline(SETTINGS, fresh).handle(created(), Deadline(at))
         assert fresh.writes() == [], at  # no rendition, no manifest
         assert fresh.read_manifest(KEY) is None
-        assert Pipeline(SETTINGS, fresh).handle(created()).result is Result.RENDERED
+        assert Pipeline(SETTINGS, fresh).handle(created()).kind is Result.RENDERED
         manifest = fresh.read_manifest(KEY)
         assert manifest is not None
         assert len(fresh.writes()) == 5 + 1  # every encode and the manifest

@@ -50,7 +50,7 @@ def render_batch(slots: int, versions: list[bytes]) -> tuple[InMemoryStorage, li
     pipeline = Pipeline(storage.settings, storage)
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(lambda key: pipeline.handle(created(key)), KEYS))
-    return storage, [outcome.result for outcome in outcomes]
+    return storage, [outcome.kind for outcome in outcomes]
 
 
 @pytest.mark.parametrize("slots", [1, 2])
@@ -104,11 +104,11 @@ def test_a_record_waiting_for_a_slot_gives_up_at_the_deadline_having_written_not
             pipeline.handle(created(KEYS[1]), running_out)
         assert any(entry.name == "_render_slot" for entry in raised.traceback)  # while waiting
         release.set()
-        assert first.result().result is Result.RENDERED
+        assert first.result().kind is Result.RENDERED
     assert storage.renditions(KEYS[1]) == {}
     # The slot was not leaked: the next record renders.
     monkeypatch.setattr(imaging, "render_set", render_set)
-    assert pipeline.handle(created(KEYS[1])).result is Result.RENDERED
+    assert pipeline.handle(created(KEYS[1])).kind is Result.RENDERED
 
 
 def with_memory(memory_mb: int) -> Callable[[], int]:

@@ -66,9 +66,9 @@ def test_two_sources_never_share_an_object(victim: str, other: str) -> None:
     assert_lists_only_its_own(storage, other)
     # Deleting the other source leaves the victim's renditions alone.
     storage.remove(SOURCE, other)
-    assert pipeline.handle(removed(other)).result is Result.REMOVED
+    assert pipeline.handle(removed(other)).kind is Result.REMOVED
     assert_lists_only_its_own(storage, victim)
-    assert pipeline.handle(created(victim)).result is Result.UNCHANGED
+    assert pipeline.handle(created(victim)).kind is Result.UNCHANGED
 
 
 def test_a_lost_further_format_is_made_again() -> None:
@@ -80,7 +80,7 @@ def test_a_lost_further_format_is_made_again() -> None:
     further = manifest(storage, "x.jpg")["renditions"][1]
     assert (further["name"], further["format"]) == ("hero", "JPEG")
     storage.remove(DEST, further["key"])  # by hand, a lifecycle rule, a collision
-    assert pipeline.handle(created("x.jpg")).result is Result.RENDERED
+    assert pipeline.handle(created("x.jpg")).kind is Result.RENDERED
     assert storage.get(DEST, further["key"]) is not None
     assert_lists_only_its_own(storage, "x.jpg")
 
@@ -94,7 +94,7 @@ def test_an_object_made_from_another_source_version_is_made_again() -> None:
     stale = storage.get(DEST, entry["key"])
     assert stale is not None
     storage.upload(DEST, entry["key"], stale.data, {**stale.metadata, "source-etag": "old"})
-    assert pipeline.handle(created("x.jpg")).result is Result.RENDERED
+    assert pipeline.handle(created("x.jpg")).kind is Result.RENDERED
     renewed = storage.get(DEST, entry["key"])
     assert renewed is not None
     source = storage.get(SOURCE, "x.jpg")
@@ -115,7 +115,7 @@ def test_a_change_to_one_rendition_rewrites_only_that_rendition() -> None:
     store = InMemoryStorage(changed)
     store.objects = storage.objects
     outcome = Pipeline(changed, store).handle(created("x.jpg"))
-    assert (outcome.result, outcome.renditions) == (Result.RENDERED, 2)
+    assert (outcome.kind, outcome.renditions) == (Result.RENDERED, 2)
     heroes = [key for key, entry in before.items() if entry["name"] == "hero"]
     assert len(heroes) == 2
     written = [key for op, _, key in store.writes() if op == "put"]
@@ -125,7 +125,7 @@ def test_a_change_to_one_rendition_rewrites_only_that_rendition() -> None:
     thumbs = [key for key, entry in after.items() if entry["name"] == "thumb"]
     assert len(thumbs) == 1
     assert after[thumbs[0]] == before[thumbs[0]]
-    assert Pipeline(changed, store).handle(created("x.jpg")).result is Result.UNCHANGED
+    assert Pipeline(changed, store).handle(created("x.jpg")).kind is Result.UNCHANGED
 
 
 def test_a_dropped_rendition_rewrites_only_the_manifest() -> None:
@@ -135,10 +135,10 @@ def test_a_dropped_rendition_rewrites_only_the_manifest() -> None:
     smaller = replace(WEB, renditions=parse_renditions("thumb=20x20"))
     store = InMemoryStorage(smaller)
     store.objects = storage.objects
-    assert Pipeline(smaller, store).handle(created("x.jpg")).result is Result.RENDERED
+    assert Pipeline(smaller, store).handle(created("x.jpg")).kind is Result.RENDERED
     assert [key for op, _, key in store.writes()] == ["manifests/x.jpg.json"]
     assert [e["name"] for e in manifest(store, "x.jpg")["renditions"]] == ["thumb"]
-    assert Pipeline(smaller, store).handle(created("x.jpg")).result is Result.UNCHANGED
+    assert Pipeline(smaller, store).handle(created("x.jpg")).kind is Result.UNCHANGED
 
 
 @pytest.mark.parametrize("key", ["x/../b.jpg", "./a.jpg", "a/./b.jpg", "a/.."])
@@ -160,7 +160,7 @@ def test_an_invalid_focal_point_is_logged_with_the_key_and_the_value(
     storage = InMemoryStorage(WEB)
     storage.upload(SOURCE, "f.jpg", jpeg(160, 120), {"focal-point": value})
     with caplog.at_level(logging.WARNING):
-        assert Pipeline(WEB, storage).handle(created("f.jpg")).result is Result.RENDERED
+        assert Pipeline(WEB, storage).handle(created("f.jpg")).kind is Result.RENDERED
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "focal-point" in warnings[0].getMessage()
@@ -213,11 +213,11 @@ def test_a_new_cdn_url_rewrites_the_manifest_only() -> None:
     settings = replace(WEB, cdn_url="https://cdn.example.com")
     store = InMemoryStorage(settings)
     store.objects = storage.objects
-    assert Pipeline(settings, store).handle(created("x.jpg")).result is Result.RENDERED
+    assert Pipeline(settings, store).handle(created("x.jpg")).kind is Result.RENDERED
     assert [key for _, _, key in store.writes()] == ["manifests/x.jpg.json"]
     urls = [e["url"] for e in manifest(store, "x.jpg")["renditions"]]
     assert all(url.startswith("https://cdn.example.com/") for url in urls)
-    assert Pipeline(settings, store).handle(created("x.jpg")).result is Result.UNCHANGED
+    assert Pipeline(settings, store).handle(created("x.jpg")).kind is Result.UNCHANGED
 
 
 def test_an_entry_without_sha256_is_made_again() -> None:
@@ -232,7 +232,7 @@ def test_an_entry_without_sha256_is_made_again() -> None:
     stored = storage.get(DEST, "manifests/x.jpg.json")
     assert stored is not None
     storage.upload(DEST, "manifests/x.jpg.json", json.dumps(old).encode(), stored.metadata)
-    assert Pipeline(WEB, storage).handle(created("x.jpg")).result is Result.RENDERED
+    assert Pipeline(WEB, storage).handle(created("x.jpg")).kind is Result.RENDERED
     assert all("sha256" in e for e in manifest(storage, "x.jpg")["renditions"])
 
 
@@ -250,6 +250,6 @@ def test_a_hand_edited_entry_naming_another_object_is_rendered_again_and_not_del
     storage.upload(DEST, "manifests/x.jpg.json", json.dumps(edited).encode(), stored.metadata)
     others = manifest(storage, "y.jpg")["renditions"][2]["key"]
     before = storage.get(DEST, others)
-    assert Pipeline(WEB, storage).handle(created("x.jpg")).result is Result.RENDERED
+    assert Pipeline(WEB, storage).handle(created("x.jpg")).kind is Result.RENDERED
     assert_lists_only_its_own(storage, "x.jpg")
     assert storage.get(DEST, others) == before

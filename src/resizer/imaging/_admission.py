@@ -23,7 +23,7 @@ from resizer.errors import no_deadline
 from resizer.imaging import _crop, _frames, _gainmap, _output
 from resizer.imaging._geometry import fit
 from resizer.imaging._memory import MemoryBudget, encode_bytes, estimate_bytes
-from resizer.imaging._source import Opened, open_image
+from resizer.imaging._source import OpenedImage, open_image
 
 _UNLIMITED = MemoryBudget(0)
 
@@ -71,7 +71,7 @@ def _has_alpha(image: Image.Image) -> bool:
     return any(band in ("A", "a") for band in image.getbands()) or "transparency" in image.info
 
 
-def open_within_limits(data: bytes, settings: Settings) -> Opened:
+def open_within_limits(data: bytes, settings: Settings) -> OpenedImage:
     """The source opened (not decoded) under MAX_INPUT_BYTES/FRAMES/PIXELS and
     MAX_JPEG_SCANS; nothing reserved (see :func:`admitted`)."""
     return open_image(
@@ -87,7 +87,7 @@ def _is_webp(data: bytes) -> bool:
     return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
 
 
-def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
+def estimate(opened: OpenedImage, data_size: int, settings: Settings) -> int:
     """A render's peak memory, from the opened (not decoded) image and its frames."""
     canvas = opened.image.size
     encodes = encode_bytes(
@@ -103,7 +103,7 @@ def estimate(opened: Opened, data_size: int, settings: Settings) -> int:
     return data_size + frames + encodes
 
 
-def gain_map_bytes(data: bytes, opened: Opened, settings: Settings) -> int:
+def gain_map_bytes(data: bytes, opened: OpenedImage, settings: Settings) -> int:
     """What keeping an Ultra HDR source's gain map adds to its render: the map decoded,
     turned and resized, three copies at most at once, from its header (not decoded).
     A map with more pixels than the primary is never decoded (``_gainmap.decode``)."""
@@ -128,7 +128,7 @@ def admitted(
     settings: Settings,
     budget: MemoryBudget | None,
     check_deadline: Callable[[], None] = no_deadline,
-) -> Iterator[Opened]:
+) -> Iterator[OpenedImage]:
     """The opened source, within limits, while its estimated peak is reserved;
     ``check_deadline`` is called while waiting for the reservation."""
     budget = budget or _UNLIMITED

@@ -25,7 +25,7 @@ from types import ModuleType
 from PIL import Image
 
 from resizer.imaging._jpeg import HUFFMAN_DCT
-from resizer.imaging._source import Opened
+from resizer.imaging._source import OpenedImage
 
 # The smallest scale that still leaves at least DRAFT_GAP x the largest rendition, so
 # the resampler always works from real pixels, never upscales. 1.0 instead of
@@ -48,7 +48,7 @@ def turbo() -> ModuleType | None:
         return None
 
 
-def uses_turbo(opened: Opened) -> bool:
+def uses_turbo(opened: OpenedImage) -> bool:
     return (
         opened.jpeg is not None
         and opened.jpeg.sof in HUFFMAN_DCT
@@ -69,7 +69,7 @@ def eighths(size: tuple[int, int], largest: tuple[int, int], choices: tuple[int,
     return 8
 
 
-def decoded_pixels(opened: Opened, largest: tuple[int, int]) -> int:
+def decoded_pixels(opened: OpenedImage, largest: tuple[int, int]) -> int:
     """How many pixels the decode produces for a ``largest`` box (stored orientation)."""
     width, height = opened.image.size
     if opened.format not in ("JPEG", "MPO"):
@@ -78,7 +78,9 @@ def decoded_pixels(opened: Opened, largest: tuple[int, int]) -> int:
     return math.ceil(width * n / 8) * math.ceil(height * n / 8)
 
 
-def decode(data: bytes, opened: Opened, largest: tuple[int, int]) -> tuple[Image.Image, Box | None]:
+def decode(
+    data: bytes, opened: OpenedImage, largest: tuple[int, int]
+) -> tuple[Image.Image, Box | None]:
     """Decoded pixels (shrunk on load where possible) and the source's box in them.
 
     The box is fractional: a reduced image is rounded up to whole pixels, so the

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from resizer.errors import ImageTooLargeError, no_deadline
 from resizer.imaging import _decode
-from resizer.imaging._source import Opened
+from resizer.imaging._source import OpenedImage
 
 MB = 1024 * 1024
 #: How often a render waiting for memory checks its invocation's deadline.
@@ -26,7 +26,7 @@ WAIT_POLL_S = 0.1
 _RENDER_OVERHEAD = 16 * MB
 
 
-def estimate_bytes(opened: Opened, data_size: int, largest: tuple[int, int]) -> int:
+def estimate_bytes(opened: OpenedImage, data_size: int, largest: tuple[int, int]) -> int:
     """A generous estimate of a render's peak memory, from the header alone.
 
     ``largest`` is the largest rendition's size in the stored orientation: JPEGs

@@ -26,7 +26,7 @@ from resizer.imaging._admission import admitted
 from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._memory import MemoryBudget
 from resizer.imaging._placeholder import Placeholder
-from resizer.imaging._source import Opened, decoding, encoding_failures
+from resizer.imaging._source import OpenedImage, decoding, encoding_failures
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class _Job:
     """One source being rendered: what every step after the plan needs."""
 
     data: bytes
-    opened: Opened
+    opened: OpenedImage
     orientation: int
     plan: _resample.Plan
     settings: Settings
@@ -242,7 +242,7 @@ def _encoding(
 
 def _resample_still(
     data: bytes,
-    opened: Opened,
+    opened: OpenedImage,
     orientation: int,
     targets: Sequence[tuple[int, int]],
     check_deadline: DeadlineCheck = no_deadline,

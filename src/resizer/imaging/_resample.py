@@ -20,7 +20,7 @@ from resizer.errors import no_deadline
 from resizer.imaging import _crop, _placeholder
 from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
-from resizer.imaging._source import Opened, decoding
+from resizer.imaging._source import OpenedImage, decoding
 
 # Speed/quality knobs, each measured by bench/renditions.py on examples/photos and
 # guarded by tests/unit/test_imaging_quality.py (SSIM >= 0.99, PSNR >= 40 dB against
@@ -127,7 +127,7 @@ def make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> Plan
     return Plan(upright, targets, crops)
 
 
-def planned(opened: Opened, settings: Settings) -> tuple[int, Plan]:
+def planned(opened: OpenedImage, settings: Settings) -> tuple[int, Plan]:
     """(EXIF orientation, plan); may decode (TIFF, PNG's EXIF), so only once admitted."""
     with decoding(f"{opened.format} metadata"):
         if opened.format == "TIFF":

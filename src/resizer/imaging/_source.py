@@ -53,7 +53,7 @@ _heif_registered = False
 
 
 @dataclass(frozen=True)
-class Opened:
+class OpenedImage:
     image: ImageFile.ImageFile
     format: str  # Pillow's name: "JPEG", "MPO", "PNG", "WEBP", "GIF", "TIFF", "BMP", ...
     frames: int  # > 1 only for animations resizer keeps (GIF, WebP, APNG)
@@ -191,7 +191,7 @@ def encoding_failures(what: str) -> Iterator[None]:
 
 def open_image(
     data: bytes, max_pixels: int, max_bytes: int, max_frames: int, max_scans: int
-) -> Opened:
+) -> OpenedImage:
     """Identify ``data`` by its bytes and check its size, without decoding pixels.
 
     A JPEG with more than ``max_scans`` scans is refused (ImageTooLargeError) from
@@ -206,7 +206,7 @@ def open_image(
     fmt = image.format or sniffed or "unknown"
     frames = _checked_frames(image, fmt, container, max_pixels, max_frames)
     jpeg = _jpeg.checked(data, max_scans) if fmt in ("JPEG", "MPO") else None
-    return Opened(image, fmt, frames, jpeg)
+    return OpenedImage(image, fmt, frames, jpeg)
 
 
 def _identify(data: bytes, max_bytes: int) -> str | None:

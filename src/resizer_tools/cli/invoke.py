@@ -43,7 +43,7 @@ def sqs_event(document: Any, queue_arn: str, region: str) -> dict[str, Any]:
     if not isinstance(records, list) or not records:
         raise UsageError(
             "the event file holds no 'Records': give an SQS event (as Lambda delivers it) "
-            "or an S3 notification (tests/events/ has examples)"
+            "or an S3 notification (tests/notifications/ has examples)"
         )
     sources = {str(record.get("eventSource", "")) for record in records if isinstance(record, dict)}
     if sources == {"aws:sqs"}:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from resizer.errors import MalformedMessageError
-from resizer.events import parse_body
+from resizer.notifications import parse_body
 from resizer_tools.errors import OperationFailedError, UsageError
 from resizer_tools.ops.aws import Aws, StackResources
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from resizer import layout
 from resizer.errors import ConfigurationError
-from resizer.events import created_record, notification_body
+from resizer.notifications import created_record, notification_body
 from resizer_tools.errors import OperationFailedError
 from resizer_tools.ops.aws import Aws, StackResources
 from resizer_tools.ops.dead_letters import DeadLetter, failed_by

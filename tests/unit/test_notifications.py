@@ -1,4 +1,4 @@
-"""Event parsing, from recorded SQS events in tests/events/."""
+"""Event parsing, from recorded SQS events in tests/notifications/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from resizer.errors import ForeignBucketError, MalformedMessageError
-from resizer.events import (
+from resizer.notifications import (
     Action,
     KeyForm,
     created_record,
@@ -21,7 +21,7 @@ from resizer.events import (
     resolve_key,
 )
 
-EVENTS = Path(__file__).parent.parent / "events"
+EVENTS = Path(__file__).parent.parent / "notifications"
 
 
 def load(name: str) -> list[SQSRecord]:

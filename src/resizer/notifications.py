@@ -8,7 +8,7 @@ in moto): they are decoded here with ``unquote_plus``. EventBridge's ``detail.ob
 is used as it arrives: AWS does not document an encoding for it, and the evidence says
 raw (recorded ``Object Created`` events carry raw colons, where a notification writes
 ``%3A``; issue 18). Since that is not documented, an EventBridge event whose key decoding
-would change also carries the decoded form (:attr:`ObjectEvent.decoded_key`), and
+would change also carries the decoded form (:attr:`ObjectChange.decoded_key`), and
 :func:`resolve_key` picks the form that names an object: the raw key when it exists, the
 decoded one when only it does (docs/infrastructure.md "Bring your own source bucket").
 Everything downstream sees the key of the object itself.
@@ -35,7 +35,7 @@ class Action(Enum):
 
 
 @dataclass(frozen=True)
-class ObjectEvent:
+class ObjectChange:
     """One S3 object to render (created) or whose renditions to remove (removed)."""
 
     action: Action
@@ -51,8 +51,8 @@ class ObjectEvent:
     decoded_key: str = ""
 
 
-def parse_body(body: str) -> list[ObjectEvent]:
-    """The object events in one SQS message body; empty for ``s3:TestEvent``.
+def parse_body(body: str) -> list[ObjectChange]:
+    """The object changes in one SQS message body; empty for ``s3:TestEvent``.
 
     Raises :class:`MalformedMessageError` for anything that is not an S3 notification.
     """
@@ -72,11 +72,11 @@ def parse_body(body: str) -> list[ObjectEvent]:
     return [_object_event(record) for record in S3Event(payload).records]
 
 
-def parse_record(record: SQSRecord) -> list[ObjectEvent]:
+def parse_record(record: SQSRecord) -> list[ObjectChange]:
     return parse_body(record.body)
 
 
-def _object_event(record: Any) -> ObjectEvent:
+def _object_event(record: Any) -> ObjectChange:
     try:
         name = record.event_name
         obj = record.s3.get_object
@@ -96,7 +96,7 @@ def _object_event(record: Any) -> ObjectEvent:
             f"S3 event {name!r} is neither ObjectCreated nor ObjectRemoved; "
             "narrow the bucket notification to those events"
         )
-    return ObjectEvent(
+    return ObjectChange(
         action=action,
         bucket=bucket,
         key=key,
@@ -115,7 +115,7 @@ EVENTBRIDGE_ACTIONS = {
 }
 
 
-def _eventbridge_event(envelope: dict[str, Any]) -> ObjectEvent:
+def _eventbridge_event(envelope: dict[str, Any]) -> ObjectChange:
     """One S3 event delivered through EventBridge (the rule's target is the queue)."""
     detail_type = envelope.get("detail-type")
     if envelope.get("source") != "aws.s3":
@@ -145,7 +145,7 @@ def _eventbridge_event(envelope: dict[str, Any]) -> ObjectEvent:
     action, notification_name = known
     decoded = unquote_plus(raw_key)
     etag = etag.strip('"')
-    return ObjectEvent(
+    return ObjectChange(
         action=action,
         bucket=bucket,
         key=raw_key,
@@ -166,8 +166,8 @@ class KeyForm(Enum):
 
 
 def resolve_key(
-    event: ObjectEvent, exists: Callable[[str], bool]
-) -> tuple[ObjectEvent, KeyForm | None]:
+    event: ObjectChange, exists: Callable[[str], bool]
+) -> tuple[ObjectChange, KeyForm | None]:
     """The event with the key it means, and which form that was (None: nothing to decide).
 
     Only an EventBridge event whose key URL-decoding would change has two candidates.
@@ -188,7 +188,7 @@ def resolve_key(
     return replace(event, key=key, decoded_key="", record=record), KeyForm.DECODED
 
 
-def require_source(event: ObjectEvent, source_bucket: str) -> None:
+def require_source(event: ObjectChange, source_bucket: str) -> None:
     """Refuse an event naming a bucket other than ``source_bucket`` (empty: any bucket).
 
     The queue policy lets only the source bucket send, but anyone allowed to send to
