@@ -12,7 +12,7 @@ runs (registered by :func:`resizer_tools.local.moto_cloudformation.install_stack
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar, Self
 
 __all__ = ["RESOURCE_TYPES"]
 
@@ -23,23 +23,47 @@ def _lambda_backend(account_id: str, region_name: str) -> Any:
     return lambda_backends[account_id][region_name]
 
 
-class _Alias:
-    """AWS::Lambda::Alias: Ref is the alias ARN, as on AWS."""
+def _sqs_backend(account_id: str, region_name: str) -> Any:
+    from moto.sqs.models import sqs_backends  # noqa: PLC0415
 
-    def __init__(self, arn: str, function_name: str, name: str) -> None:
-        self.arn, self.function_name, self.name = arn, function_name, name
+    return sqs_backends[account_id][region_name]
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Alias"
 
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+def _iam_backend(account_id: str) -> Any:
+    from moto.iam.models import iam_backends  # noqa: PLC0415
+
+    return iam_backends[account_id]["aws"]
+
+
+def _queue_name(url: str) -> str:
+    return url.rsplit("/", 1)[-1]
+
+
+class _Resource:
+    """What moto's CloudFormation asks of every resource type here (the provider seam of
+    ``moto.cloudformation.parsing``), answered once. A subclass names its ``TYPE``, the
+    property that names it (``NAME_TYPE``, "" for none), its one ``Fn::GetAtt``
+    attribute (``ATTRIBUTE``, "" for none; answered by ``get_cfn_attribute``, the ARN
+    unless overridden), and creates itself from its properties in :meth:`_create`. Ref
+    is ``physical_resource_id``: the ARN unless overridden. Each is created at once.
+    """
+
+    TYPE: ClassVar[str]
+    NAME_TYPE: ClassVar[str] = ""
+    ATTRIBUTE: ClassVar[str] = ""
+    arn: str
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_TYPE
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "AliasArn"
+        return bool(cls.ATTRIBUTE) and attr == cls.ATTRIBUTE
 
     @property
     def physical_resource_id(self) -> str:
@@ -59,8 +83,40 @@ class _Alias:
         account_id: str,
         region_name: str,
         **kwargs: Any,
-    ) -> _Alias:
-        props = cloudformation_json["Properties"]
+    ) -> Self:
+        return cls._create(cloudformation_json["Properties"], account_id, region_name)
+
+    @classmethod
+    def _create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
+        raise NotImplementedError
+
+
+class _Replaced(_Resource):
+    """A resource whose update is a replacement: a new one created from the new
+    properties (the old one is kept, or goes along with its owner)."""
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Self,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Self:
+        return cls._create(cloudformation_json["Properties"], account_id, region_name)
+
+
+class _Alias(_Resource):
+    """AWS::Lambda::Alias: Ref is the alias ARN, as on AWS; updated in place."""
+
+    TYPE, NAME_TYPE, ATTRIBUTE = "AWS::Lambda::Alias", "Name", "AliasArn"
+
+    def __init__(self, arn: str, function_name: str, name: str) -> None:
+        self.arn, self.function_name, self.name = arn, function_name, name
+
+    @classmethod
+    def _create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
         backend = _lambda_backend(account_id, region_name)
         function = backend.get_function(props["FunctionName"]).function_name
         alias = backend.create_alias(
@@ -98,173 +154,67 @@ class _Alias:
             backend.delete_alias(self.name, self.function_name)
 
 
-class _Version:
-    """AWS::Lambda::Version: a property change publishes a new version (replacement)."""
+class _Version(_Replaced):
+    """AWS::Lambda::Version: a property change publishes a new version (replacement;
+    Lambda hands back the newest version when nothing changed since)."""
+
+    TYPE, ATTRIBUTE = "AWS::Lambda::Version", "Version"
 
     def __init__(self, function_name: str, version: str, arn: str) -> None:
         self.function_name, self.version, self.arn = function_name, version, arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Lambda::Version"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Version"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
     def get_cfn_attribute(self, attr: str) -> str:
         return self.version
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> _Version:
-        props = cloudformation_json["Properties"]
+    def _create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
         published = _lambda_backend(account_id, region_name).publish_version(
             props["FunctionName"], props.get("Description", "")
         )
         return cls(published.function_name, str(published.version), published.function_arn)
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: _Version,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> _Version:
-        # Replacement: Lambda hands back the newest version when nothing changed since.
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
     def delete(self, account_id: str, region_name: str) -> None:
         """DeletionPolicy Delete: the function's deletion takes its versions along."""
 
 
-class _QueuePolicy:
-    """AWS::SQS::QueuePolicy: the Policy attribute of each queue."""
+class _QueuePolicy(_Replaced):
+    """AWS::SQS::QueuePolicy: the Policy attribute of each queue; Ref the queue URLs."""
+
+    TYPE = "AWS::SQS::QueuePolicy"
 
     def __init__(self, queue_urls: list[str]) -> None:
         self.queue_urls = queue_urls
-
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::SQS::QueuePolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return False
 
     @property
     def physical_resource_id(self) -> str:
         return ",".join(self.queue_urls)
 
-    def is_created(self) -> bool:
-        return True
-
     @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> _QueuePolicy:
-        from moto.sqs.models import sqs_backends  # noqa: PLC0415
-
-        props = cloudformation_json["Properties"]
+    def _create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
         policy = json.dumps(props["PolicyDocument"])
-        backend = sqs_backends[account_id][region_name]
+        backend = _sqs_backend(account_id, region_name)
         for url in props["Queues"]:
-            backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": policy})
+            backend.set_queue_attributes(_queue_name(url), {"Policy": policy})
         return cls(list(props["Queues"]))
 
-    @classmethod
-    def update_from_cloudformation_json(
-        cls,
-        original_resource: _QueuePolicy,
-        new_resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-    ) -> _QueuePolicy:
-        return cls.create_from_cloudformation_json(
-            new_resource_name, cloudformation_json, account_id, region_name
-        )
-
     def delete(self, account_id: str, region_name: str) -> None:
-        from moto.sqs.models import sqs_backends  # noqa: PLC0415
-
-        backend = sqs_backends[account_id][region_name]
-        for url in self.queue_urls:
-            if url.rsplit("/", 1)[-1] in backend.queues:
-                backend.set_queue_attributes(url.rsplit("/", 1)[-1], {"Policy": ""})
+        backend = _sqs_backend(account_id, region_name)
+        for name in map(_queue_name, self.queue_urls):
+            if name in backend.queues:
+                backend.set_queue_attributes(name, {"Policy": ""})
 
 
-class _OidcProvider:
-    """AWS::IAM::OIDCProvider: Ref is the provider's ARN."""
+class _OidcProvider(_Resource):
+    """AWS::IAM::OIDCProvider: Ref and Arn are the provider's ARN."""
+
+    TYPE, ATTRIBUTE = "AWS::IAM::OIDCProvider", "Arn"
 
     def __init__(self, arn: str) -> None:
         self.arn = arn
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::IAM::OIDCProvider"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
-
     @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.arn
-
-    def get_cfn_attribute(self, attr: str) -> str:
-        return self.arn
-
-    def is_created(self) -> bool:
-        return True
-
-    @classmethod
-    def create_from_cloudformation_json(
-        cls,
-        resource_name: str,
-        cloudformation_json: Any,
-        account_id: str,
-        region_name: str,
-        **kwargs: Any,
-    ) -> _OidcProvider:
-        from moto.iam.models import iam_backends  # noqa: PLC0415
-
-        props = cloudformation_json["Properties"]
-        provider = iam_backends[account_id]["aws"].create_open_id_connect_provider(
+    def _create(cls, props: dict[str, Any], account_id: str, region_name: str) -> Self:
+        provider = _iam_backend(account_id).create_open_id_connect_provider(
             props["Url"],
             props.get("ThumbprintList") or [],
             props.get("ClientIdList") or [],
@@ -273,10 +223,8 @@ class _OidcProvider:
         return cls(provider.arn)
 
     def delete(self, account_id: str, region_name: str) -> None:
-        from moto.iam.models import iam_backends  # noqa: PLC0415
-
-        iam_backends[account_id]["aws"].delete_open_id_connect_provider(self.arn)
+        _iam_backend(account_id).delete_open_id_connect_provider(self.arn)
 
 
 #: What :func:`~resizer_tools.local.moto_cloudformation.install_stack_gaps` registers.
-RESOURCE_TYPES: tuple[Any, ...] = (_Alias, _OidcProvider, _QueuePolicy, _Version)
+RESOURCE_TYPES: tuple[type[_Resource], ...] = (_Alias, _OidcProvider, _QueuePolicy, _Version)
