@@ -40,7 +40,7 @@ from resizer_tools.ops.aws import Aws, StackResources
 from resizer_tools.ops.events import Watch, event_bus, receive, watching
 from resizer_tools.ops.operations import upload_file
 
-__all__ = ["default_photos", "run_demo"]
+__all__ = ["default_photos", "run_demo", "watermark_png"]
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 _WAIT_SECONDS = 120
@@ -141,9 +141,9 @@ def run_demo(
     return 0
 
 
-def _mark(aws: Aws) -> dict[str, str]:
-    """The demo's watermark (a translucent "resizer" label) uploaded to its own bucket:
-    the WATERMARK setting that points at it."""
+def watermark_png() -> bytes:
+    """The demo's watermark, a translucent "resizer" label, as PNG bytes (the rights
+    benchmark stamps the same one)."""
     from PIL import Image, ImageDraw  # noqa: PLC0415 - only the demo draws
 
     mark = Image.new("RGBA", (400, 100), (0, 0, 0, 0))
@@ -152,9 +152,15 @@ def _mark(aws: Aws) -> dict[str, str]:
     draw.text((200, 50), "resizer", fill=(255, 255, 255, 255), anchor="mm", font_size=56)
     buffer = io.BytesIO()
     mark.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _mark(aws: Aws) -> dict[str, str]:
+    """:func:`watermark_png` uploaded to the demo's own bucket: the WATERMARK setting
+    that points at it."""
     bucket, key = _DEMO_MARK
     aws.s3.create_bucket(Bucket=bucket)
-    aws.s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
+    aws.s3.put_object(Bucket=bucket, Key=key, Body=watermark_png())
     return {"WATERMARK": f"s3://{bucket}/{key}"}
 
 
