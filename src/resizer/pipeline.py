@@ -86,13 +86,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class _Made:
-    """What one round of :meth:`Pipeline._make` wrote, from the source at ``etag``."""
+    """What one round of :meth:`Pipeline._make` wrote, from the source at ``etag``, and
+    its report (``outcome``: rendered, without the steps' times)."""
 
     etag: str
     manifest: Manifest
-    bytes_in: int = 0
-    bytes_out: int = 0
-    renditions: int = 0
+    outcome: Outcome
 
 
 #: Renders of one event when the source keeps changing under it, before a retry.
@@ -207,14 +206,7 @@ class Pipeline:
         if self.publisher.enabled:
             self._announce(source_key, made.manifest)
             watch.lap("announce")
-        return Outcome(
-            Result.RENDERED,
-            source_key,
-            made.bytes_in,
-            made.bytes_out,
-            made.renditions,
-            steps=watch.steps,
-        )
+        return replace(made.outcome, steps=watch.steps)
 
     def _make(
         self,
@@ -231,7 +223,7 @@ class Pipeline:
             manifest = manifests.rewritten(plan.manifest, plan.kept, self.settings)
             self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
             watch.lap("store")
-            return _Made(etag, manifest)
+            return _Made(etag, manifest, Outcome(Result.RENDERED, event.key))
         source = self.storage.fetch(event.bucket, event.key, check_deadline)
         watch.lap("fetch")
         if source.etag != etag:  # replaced since the plan: nothing of it is current
@@ -255,7 +247,14 @@ class Pipeline:
         )
         self.storage.write_manifest(event.key, manifest, announced=not self.publisher.enabled)
         watch.lap("store")
-        return _Made(source.etag, manifest, len(source.data), written, len(rendered.images))
+        outcome = Outcome(
+            Result.RENDERED,
+            event.key,
+            bytes_in=len(source.data),
+            bytes_out=written,
+            renditions=len(rendered.images),
+        )
+        return _Made(source.etag, manifest, outcome)
 
     @staticmethod
     def _focal_point(key: str, text: str | None) -> tuple[float, float] | None:
