@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from resizer.errors import ConfigurationError
 
@@ -63,26 +63,35 @@ class WatermarkImage:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside {low}..{high}")
-    return value
+    return _number(env, name, default, low, high, parse=int, what="a whole number")
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    return _number(env, name, default, low, high, parse=float, what="a number")
+
+
+_N = TypeVar("_N", int, float)
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: _N,
+    low: _N,
+    high: _N,
+    *,
+    parse: Callable[[str], _N],
+    what: str,
+) -> _N:
+    """``env[name]`` read by ``parse`` and kept within ``low..high``; ``default`` when
+    unset or blank."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+        raise ConfigurationError(f"{name}={raw!r} is not {what}") from None
     if not low <= value <= high:  # NaN fails this too
         raise ConfigurationError(f"{name}={value} is outside {low}..{high}")
     return value
