@@ -33,6 +33,12 @@ VISIBILITY_S = 30
 BOXES = {r.name: r.box for r in Settings().renditions}
 
 
+def sized(variable: str, soak: int, quick: int) -> int:
+    """How many images a run takes: ``$variable`` when set, else ``soak`` in ``make soak``
+    (``RESIZER_SOAK=1``), else ``quick``."""
+    return int(os.environ.get(variable) or (soak if SOAK else quick))
+
+
 def soak_stack(prefix: str, parameters: dict[str, str], *, poller: bool = True) -> LocalStack:
     """The local stack of the real template under a fresh name (``prefix-xxxxxx``)."""
     name = f"{prefix}-{uuid.uuid4().hex[:6]}"

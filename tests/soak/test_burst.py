@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import pytest
 from local_runs import (
-    SOAK,
     count_keys,
     dead_letter_count,
     photos,
     report,
+    sized,
     soak_stack,
     upload_all,
     wait_drained,
@@ -29,7 +29,7 @@ from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-BURST = int(os.environ.get("RESIZER_BURST") or (2000 if SOAK else 200))
+BURST = sized("RESIZER_BURST", soak=2000, quick=200)
 CONCURRENCY = 4
 
 

@@ -20,7 +20,6 @@ dry on the long-lived worker (test_retry_quota.py, docs/reliability.md bug 6).
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time
@@ -38,6 +37,7 @@ from local_runs import (
     queue_depth,
     report,
     shorten_visibility,
+    sized,
     upload_all,
     wait_drained,
     worker_command,
@@ -49,7 +49,7 @@ from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-IMAGES = int(os.environ.get("RESIZER_FAULT_IMAGES") or (600 if SOAK else 60))
+IMAGES = sized("RESIZER_FAULT_IMAGES", soak=600, quick=60)
 KILLS = 5 if SOAK else 3
 FAULT_RATE = 0.2
 
