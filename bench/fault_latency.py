@@ -36,15 +36,17 @@ from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from resizer_tools.local.stack import LocalStack
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "support"), str(ROOT / "tests" / "soak")]
 from fault_proxy import FaultProxy  # noqa: E402
-from local_runs import BOXES, photos  # noqa: E402
-
-TEMPLATE = ROOT / "infra" / "template.yaml"
-VISIBILITY_S = 30
+from local_runs import (  # noqa: E402
+    BOXES,
+    fault_stack,
+    photos,
+    shorten_visibility,
+    worker_command,
+    worker_environment,
+)
 
 
 def percentile(values: list[float], percent: int) -> float:
@@ -55,28 +57,14 @@ def percentile(values: list[float], percent: int) -> float:
 def worker(
     endpoint: str, stack_name: str, proxy: str, src: Path | None, log: Path
 ) -> subprocess.Popen[bytes]:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))
-    }
-    environment.update(
-        AWS_ENDPOINT_URL_S3=proxy,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION="us-east-1",
-        PYTHONUNBUFFERED="1",
-    )
+    environment = worker_environment(proxy)
     if src is not None:
         environment["PYTHONPATH"] = str(src)
-    command = [
-        sys.executable,
-        "-c",
-        "from resizer_tools.cli import main; main()",
-        "local",
-        "worker",
-    ]
-    command += ["--endpoint", endpoint, "--stack-name", stack_name]
     return subprocess.Popen(
-        command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=environment
+        worker_command(endpoint, stack_name),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=environment,
     )
 
 
@@ -92,12 +80,7 @@ def main() -> None:
     args.log.parent.mkdir(parents=True, exist_ok=True)
 
     uploads = photos(args.images, f"latency-{uuid.uuid4().hex[:6]}")
-    stack = LocalStack(
-        TEMPLATE,
-        stack_name=f"fault-latency-{uuid.uuid4().hex[:6]}",
-        parameters={"MaximumConcurrency": "4", "Timeout": "30"},
-        poller=False,
-    )
+    stack = fault_stack("fault-latency")
     stack.start()
     proxy = FaultProxy(stack.endpoint_url, rate=args.rate).start()
     process = None
@@ -105,9 +88,7 @@ def main() -> None:
         aws, resources = stack.aws, stack.resources
         assert aws is not None
         assert resources is not None
-        aws.sqs.set_queue_attributes(
-            QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY_S)}
-        )
+        shorten_visibility(aws, resources)
         process = worker(stack.endpoint_url, resources.stack_name, proxy.url, args.src, args.log)
         uploaded: dict[str, float] = {}
         seen: dict[str, float] = {}

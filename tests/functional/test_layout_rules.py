@@ -5,15 +5,11 @@ with its reason."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
 from emulated_aws import CALLS, Stack, record_calls
 from images import jpeg
 
 from resizer import handler
-from resizer.notifications import created_record, notification_body
 
 RENDITIONS = "hero=80x:format=avif+webp+jpeg,thumb=20x20"
 
@@ -30,19 +26,8 @@ def configure(monkeypatch: pytest.MonkeyPatch, renditions: str) -> None:
     record_calls(handler.runtime())
 
 
-def manifest(stack: Stack, key: str) -> dict[str, Any]:
-    body = stack.s3.get_object(Bucket=stack.destination, Key=f"manifests/{key}.json")["Body"]
-    loaded: dict[str, Any] = json.loads(body.read())
-    return loaded
-
-
-def redeliver(stack: Stack, key: str) -> None:
-    record = created_record(stack.source, key)
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
-
-
 def assert_lists_only_its_own(stack: Stack, key: str) -> None:
-    for entry in manifest(stack, key)["renditions"]:
+    for entry in stack.manifest(key)["renditions"]:
         head = stack.s3.head_object(Bucket=stack.destination, Key=entry["key"])
         assert head["Metadata"]["source-key"] == key, entry["key"]
         assert head["ContentLength"] == entry["bytes"]
@@ -67,9 +52,9 @@ def test_a_lost_further_format_is_made_again(web: Stack) -> None:
     """Item 2: ``resizer backfill`` no longer says "unchanged" over a 404."""
     web.put("x.jpg", jpeg(160, 120))
     web.invoke()
-    lost = manifest(web, "x.jpg")["renditions"][2]["key"]
+    lost = web.manifest("x.jpg")["renditions"][2]["key"]
     web.s3.delete_object(Bucket=web.destination, Key=lost)
-    redeliver(web, "x.jpg")
+    web.redeliver("x.jpg")
     web.invoke()
     assert web.s3.head_object(Bucket=web.destination, Key=lost)
     assert_lists_only_its_own(web, "x.jpg")
@@ -81,13 +66,13 @@ def test_a_change_to_one_rendition_rewrites_only_it(
     """Item 3: thumb is current, so its object is not written again."""
     web.put("x.jpg", jpeg(160, 120))
     web.invoke()
-    before = [e["key"] for e in manifest(web, "x.jpg")["renditions"]]
+    before = [e["key"] for e in web.manifest("x.jpg")["renditions"]]
     configure(monkeypatch, RENDITIONS.replace("jpeg,", "jpeg:quality=50,"))
-    redeliver(web, "x.jpg")
+    web.redeliver("x.jpg")
     calls = len(CALLS)
     web.invoke()
     puts = [c.params["Key"] for c in CALLS[calls:] if c.operation == "PutObject"]
-    after = manifest(web, "x.jpg")["renditions"]
+    after = web.manifest("x.jpg")["renditions"]
     assert [e["key"] for e in after] == before
     hero = [e["key"] for e in after if e["name"] == "hero"]
     assert (len(hero), len(after)) == (3, 4)

@@ -42,6 +42,24 @@ def _by_name(checks: list) -> dict[str, tuple[bool, str]]:  # type: ignore[type-
     return {check.name: (check.ok, check.detail) for check in checks}
 
 
+def _dev(
+    aws: Aws | None, stack_name: str = "resizer-dev", **options: Any
+) -> dict[str, tuple[bool, str]]:
+    """The checks of ``preflight`` for the dev environment, no artifact bucket or alarm
+    e-mail given, by name."""
+    return _by_name(
+        preflight(
+            aws,
+            root=ROOT,
+            environment="dev",
+            stack_name=stack_name,
+            artifact_bucket=None,
+            alarm_email=None,
+            **options,
+        )
+    )
+
+
 def _build(tmp_path: Path, runtime: str = "python3.13", arch: str = "arm64") -> Path:
     """A stand-in for `make package`'s output: the zip and its manifest."""
     zip_path = tmp_path / f"resizer-0.1.0-py313-{arch}-0123456789ab.zip"
@@ -120,16 +138,7 @@ def test_an_existing_stack_is_updated(aws: Aws, endpoint: str) -> None:
     )
     stacks = aws.cloudformation.describe_stacks(StackName="resizer-preflight-failed")
     assert stacks["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    checks = _by_name(
-        preflight(
-            aws,
-            root=ROOT,
-            environment="dev",
-            stack_name="resizer-preflight-failed",
-            artifact_bucket=None,
-            alarm_email=None,
-        )
-    )
+    checks = _dev(aws, "resizer-preflight-failed")
     assert checks["stack"][0]  # an existing, healthy stack is updated
     assert not checks["artifact bucket"][0]
     assert "ARTIFACT_BUCKET" in checks["artifact bucket"][1]
@@ -152,18 +161,11 @@ def _iam(endpoint: str) -> Any:
 def test_a_named_permissions_boundary_must_exist(aws: Aws, endpoint: str, tmp_path: Path) -> None:
     """Issue 18 item 1: a boundary only deploy-roles.yaml creates, and preflight said ok."""
     name = "resizer-dev-function-boundary"
-    arguments: dict[str, Any] = {
-        "root": ROOT,
-        "environment": "dev",
-        "stack_name": "resizer-preflight-boundary",
-        "artifact_bucket": None,
-        "alarm_email": None,
-        "zip_path": _build(tmp_path),
-    }
-    missing = _by_name(preflight(aws, **arguments, overrides={"FunctionPermissionsBoundary": name}))
+    stack, build = "resizer-preflight-boundary", _build(tmp_path)
+    missing = _dev(aws, stack, zip_path=build, overrides={"FunctionPermissionsBoundary": name})
     assert missing["permissions boundary"][0] is False
     assert "deploy infra/deploy-roles.yaml first" in missing["permissions boundary"][1]
-    none = _by_name(preflight(aws, **arguments))  # the parameter files leave it empty
+    none = _dev(aws, stack, zip_path=build)  # the parameter files leave it empty
     assert none["permissions boundary"][0]
     assert "none" in none["permissions boundary"][1]
     _iam(endpoint).create_policy(
@@ -175,43 +177,27 @@ def test_a_named_permissions_boundary_must_exist(aws: Aws, endpoint: str, tmp_pa
             }
         ),
     )
-    present = _by_name(preflight(aws, **arguments, overrides={"FunctionPermissionsBoundary": name}))
+    present = _dev(aws, stack, zip_path=build, overrides={"FunctionPermissionsBoundary": name})
     assert present["permissions boundary"] == (True, f"managed policy {name} exists")
 
 
 def test_the_builds_runtime_and_architecture_must_match_the_parameters(tmp_path: Path) -> None:
     """Issue 18 item 5: nothing checked the parameter file's Architecture against the zip."""
-    arguments: dict[str, Any] = {
-        "root": ROOT,
-        "environment": "dev",
-        "stack_name": "resizer-dev",
-        "artifact_bucket": None,
-        "alarm_email": None,
-    }
     x86 = _build(tmp_path, arch="x86_64")
-    wrong = _by_name(preflight(None, **arguments, zip_path=x86))
+    wrong = _dev(None, zip_path=x86)
     assert wrong["build"][0] is False
     assert "python3.13/x86_64, the parameters say python3.13/arm64" in wrong["build"][1]
-    right = _by_name(
-        preflight(None, **arguments, zip_path=x86, overrides={"Architecture": "x86_64"})
-    )
+    right = _dev(None, zip_path=x86, overrides={"Architecture": "x86_64"})
     assert right["build"][0]
-    assert not _by_name(preflight(None, **arguments, zip_path=tmp_path / "none.zip"))["build"][0]
+    assert not _dev(None, zip_path=tmp_path / "none.zip")["build"][0]
 
 
 def test_a_cdn_certificate_outside_us_east_1_is_named(tmp_path: Path) -> None:
     arn = "arn:aws:acm:eu-west-1:123456789012:certificate/0f2c3d4e-1111-2222-3333-444455556666"
-    checks = _by_name(
-        preflight(
-            None,
-            root=ROOT,
-            environment="dev",
-            stack_name="resizer-dev",
-            artifact_bucket=None,
-            alarm_email=None,
-            zip_path=_build(tmp_path),
-            overrides={"Cdn": "true", "CdnAliases": "img.example.com", "CdnCertificateArn": arn},
-        )
+    checks = _dev(
+        None,
+        zip_path=_build(tmp_path),
+        overrides={"Cdn": "true", "CdnAliases": "img.example.com", "CdnCertificateArn": arn},
     )
     assert checks["CDN certificate"][0] is False
     assert "CloudFront needs us-east-1" in checks["CDN certificate"][1]
@@ -225,17 +211,8 @@ def test_an_own_source_bucket_in_another_region_is_named(
         Bucket="preflight-uploads-eu",
         CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
     )
-    checks = _by_name(
-        preflight(
-            aws,
-            root=ROOT,
-            environment="dev",
-            stack_name="resizer-dev",
-            artifact_bucket=None,
-            alarm_email=None,
-            zip_path=_build(tmp_path),
-            overrides={"ExistingSourceBucket": "preflight-uploads-eu"},
-        )
+    checks = _dev(
+        aws, zip_path=_build(tmp_path), overrides={"ExistingSourceBucket": "preflight-uploads-eu"}
     )
     assert checks["source bucket"][0] is False
     assert "--region eu-west-1" in checks["source bucket"][1]
@@ -250,16 +227,7 @@ def test_a_reviewed_change_set_of_a_new_stack_is_named(aws: Aws) -> None:
         ChangeSetType="CREATE",
         TemplateBody='{"Resources": {"T": {"Type": "AWS::SNS::Topic"}}}',
     )
-    checks = _by_name(
-        preflight(
-            aws,
-            root=ROOT,
-            environment="dev",
-            stack_name="resizer-preflight-review",
-            artifact_bucket=None,
-            alarm_email=None,
-        )
-    )
+    checks = _dev(aws, "resizer-preflight-review")
     ok, detail = checks["stack"]
     assert ok
     assert "REVIEW_IN_PROGRESS: change set deploy-20260101000000 is pending" in detail

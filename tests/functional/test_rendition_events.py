@@ -15,7 +15,6 @@ from emulated_aws import REGION, Stack, StreamedBody, record_calls
 from images import png
 
 from resizer import handler, publish
-from resizer.notifications import created_record, notification_body
 
 
 @pytest.fixture
@@ -38,18 +37,6 @@ def arrived(stack: Stack, url: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in stack.receive(url)]
 
 
-def manifest(stack: Stack, key: str) -> dict[str, Any]:
-    body = stack.s3.get_object(Bucket=stack.destination, Key=f"manifests/{key}.json")["Body"]
-    loaded: dict[str, Any] = json.loads(body.read())
-    return loaded
-
-
-def redeliver(stack: Stack, key: str) -> None:
-    """What `resizer backfill` sends: an ObjectCreated notification for the key."""
-    record = created_record(stack.source, key)
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
-
-
 def test_ready_removed_and_failed_arrive_on_the_rule_target(stack: Stack, events: str) -> None:
     stack.put("a/b.png", png(300, 200))
     stack.put("bad.jpg", b"not an image")
@@ -59,7 +46,7 @@ def test_ready_removed_and_failed_arrive_on_the_rule_target(stack: Stack, events
     assert set(got) == {"Renditions Ready", "Rendition Failed"}
     ready = got["Renditions Ready"]
     assert ready["source"] == "resizer"
-    assert ready["detail"] == manifest(stack, "a/b.png")
+    assert ready["detail"] == stack.manifest("a/b.png")
     listed = {e["key"] for e in ready["detail"]["renditions"]}
     written = {o["Key"] for o in stack.s3.list_objects_v2(Bucket=stack.destination)["Contents"]} - {
         "manifests/a/b.png.json"
@@ -73,7 +60,7 @@ def test_ready_removed_and_failed_arrive_on_the_rule_target(stack: Stack, events
     )
     assert len(failed["reason"]) > 20
 
-    redeliver(stack, "a/b.png")  # a duplicate: nothing published
+    stack.redeliver("a/b.png")  # a duplicate: nothing published
     stack.invoke()
     assert arrived(stack, events) == []
 
@@ -141,7 +128,7 @@ def test_a_changed_config_re_renders_on_backfill_and_an_unchanged_one_does_not(
     stack.invoke()
     arrived(stack, events)
     first = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
-    redeliver(stack, "c.png")
+    stack.redeliver("c.png")
     stack.invoke()
     same = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
     assert same["LastModified"] == first["LastModified"]
@@ -150,14 +137,14 @@ def test_a_changed_config_re_renders_on_backfill_and_an_unchanged_one_does_not(
     monkeypatch.setenv("RENDITIONS", "medium=200x200:format=original+webp")
     handler.runtime.cache_clear()
     record_calls(handler.runtime())
-    redeliver(stack, "c.png")
+    stack.redeliver("c.png")
     stack.invoke()
     changed = stack.s3.head_object(Bucket=stack.destination, Key="medium/c.png")
     assert changed["Metadata"]["config"] != first["Metadata"]["config"]
     assert changed["Metadata"]["width"] == "200"
     assert stack.s3.head_object(Bucket=stack.destination, Key="_medium/c.png.webp")
     (ready,) = arrived(stack, events)
-    assert ready["detail"]["config"] == manifest(stack, "c.png")["config"]
+    assert ready["detail"]["config"] == stack.manifest("c.png")["config"]
     # Names dropped from the config stay (no --prune): large/ is still there.
     assert stack.s3.head_object(Bucket=stack.destination, Key="large/c.png")
 
@@ -181,7 +168,7 @@ def test_a_ready_event_over_the_entry_limit_arrives_slim(
     stack.put(key, png(40, 30))
     response, _ = stack.invoke()
     assert response["batchItemFailures"] == []
-    whole = manifest(stack, key)
+    whole = stack.manifest(key)
     assert len(whole["renditions"]) == 270
     full_entry = {
         "Source": publish.SOURCE,

@@ -14,13 +14,6 @@ from PIL import Image, ImageChops
 
 from resizer import handler, layout
 from resizer.errors import ConfigurationError
-from resizer.notifications import created_record, notification_body
-
-
-def redeliver(stack: Stack, key: str) -> None:
-    """What `resizer backfill` sends: an ObjectCreated notification for the key."""
-    record = created_record(stack.source, key)
-    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=notification_body([record]))
 
 
 def rendition(stack: Stack, key: str) -> tuple[bytes, dict[str, str]]:
@@ -58,7 +51,7 @@ def test_metadata_modes_through_the_handler(stack: Stack, monkeypatch: pytest.Mo
         monkeypatch.setenv("METADATA", mode)
         handler.runtime.cache_clear()
         record_calls(handler.runtime())
-        redeliver(stack, "shoot/harbour.jpg")
+        stack.redeliver("shoot/harbour.jpg")
         response, _ = stack.invoke()
         assert response["batchItemFailures"] == []
         for key, before in prints.items():
@@ -111,7 +104,7 @@ def test_watermark_through_the_handler(stack: Stack, monkeypatch: pytest.MonkeyP
     stack.s3.put_object(Bucket=assets, Key="marks/logo.png", Body=watermark_png(hole=True))
     handler.runtime.cache_clear()
     record_calls(handler.runtime())
-    redeliver(stack, "photo.png")
+    stack.redeliver("photo.png")
     response, _ = stack.invoke()
     assert response["batchItemFailures"] == []
     large, remarked_meta = rendition(stack, "large/photo.png")

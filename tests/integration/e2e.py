@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from PIL import Image
 
-from resizer_tools.local.mapping import publish_configuration
+from resizer_tools.local.mapping import MappingConfig, publish_configuration
+from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
+
+
+class FollowedStack(LocalStack):
+    """The local stack on a free port whose poller records, in :attr:`versions_seen`,
+    each configuration it follows ``live`` to (a context manager, as ``LocalStack``)."""
+
+    def __init__(self, stack_name: str, parameters: Mapping[str, str] | None = None) -> None:
+        self.versions_seen: list[MappingConfig] = []
+        super().__init__(
+            TEMPLATE,
+            port=0,
+            stack_name=stack_name,
+            parameters=parameters,
+            on_version=self.versions_seen.append,
+        )
 
 
 def wait_for(condition: Callable[[], Any], timeout: float = 20, what: str = "the condition") -> Any:

@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from e2e import TEMPLATE, jpeg, keys, wait_for
+from e2e import FollowedStack, jpeg, keys, wait_for
 from typer.testing import CliRunner
 
 from resizer_tools.cli.app import app
-from resizer_tools.local.mapping import MappingConfig
 from resizer_tools.local.settings import apply_settings
-from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops import dead_letters
 from resizer_tools.ops.aws import Aws, StackResources
 from resizer_tools.ops.prune import drained
@@ -28,24 +26,18 @@ GOOD, BAD = "dl/good.jpg", "dl/notes.jpg"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    seen: list[MappingConfig] = []
-    local = LocalStack(TEMPLATE, port=0, stack_name="resizer-backfill-dl", on_version=seen.append)
-    local.start()
-    local.versions_seen = seen  # type: ignore[attr-defined]
-    try:
+def stack() -> Iterator[FollowedStack]:
+    with FollowedStack("resizer-backfill-dl") as local:
         yield local
-    finally:
-        local.stop()
 
 
-def _parts(stack: LocalStack) -> tuple[Aws, StackResources]:
+def _parts(stack: FollowedStack) -> tuple[Aws, StackResources]:
     assert stack.aws is not None
     assert stack.resources is not None
     return stack.aws, stack.resources
 
 
-def _backfill(stack: LocalStack) -> str:
+def _backfill(stack: FollowedStack) -> str:
     aws, resources = _parts(stack)
     where = ["--endpoint", stack.endpoint_url, "--stack-name", resources.stack_name]
     result = CliRunner().invoke(app, ["backfill", "--prefix", "dl/", *where])
@@ -54,18 +46,18 @@ def _backfill(stack: LocalStack) -> str:
     return " ".join(result.output.split())
 
 
-def _letters(stack: LocalStack) -> list[dead_letters.DeadLetter]:
+def _letters(stack: FollowedStack) -> list[dead_letters.DeadLetter]:
     aws, resources = _parts(stack)
     return dead_letters.dead_letters(aws, resources)
 
 
-def _live(stack: LocalStack) -> str:
+def _live(stack: FollowedStack) -> str:
     aws, resources = _parts(stack)
     alias = aws.lambda_.get_alias(FunctionName=resources.function_name, Name="live")
     return str(alias["FunctionVersion"])
 
 
-def test_backfill_skips_what_the_live_version_already_dead_lettered(stack: LocalStack) -> None:
+def test_backfill_skips_what_the_live_version_already_dead_lettered(stack: FollowedStack) -> None:
     aws, resources = _parts(stack)
     aws.s3.put_object(Bucket=resources.source_bucket, Key=GOOD, Body=jpeg(600, 400))
     bad_etag = aws.s3.put_object(Bucket=resources.source_bucket, Key=BAD, Body=b"my notes")[
@@ -95,13 +87,13 @@ def test_backfill_skips_what_the_live_version_already_dead_lettered(stack: Local
     assert len(_letters(stack)) == 2
 
 
-def test_a_new_version_enqueues_the_dead_lettered_sources_again(stack: LocalStack) -> None:
+def test_a_new_version_enqueues_the_dead_lettered_sources_again(stack: FollowedStack) -> None:
     """A settings change (a new version) may fix what failed: the backfill tries it."""
     aws, resources = _parts(stack)
     before = len(_letters(stack))
     assert before >= 1
     change = apply_settings(aws, resources, {"MAX_INPUT_BYTES": "200000000"})
-    seen = stack.versions_seen  # type: ignore[attr-defined]
+    seen = stack.versions_seen
     wait_for(lambda: seen and seen[-1].function_version == change.version, what="the poller")
 
     output = _backfill(stack)

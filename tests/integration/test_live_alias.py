@@ -12,11 +12,9 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from e2e import TEMPLATE, jpeg, keys, publish_config, wait_for
+from e2e import FollowedStack, jpeg, keys, publish_config, wait_for
 from PIL import Image
 
-from resizer_tools.local.mapping import MappingConfig
-from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
 
 pytestmark = pytest.mark.integration
@@ -26,21 +24,9 @@ SECOND = "small=100x100,big=400x400"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    seen: list[MappingConfig] = []
-    local = LocalStack(
-        TEMPLATE,
-        port=0,
-        stack_name="resizer-alias",
-        parameters={"Renditions": FIRST, "JpegQuality": "70"},
-        on_version=seen.append,
-    )
-    local.start()
-    local.versions_seen = seen  # type: ignore[attr-defined]
-    try:
+def stack() -> Iterator[FollowedStack]:
+    with FollowedStack("resizer-alias", {"Renditions": FIRST, "JpegQuality": "70"}) as local:
         yield local
-    finally:
-        local.stop()
 
 
 def _size(aws: Aws, bucket: str, key: str) -> tuple[int, int]:
@@ -57,7 +43,7 @@ def _upload_and_wait(aws: Aws, resources: StackResources, key: str, expected: se
     )
 
 
-def test_parameters_reach_the_function_the_alias_and_the_poller(stack: LocalStack) -> None:
+def test_parameters_reach_the_function_the_alias_and_the_poller(stack: FollowedStack) -> None:
     assert stack.poller is not None
     assert stack.aws is not None
     config = stack.poller.config
@@ -73,7 +59,7 @@ def test_parameters_reach_the_function_the_alias_and_the_poller(stack: LocalStac
     assert version["Environment"]["Variables"]["RENDITIONS"] == FIRST
 
 
-def test_the_next_upload_uses_the_version_live_moves_to(stack: LocalStack) -> None:
+def test_the_next_upload_uses_the_version_live_moves_to(stack: FollowedStack) -> None:
     assert stack.poller is not None
     assert stack.aws is not None
     assert stack.resources is not None
@@ -95,7 +81,7 @@ def test_the_next_upload_uses_the_version_live_moves_to(stack: LocalStack) -> No
     assert "big/alias/latest-only.jpg" not in keys(aws, destination)
 
     version = publish_config(aws, name, RENDITIONS=SECOND)
-    seen = stack.versions_seen  # type: ignore[attr-defined]
+    seen = stack.versions_seen
     wait_for(lambda: seen, what=f"the poller to follow live to version {version}")
     assert [c.function_version for c in seen] == [version]
     assert seen[0].environment["RENDITIONS"] == SECOND

@@ -19,14 +19,12 @@ import io
 from collections.abc import Iterator
 
 import pytest
-from e2e import TEMPLATE, jpeg, keys, wait_for
+from e2e import TEMPLATE, FollowedStack, jpeg, keys, wait_for
 from PIL import Image
 from typer.testing import CliRunner
 
 from resizer.layout import rendition_key
 from resizer_tools.cli.app import app
-from resizer_tools.local.mapping import MappingConfig
-from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
 
 pytestmark = pytest.mark.integration
@@ -36,24 +34,18 @@ LADDER = "small=100x100,big=300x300:format=jpeg+webp"
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    seen: list[MappingConfig] = []
-    local = LocalStack(TEMPLATE, port=0, stack_name="resizer-settings", on_version=seen.append)
-    local.start()
-    local.versions_seen = seen  # type: ignore[attr-defined]
-    try:
+def stack() -> Iterator[FollowedStack]:
+    with FollowedStack("resizer-settings") as local:
         yield local
-    finally:
-        local.stop()
 
 
-def _parts(stack: LocalStack) -> tuple[Aws, StackResources, str]:
+def _parts(stack: FollowedStack) -> tuple[Aws, StackResources, str]:
     assert stack.aws is not None
     assert stack.resources is not None
     return stack.aws, stack.resources, stack.resources.function_name
 
 
-def _set(stack: LocalStack, *pairs: str) -> tuple[int, str]:
+def _set(stack: FollowedStack, *pairs: str) -> tuple[int, str]:
     _, resources, _ = _parts(stack)
     result = CliRunner().invoke(
         app,
@@ -76,7 +68,7 @@ def _live(aws: Aws, name: str) -> str:
     return str(aws.lambda_.get_alias(FunctionName=name, Name="live")["FunctionVersion"])
 
 
-def test_environment_values_read_back_as_strings(stack: LocalStack) -> None:
+def test_environment_values_read_back_as_strings(stack: FollowedStack) -> None:
     aws, _, name = _parts(stack)
     for qualifier in ("$LATEST", _live(aws, name)):
         read = aws.lambda_.get_function_configuration(FunctionName=name, Qualifier=qualifier)
@@ -86,7 +78,7 @@ def test_environment_values_read_back_as_strings(stack: LocalStack) -> None:
         assert {k: type(v) for k, v in variables.items() if not isinstance(v, str)} == {}
 
 
-def test_read_modify_write_of_the_environment_works(stack: LocalStack) -> None:
+def test_read_modify_write_of_the_environment_works(stack: FollowedStack) -> None:
     """What an operator (or a script) does with the AWS CLI or boto3: read, change, write."""
     aws, _, name = _parts(stack)
     read = aws.lambda_.get_function_configuration(FunctionName=name)
@@ -97,9 +89,9 @@ def test_read_modify_write_of_the_environment_works(stack: LocalStack) -> None:
     assert written["Environment"]["Variables"] == variables
 
 
-def test_local_set_publishes_moves_live_and_the_poller_runs_it(stack: LocalStack) -> None:
+def test_local_set_publishes_moves_live_and_the_poller_runs_it(stack: FollowedStack) -> None:
     aws, resources, name = _parts(stack)
-    seen = stack.versions_seen  # type: ignore[attr-defined]
+    seen = stack.versions_seen
     before = _live(aws, name)
 
     code, output = _set(stack, f"RENDITIONS={LADDER}", "JpegQuality=70")
@@ -145,7 +137,7 @@ def test_local_set_publishes_moves_live_and_the_poller_runs_it(stack: LocalStack
         ("novalue", "KEY=VALUE"),
     ],
 )
-def test_a_refused_value_changes_nothing(stack: LocalStack, pair: str, reason: str) -> None:
+def test_a_refused_value_changes_nothing(stack: FollowedStack, pair: str, reason: str) -> None:
     aws, _, name = _parts(stack)
     before = _live(aws, name)
     code, output = _set(stack, pair)
@@ -154,7 +146,7 @@ def test_a_refused_value_changes_nothing(stack: LocalStack, pair: str, reason: s
     assert _live(aws, name) == before
 
 
-def test_a_value_changed_on_latest_alone_is_not_published(stack: LocalStack) -> None:
+def test_a_value_changed_on_latest_alone_is_not_published(stack: FollowedStack) -> None:
     """As a stack update, which writes the whole environment: what runs (live) plus the
     change, not whatever $LATEST holds."""
     aws, _, name = _parts(stack)

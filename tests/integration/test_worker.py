@@ -28,12 +28,8 @@ STACK = "resizer-it-worker"
 
 @pytest.fixture(scope="module")
 def emulator_only() -> Iterator[LocalStack]:
-    stack = LocalStack(TEMPLATE, port=0, stack_name=STACK, poller=False)
-    stack.start()
-    try:
+    with LocalStack(TEMPLATE, port=0, stack_name=STACK, poller=False) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 class Worker:

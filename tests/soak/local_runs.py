@@ -10,7 +10,9 @@ from __future__ import annotations
 import io
 import json
 import os
+import sys
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,11 +22,66 @@ from urllib.parse import unquote
 from PIL import Image
 
 from resizer.config import Settings
+from resizer_tools.local.stack import LocalStack
 from resizer_tools.ops.aws import Aws, StackResources
 
 SOAK = os.environ.get("RESIZER_SOAK") == "1"
+TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
+#: The queue's visibility timeout in the fault runs: the function's shortest Timeout.
+VISIBILITY_S = 30
 #: The default RENDITIONS (config.py): rendition name -> box.
 BOXES = {r.name: r.box for r in Settings().renditions}
+
+
+def sized(variable: str, soak: int, quick: int) -> int:
+    """How many images a run takes: ``$variable`` when set, else ``soak`` in ``make soak``
+    (``RESIZER_SOAK=1``), else ``quick``."""
+    return int(os.environ.get(variable) or (soak if SOAK else quick))
+
+
+def soak_stack(prefix: str, parameters: dict[str, str], *, poller: bool = True) -> LocalStack:
+    """The local stack of the real template under a fresh name (``prefix-xxxxxx``)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    return LocalStack(TEMPLATE, stack_name=name, parameters=parameters, poller=poller)
+
+
+def fault_stack(prefix: str) -> LocalStack:
+    """The stack the fault runs drive with ``resizer local worker`` (no in-process
+    poller), deployed with the shortest function timeout the template allows, so that
+    :func:`shorten_visibility` can bring the queue's visibility timeout down to it."""
+    return soak_stack(prefix, {"MaximumConcurrency": "4", "Timeout": "30"}, poller=False)
+
+
+def shorten_visibility(aws: Aws, stack: StackResources) -> None:
+    """The queue's visibility timeout down to :data:`VISIBILITY_S` (the template derives
+    6 x Timeout; AWS requires at least the function timeout), so that the messages a
+    killed worker held come back within the run."""
+    aws.sqs.set_queue_attributes(
+        QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY_S)}
+    )
+
+
+def worker_command(endpoint: str, stack_name: str) -> list[str]:
+    """``resizer local worker`` against the emulator at ``endpoint``, as a child process."""
+    entry_point = "from resizer_tools.cli import main; main()"
+    worker = ["local", "worker", "--endpoint", endpoint, "--stack-name", stack_name]
+    return [sys.executable, "-c", entry_point, *worker]
+
+
+def worker_environment(s3_endpoint: str) -> dict[str, str]:
+    """This process's environment for a worker whose S3 requests go to ``s3_endpoint``
+    (the fault proxy), every other service to the emulator named on its command line."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))
+    }
+    environment.update(
+        AWS_ENDPOINT_URL_S3=s3_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        PYTHONUNBUFFERED="1",
+    )
+    return environment
 
 
 @dataclass(frozen=True)

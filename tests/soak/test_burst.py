@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from local_runs import (
-    SOAK,
     count_keys,
     dead_letter_count,
     photos,
     report,
+    sized,
+    soak_stack,
     upload_all,
     wait_drained,
     wrong_renditions,
@@ -30,23 +29,14 @@ from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
-BURST = int(os.environ.get("RESIZER_BURST") or (2000 if SOAK else 200))
+BURST = sized("RESIZER_BURST", soak=2000, quick=200)
 CONCURRENCY = 4
 
 
 @pytest.fixture(scope="module")
 def local_stack() -> Iterator[LocalStack]:
-    stack = LocalStack(
-        TEMPLATE,
-        stack_name=f"rel-burst-{uuid.uuid4().hex[:6]}",
-        parameters={"MaximumConcurrency": str(CONCURRENCY)},
-    )
-    stack.start()
-    try:
+    with soak_stack("rel-burst", {"MaximumConcurrency": str(CONCURRENCY)}) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def test_a_burst_is_drained_with_nothing_lost(local_stack: LocalStack) -> None:

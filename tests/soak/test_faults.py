@@ -20,12 +20,9 @@ dry on the long-lived worker (test_retry_quota.py, docs/reliability.md bug 6).
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,11 +31,17 @@ import pytest
 from fault_proxy import FaultProxy
 from local_runs import (
     SOAK,
+    VISIBILITY_S,
+    fault_stack,
     photos,
     queue_depth,
     report,
+    shorten_visibility,
+    sized,
     upload_all,
     wait_drained,
+    worker_command,
+    worker_environment,
     wrong_renditions,
 )
 
@@ -46,28 +49,15 @@ from resizer_tools.local.stack import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
-IMAGES = int(os.environ.get("RESIZER_FAULT_IMAGES") or (600 if SOAK else 60))
+IMAGES = sized("RESIZER_FAULT_IMAGES", soak=600, quick=60)
 KILLS = 5 if SOAK else 3
 FAULT_RATE = 0.2
-VISIBILITY_S = 30
 
 
 @pytest.fixture(scope="module")
 def emulated() -> Iterator[LocalStack]:
-    stack = LocalStack(
-        TEMPLATE,
-        stack_name=f"rel-faults-{uuid.uuid4().hex[:6]}",
-        # The shortest function timeout the template allows, so that the visibility
-        # timeout can be shortened to it (AWS requires visibility >= function timeout).
-        parameters={"MaximumConcurrency": "4", "Timeout": "30"},
-        poller=False,
-    )
-    stack.start()
-    try:
+    with fault_stack("rel-faults") as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 class Worker:
@@ -75,32 +65,10 @@ class Worker:
 
     def __init__(self, endpoint: str, stack_name: str, s3_endpoint: str, log: Path) -> None:
         self.log = log
-        environment = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("AWS_ENDPOINT_URL", "AWS_PROFILE"))
-        }
-        environment.update(
-            AWS_ENDPOINT_URL_S3=s3_endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
-            AWS_DEFAULT_REGION="us-east-1",
-            PYTHONUNBUFFERED="1",
-            COLUMNS="200",
-        )
+        environment = {**worker_environment(s3_endpoint), "COLUMNS": "200"}
         self._out = log.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "from resizer_tools.cli import main; main()",
-                "local",
-                "worker",
-                "--endpoint",
-                endpoint,
-                "--stack-name",
-                stack_name,
-            ],
+            worker_command(endpoint, stack_name),
             stdout=self._out,
             stderr=subprocess.STDOUT,
             env=environment,
@@ -163,9 +131,7 @@ def test_faults_and_crashes_lose_nothing(emulated: LocalStack, tmp_path: Path) -
     aws, resources = emulated.aws, emulated.resources
     assert aws is not None
     assert resources is not None
-    aws.sqs.set_queue_attributes(
-        QueueUrl=resources.queue_url, Attributes={"VisibilityTimeout": str(VISIBILITY_S)}
-    )
+    shorten_visibility(aws, resources)
     proxy = FaultProxy(emulated.endpoint_url, rate=FAULT_RATE).start()
     rng = random.Random(6)
     uploads = photos(IMAGES, "faults")

@@ -6,6 +6,7 @@ sees are the ones moto really produced (URL-encoded keys and all).
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import boto3
 import pytest
 
 from resizer import handler
+from resizer.notifications import created_record, notification_body
 from resizer.publish import EventBridgePublisher
 from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.poller import LambdaContext, to_lambda_record
@@ -83,6 +85,18 @@ class Stack:
 
     def put(self, key: str, data: bytes) -> str:
         return str(self.s3.put_object(Bucket=self.source, Key=key, Body=data)["ETag"].strip('"'))
+
+    def manifest(self, key: str) -> dict[str, Any]:
+        """The manifest of source ``key``, read from the destination bucket (the literal
+        key layout README.md documents, not the code's)."""
+        body = self.s3.get_object(Bucket=self.destination, Key=f"manifests/{key}.json")["Body"]
+        loaded: dict[str, Any] = json.loads(body.read())
+        return loaded
+
+    def redeliver(self, key: str) -> None:
+        """What ``resizer backfill`` sends: an ObjectCreated notification for the key."""
+        record = created_record(self.source, key)
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=notification_body([record]))
 
 
 class StreamedBody:

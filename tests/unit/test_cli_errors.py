@@ -10,7 +10,6 @@ first. Exit codes are defined once, in :mod:`resizer_tools.errors`.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 import typer
+from cli_process import ENTRY_POINT, run_python
 
 import resizer_tools.cli.common
 from resizer.errors import ConfigurationError, PermanentError, TransientError
@@ -110,14 +110,7 @@ def test_a_bad_argument_is_one_classified_line_and_its_exit_code(
 
 def test_tune_on_a_missing_folder_from_a_shell() -> None:
     """The issue's own example, as a user runs it: the console script in a process."""
-    done = subprocess.run(
-        [sys.executable, "-c", "from resizer_tools.cli import main; main()", "tune", MISSING],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
+    done = run_python(ENTRY_POINT, "tune", MISSING)
     assert done.returncode == EXIT_USAGE
     assert done.stdout == ""
     assert done.stderr.startswith(f"error: {MISSING} does not exist")

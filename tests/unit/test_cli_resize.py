@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import ENTRY_POINT, ROOT, run_python
 from PIL import Image
 from typer.testing import CliRunner
 
 from resizer_tools.cli.app import app
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Runs the console-script entry point as if Typer and Rich were not installed
 # (`pip install resizer` without the `cli` extras).
@@ -40,14 +37,7 @@ def _jpeg(path: Path, size: tuple[int, int] = (640, 480)) -> Path:
 
 @pytest.mark.parametrize("arguments", [["resize", "x.jpg", "--out", "out"], ["--help"], []])
 def test_without_the_cli_extras_one_line_names_them_and_exits_2(arguments: list[str]) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", _WITHOUT_EXTRAS, *arguments],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=ROOT,
-    )
+    done = run_python(_WITHOUT_EXTRAS, *arguments)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
@@ -131,23 +121,14 @@ def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> Non
         "def boom(*a, **k): raise KeyError('surprise')\n"
         "c.Settings.from_env = classmethod(boom)\n"
         "import sys; sys.argv = ['resizer', 'resize', 'x.jpg', '--out', 'o']\n"
-        "from resizer_tools.cli import main; main()\n"
+        f"{ENTRY_POINT}\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", crash], capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_python(crash, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert "KeyError" in done.stderr
     assert "RESIZER_DEBUG=1" in done.stderr
-    debugging = subprocess.run(
-        [sys.executable, "-c", crash],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "RESIZER_DEBUG": "1"},
-    )
+    debugging = run_python(crash, cwd=tmp_path, env={**os.environ, "RESIZER_DEBUG": "1"})
     assert "Traceback" in debugging.stderr
 
 

@@ -9,14 +9,11 @@ Checked on the modules a fresh interpreter holds after the command, not by timin
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_python
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parents[2]
 
 #: Runs the console-script entry point, then prints which heavy modules it imported.
 _PROBE = """
@@ -34,14 +31,7 @@ sys.__stderr__.write("\\nMODULES " + json.dumps([m for m in heavy if m in sys.mo
 
 
 def _imported(*arguments: str) -> list[str]:
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, *arguments],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=ROOT,
-    )
+    done = run_python(_PROBE, *arguments, timeout=120)
     line = [row for row in done.stderr.splitlines() if row.startswith("MODULES ")]
     assert line, done.stderr
     return list(json.loads(line[-1].removeprefix("MODULES ")))

@@ -40,6 +40,22 @@ def manifest(storage: InMemoryStorage, key: str) -> dict[str, Any]:
     return loaded
 
 
+def rendered(key: str = "x.jpg") -> tuple[InMemoryStorage, Pipeline]:
+    """``key`` uploaded and rendered once with :data:`WEB`: the storage and the pipeline."""
+    storage = InMemoryStorage(WEB)
+    pipeline = Pipeline(WEB, storage)
+    storage.upload(SOURCE, key, jpeg(160, 120))
+    pipeline.handle(created(key))
+    return storage, pipeline
+
+
+def reconfigured(storage: InMemoryStorage, settings: Settings) -> InMemoryStorage:
+    """The same objects, read and written under other settings (a stack update)."""
+    store = InMemoryStorage(settings)
+    store.objects = storage.objects
+    return store
+
+
 def assert_lists_only_its_own(storage: InMemoryStorage, key: str) -> None:
     """Every object the manifest lists exists, was made from ``key`` and has the bytes
     and type the manifest says."""
@@ -73,10 +89,7 @@ def test_two_sources_never_share_an_object(victim: str, other: str) -> None:
 
 def test_a_lost_further_format_is_made_again() -> None:
     """Item 2: the duplicate check covers every object the manifest lists."""
-    storage = InMemoryStorage(WEB)
-    pipeline = Pipeline(WEB, storage)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    pipeline.handle(created("x.jpg"))
+    storage, pipeline = rendered()
     further = manifest(storage, "x.jpg")["renditions"][1]
     assert (further["name"], further["format"]) == ("hero", "JPEG")
     storage.remove(DEST, further["key"])  # by hand, a lifecycle rule, a collision
@@ -86,10 +99,7 @@ def test_a_lost_further_format_is_made_again() -> None:
 
 
 def test_an_object_made_from_another_source_version_is_made_again() -> None:
-    storage = InMemoryStorage(WEB)
-    pipeline = Pipeline(WEB, storage)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    pipeline.handle(created("x.jpg"))
+    storage, pipeline = rendered()
     entry = manifest(storage, "x.jpg")["renditions"][1]
     stale = storage.get(DEST, entry["key"])
     assert stale is not None
@@ -105,15 +115,12 @@ def test_an_object_made_from_another_source_version_is_made_again() -> None:
 def test_a_change_to_one_rendition_rewrites_only_that_rendition() -> None:
     """Item 3: thumb's objects are current, so they are neither rendered nor rewritten;
     the new manifest lists them beside hero's new ones."""
-    storage = InMemoryStorage(WEB)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    Pipeline(WEB, storage).handle(created("x.jpg"))
+    storage, _ = rendered()
     before = {e["key"]: e for e in manifest(storage, "x.jpg")["renditions"]}
     changed = replace(
         WEB, renditions=parse_renditions("hero=80x:format=webp+jpeg:quality=50,thumb=20x20")
     )
-    store = InMemoryStorage(changed)
-    store.objects = storage.objects
+    store = reconfigured(storage, changed)
     outcome = Pipeline(changed, store).handle(created("x.jpg"))
     assert (outcome.kind, outcome.renditions) == (Result.RENDERED, 2)
     heroes = [key for key, entry in before.items() if entry["name"] == "hero"]
@@ -129,12 +136,9 @@ def test_a_change_to_one_rendition_rewrites_only_that_rendition() -> None:
 
 
 def test_a_dropped_rendition_rewrites_only_the_manifest() -> None:
-    storage = InMemoryStorage(WEB)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    Pipeline(WEB, storage).handle(created("x.jpg"))
+    storage, _ = rendered()
     smaller = replace(WEB, renditions=parse_renditions("thumb=20x20"))
-    store = InMemoryStorage(smaller)
-    store.objects = storage.objects
+    store = reconfigured(storage, smaller)
     assert Pipeline(smaller, store).handle(created("x.jpg")).kind is Result.RENDERED
     assert [key for op, _, key in store.writes()] == ["manifests/x.jpg.json"]
     assert [e["name"] for e in manifest(store, "x.jpg")["renditions"]] == ["thumb"]
@@ -180,9 +184,7 @@ def test_a_valid_or_absent_focal_point_logs_nothing(caplog: pytest.LogCaptureFix
 
 # ---------------------------------------------------------------- sha256 and CDN URLs (issue 18)
 def test_each_entry_carries_the_sha256_of_its_object_and_no_url_without_a_cdn() -> None:
-    storage = InMemoryStorage(WEB)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    Pipeline(WEB, storage).handle(created("x.jpg"))
+    storage, _ = rendered()
     entries = manifest(storage, "x.jpg")["renditions"]
     assert len(entries) == 3
     for entry in entries:
@@ -207,12 +209,9 @@ def test_with_cdn_url_each_entry_and_the_ready_event_carry_a_versioned_url() -> 
 
 
 def test_a_new_cdn_url_rewrites_the_manifest_only() -> None:
-    storage = InMemoryStorage(WEB)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    Pipeline(WEB, storage).handle(created("x.jpg"))
+    storage, _ = rendered()
     settings = replace(WEB, cdn_url="https://cdn.example.com")
-    store = InMemoryStorage(settings)
-    store.objects = storage.objects
+    store = reconfigured(storage, settings)
     assert Pipeline(settings, store).handle(created("x.jpg")).kind is Result.RENDERED
     assert [key for _, _, key in store.writes()] == ["manifests/x.jpg.json"]
     urls = [e["url"] for e in manifest(store, "x.jpg")["renditions"]]
@@ -223,16 +222,14 @@ def test_a_new_cdn_url_rewrites_the_manifest_only() -> None:
 def test_an_entry_without_sha256_is_made_again() -> None:
     """A manifest written before entries carried digests: its sets are rendered again
     (a backfill then brings every manifest to the documented shape)."""
-    storage = InMemoryStorage(WEB)
-    storage.upload(SOURCE, "x.jpg", jpeg(160, 120))
-    Pipeline(WEB, storage).handle(created("x.jpg"))
+    storage, pipeline = rendered()
     old = manifest(storage, "x.jpg")
     for entry in old["renditions"]:
         del entry["sha256"]
     stored = storage.get(DEST, "manifests/x.jpg.json")
     assert stored is not None
     storage.upload(DEST, "manifests/x.jpg.json", json.dumps(old).encode(), stored.metadata)
-    assert Pipeline(WEB, storage).handle(created("x.jpg")).kind is Result.RENDERED
+    assert pipeline.handle(created("x.jpg")).kind is Result.RENDERED
     assert all("sha256" in e for e in manifest(storage, "x.jpg")["renditions"])
 
 
