@@ -226,15 +226,12 @@ def test_the_map_is_reserved_before_anything_is_decoded(source: bytes) -> None:
     it will be kept."""
     opened = _admission.open_within_limits(source, settings())
     map_width, map_height = gain_map_size(source)
-    assert _admission.gain_map_bytes(source, opened, settings()) == 3 * map_width * map_height
-    assert _admission.gain_map_bytes(source, opened, settings(HDR="drop")) == 0
+    kept = _gainmap.kept(source, "keep")
+    assert _admission.gain_map_bytes(kept, opened) == 3 * map_width * map_height
+    assert _admission.gain_map_bytes(_gainmap.kept(source, "drop"), opened) == 0
     plain = PHOTO.read_bytes()
-    assert (
-        _admission.gain_map_bytes(
-            plain, _admission.open_within_limits(plain, settings()), settings()
-        )
-        == 0
-    )
+    opened_plain = _admission.open_within_limits(plain, settings())
+    assert _admission.gain_map_bytes(_gainmap.kept(plain, "keep"), opened_plain) == 0
 
 
 def test_a_damaged_map_renders_sdr(source: bytes) -> None:

@@ -103,13 +103,10 @@ def estimate(opened: OpenedImage, data_size: int, settings: Settings) -> int:
     return data_size + frames + encodes
 
 
-def gain_map_bytes(data: bytes, opened: OpenedImage, settings: Settings) -> int:
+def gain_map_bytes(gain_map: _gainmap.GainMap | None, opened: OpenedImage) -> int:
     """What keeping an Ultra HDR source's gain map adds to its render: the map decoded,
     turned and resized, three copies at most at once, from its header (not decoded).
     A map with more pixels than the primary is never decoded (``_gainmap.decode``)."""
-    if settings.hdr != "keep" or opened.format not in _gainmap.FORMATS:
-        return 0
-    gain_map = _gainmap.find(data)
     if gain_map is None:
         return 0
     try:
@@ -128,9 +125,11 @@ def admitted(
     settings: Settings,
     budget: MemoryBudget | None,
     check_deadline: Callable[[], None] = no_deadline,
+    gain_map: _gainmap.GainMap | None = None,
 ) -> Iterator[OpenedImage]:
-    """The opened source, within limits, while its estimated peak is reserved;
-    ``check_deadline`` is called while waiting for the reservation."""
+    """The opened source, within limits, while its estimated peak is reserved (with
+    ``gain_map``'s, the map the renditions keep); ``check_deadline`` is called while
+    waiting for the reservation."""
     budget = budget or _UNLIMITED
     if _is_webp(data):
         container = _frames.scan(data, "WebP", settings.max_input_frames)
@@ -149,6 +148,6 @@ def admitted(
                 yield open_within_limits(data, settings)
             return
     opened = open_within_limits(data, settings)
-    amount = estimate(opened, len(data), settings) + gain_map_bytes(data, opened, settings)
+    amount = estimate(opened, len(data), settings) + gain_map_bytes(gain_map, opened)
     with budget.reserve(amount, check_deadline):
         yield opened

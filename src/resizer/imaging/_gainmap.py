@@ -42,9 +42,6 @@ _HDRGM = b"http://ns.adobe.com/hdr-gain-map/1.0/"
 # MPF (CIPA DC-007) tags and the attribute of a baseline primary image (type 0x030000).
 _MP_VERSION, _MP_COUNT, _MP_ENTRY = 0xB000, 0xB001, 0xB002
 _PRIMARY = 0x030000
-#: What Pillow calls such a file: "MPO" (an MPF index it reads), or "JPEG" (Pillow
-#: declines to read Ultra HDR v1's MPF: "Ultra HDR images are not yet supported").
-FORMATS = ("JPEG", "MPO")
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,14 @@ def _mp_offsets(payload: bytes) -> list[tuple[int, int, int]]:
                 for i in range(0, len(entries) - 15, 16)
             ]
     return []
+
+
+def kept(data: bytes, hdr: str) -> GainMap | None:
+    """The gain map the renditions keep: :func:`find`'s with ``HDR=keep``, else None.
+    Read from the bytes, not from what Pillow calls the file: it opens ISO 21496-1
+    files as MPO, and Ultra HDR v1 (hdrgm XMP) ones as JPEG ("Ultra HDR images are
+    not yet supported")."""
+    return find(data) if hdr == "keep" else None
 
 
 def find(data: bytes) -> GainMap | None:

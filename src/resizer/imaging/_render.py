@@ -77,6 +77,7 @@ class _Job:
     source: SourceInfo
     check_deadline: DeadlineCheck = no_deadline
     metadata: _metadata.Kept = _metadata.NOTHING  # what the renditions keep (METADATA)
+    gain_map: _gainmap.GainMap | None = None  # what JPEG renditions keep (HDR)
 
 
 def render_set(
@@ -100,11 +101,14 @@ def render_set(
     animation's frames, and before each encode: a render out of time stops between
     two steps, having returned nothing.
     """
-    with admitted(data, settings, budget, check_deadline) as opened:
+    gain_map = _gainmap.kept(data, settings.hdr)
+    with admitted(data, settings, budget, check_deadline, gain_map) as opened:
         orientation, plan = _resample.planned(opened, settings)
         source = SourceInfo(plan.upright[0], plan.upright[1], opened.format, len(data))
         kept = _metadata.read(opened.image, settings.metadata)
-        job = _Job(data, opened, orientation, plan, settings, focal, source, check_deadline, kept)
+        job = _Job(
+            data, opened, orientation, plan, settings, focal, source, check_deadline, kept, gain_map
+        )
         return _render_opened(job)
 
 
@@ -187,22 +191,22 @@ def _render_opened(job: _Job) -> RenderSet:
             check_deadline=job.check_deadline,
         )
     ]
-    # Pillow opens ISO 21496-1 files as MPO, hdrgm XMP (Ultra HDR v1) ones as JPEG.
-    if job.settings.hdr == "keep" and opened.format in _gainmap.FORMATS:
-        rendered = _with_gain_map(job, rendered, boxes)
+    if job.gain_map is not None:
+        rendered = _with_gain_map(job, job.gain_map, rendered, boxes)
     return RenderSet(job.source, rendered, _placeholder.placeholder(made[len(plan.crops)]))
 
 
 def _with_gain_map(
-    job: _Job, rendered: list[RenderedImage], boxes: Sequence[tuple[int, int, int, int] | None]
+    job: _Job,
+    gain_map: _gainmap.GainMap,
+    rendered: list[RenderedImage],
+    boxes: Sequence[tuple[int, int, int, int] | None],
 ) -> list[RenderedImage]:
     """JPEG renditions of an Ultra HDR source made Ultra HDR themselves (``_gainmap``);
-    every other output, and every rendition of any other source, as it was."""
-    gain_map = _gainmap.find(job.data)
-    if gain_map is not None:
-        job.check_deadline()  # before the map's decode
-    stored = None if gain_map is None else _gainmap.decode(gain_map, job.opened.image.size)
-    if gain_map is None or stored is None:
+    every other output as it was, and every output when the map cannot be kept."""
+    job.check_deadline()  # before the map's decode
+    stored = _gainmap.decode(gain_map, job.opened.image.size)
+    if stored is None:
         return rendered
     return [
         _ultra_hdr(job, image, stored, gain_map, boxes) if image.format == "JPEG" else image
