@@ -148,6 +148,29 @@ def test_only_the_publisher_puts_artifacts() -> None:
     assert grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/resizer/x.zip")
 
 
+def test_templates_are_published_by_the_publisher_and_read_by_the_deploy_role() -> None:
+    """Deploys send the template by URL (scripts/artifact_keys.py: templates/<sha256>.yaml);
+    CloudFormation fetches a TemplateURL with the caller's credentials, so the deploy role
+    reads that prefix, and only that prefix, and writes nothing there."""
+    import artifact_keys  # noqa: PLC0415 (scripts/, on pytest's pythonpath)
+
+    resolver, resources = bootstrap()
+    bucket_arn = resolver.attribute("ArtifactBucket", "Arn")
+    key = artifact_keys.template_key("0" * 64)
+    assert grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/{key}")
+    assert not grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/other/x.yaml")
+    _, role_resources = roles()
+    bucket = ROLES_PARAMETERS["ArtifactBucketName"]
+    template = f"arn:aws:s3:::{bucket}/{key}"
+    (read,) = grants(role_resources["DeployRole"], "s3:GetObject", template)
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"] == f"arn:aws:s3:::{bucket}/{artifact_keys.TEMPLATE_PREFIX}*"
+    for logical_id in ("DeployRole", "CloudFormationRole"):
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert grants(role_resources[logical_id], action, template) == [], (logical_id, action)
+    assert not grants(role_resources["DeployRole"], "s3:GetObject", f"arn:aws:s3:::{bucket}/x")
+
+
 def test_code_signing_is_switched_by_a_parameter() -> None:
     resources = bootstrap()[1]
     config = resources["CodeSigningConfig"]
