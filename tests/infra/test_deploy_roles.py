@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+import artifact_keys  # scripts/, on pytest's pythonpath
 import pytest
 from cfn_template import ACCOUNT, BOOTSTRAP, DEPLOY_ROLES, TEMPLATE, Resolver, load
 from deploy_roles import (
@@ -152,8 +153,6 @@ def test_templates_are_published_by_the_publisher_and_read_by_the_deploy_role() 
     """Deploys send the template by URL (scripts/artifact_keys.py: templates/<sha256>.yaml);
     CloudFormation fetches a TemplateURL with the caller's credentials, so the deploy role
     reads that prefix, and only that prefix, and writes nothing there."""
-    import artifact_keys  # noqa: PLC0415 (scripts/, on pytest's pythonpath)
-
     resolver, resources = bootstrap()
     bucket_arn = resolver.attribute("ArtifactBucket", "Arn")
     key = artifact_keys.template_key("0" * 64)

@@ -8,6 +8,7 @@ another one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterator
@@ -63,11 +64,10 @@ def files(tmp_path: Path, retention: str) -> list[str]:
     body = json.dumps(TEMPLATE).encode()
     key = artifact_keys.template_key(hashlib.sha256(body).hexdigest())
     s3 = boto3.client("s3")
-    region = {"LocationConstraint": "eu-west-1"}
-    try:
-        s3.create_bucket(Bucket="artifacts", CreateBucketConfiguration=region)  # type: ignore[typeddict-item]
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(
+            Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
     s3.put_object(Bucket="artifacts", Key=key, Body=body)
     parameters = [{"ParameterKey": "Retention", "ParameterValue": retention}]
     (tmp_path / "p.json").write_text(json.dumps(parameters))
