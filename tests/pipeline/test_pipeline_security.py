@@ -247,3 +247,17 @@ def test_code_signing_runs_from_the_variable_group_when_switched_on() -> None:
         if "stack_parameters.py" in script:
             assert '--code-signing-config "$CODE_SIGNING_CONFIG"' in script
             assert step["env"]["CODE_SIGNING_CONFIG"] == "$(codeSigningConfigArn)"
+
+
+def test_the_template_url_is_set_by_the_verify_step_before_it_is_used() -> None:
+    """$(templateUrl) is a job variable: scripts/stack_parameters.py --verify sets it
+    after checking the published template's bytes, earlier in the same job, for every
+    step that deploys with it (dev's toolkit task, prod's change set)."""
+    listed = list(steps(load_pipeline()))
+    users = [(i, where) for i, (where, step) in enumerate(listed) if "$(templateUrl)" in str(step)]
+    assert len(users) == 2
+    for index, where in users:
+        before = [
+            s.get("inputs", {}).get("inlineScript", "") for w, s in listed[:index] if w == where
+        ]
+        assert any("stack_parameters.py --verify" in script for script in before), where
