@@ -2,12 +2,17 @@
 """Prod's deploy in two halves, with the approval between them: make and show a change
 set, then (after the approval) execute exactly that one.
 
-    python scripts/change_set.py create --stack-name resizer-prod --name resizer-42-1 \
-        --template package/template.yaml --parameters stack-parameters.json \
+    python scripts/change_set.py --stack-name resizer-prod --name resizer-42-1 create \
+        --template-url https://<bucket>.s3.<region>.amazonaws.com/templates/<sha256>.yaml \
+        --parameters stack-parameters.json \
         --role-arn arn:aws:iam::<account>:role/resizer-deploy/resizer-prod-cloudformation \
         --summary change-set.md
-    python scripts/change_set.py execute --stack-name resizer-prod --name resizer-42-1 \
+    python scripts/change_set.py --stack-name resizer-prod --name resizer-42-1 execute \
         --expect-id <the id create printed>
+
+The template goes by URL (the one scripts/stack_parameters.py --verify printed after
+checking the object), never as a body: CloudFormation takes a body of up to 51,200 bytes
+and a template in S3 of up to 1 MB, fetched with the caller's credentials.
 
 ``create`` makes the change set through the CloudFormation service role, waits until
 it is ready, and writes what it would do (action, resource, type, replacement, the
@@ -145,7 +150,7 @@ def _create(
         StackName=args.stack_name,
         ChangeSetName=args.name,
         ChangeSetType=kind,
-        TemplateBody=args.template.read_text(encoding="utf-8"),
+        TemplateURL=args.template_url,
         Parameters=parameters,
         Capabilities=["CAPABILITY_IAM"],
         RoleARN=args.role_arn,
@@ -194,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll", type=float, default=5.0)
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("create", help="create the change set and show it")
-    make.add_argument("--template", type=Path, required=True)
+    make.add_argument(
+        "--template-url", required=True, help="the template in S3 (stack_parameters.py --verify)"
+    )
     make.add_argument("--parameters", type=Path, required=True, help="scripts/stack_parameters.py")
     make.add_argument("--role-arn", required=True, help="the CloudFormation service role")
     make.add_argument("--description", default="")

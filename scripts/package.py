@@ -37,6 +37,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import zip_contents  # scripts/, beside this file
+from artifact_keys import code_key, template_key
 from lambda_wheels import (
     ARCHES,
     PYTHONS,
@@ -198,7 +199,7 @@ def build(
         # Content-addressed: the same code and pins always land on the same key, and a
         # rollback is a redeploy of an older key. 76 characters: the template's CodeKey
         # allows at most 80 (it goes into the published version's description).
-        "code_key": f"resizer/{digest}.zip",
+        "code_key": code_key(digest),
         "version": version,
         "project_version": project_version(),
         "build_id": build_id,
@@ -229,6 +230,8 @@ def build(
     if TEMPLATE.exists():
         shutil.copyfile(TEMPLATE, out / "template.yaml")
         manifest["template_sha256"] = sha256_file(TEMPLATE)
+        # Where scripts/publish_artifact.py puts it: deploys send its URL, not its body.
+        manifest["template_key"] = template_key(str(manifest["template_sha256"]))
     for params in sorted((TEMPLATE.parent / "parameters").glob("*.json")):
         (out / "parameters").mkdir(exist_ok=True)
         shutil.copyfile(params, out / "parameters" / params.name)

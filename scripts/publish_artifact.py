@@ -4,7 +4,9 @@
     python scripts/publish_artifact.py --manifest dist/<zip>.manifest.json --bucket my-artifacts
 
 Puts the zip at the manifest's `code_key` (resizer/<sha256>.zip) and the manifest beside it
-(resizer/<sha256>.manifest.json). The key is the hash of the bytes, so an upload is
+(resizer/<sha256>.manifest.json), and the build's template.yaml at the manifest's
+`template_key` (templates/<sha256>.yaml; scripts/artifact_keys.py): deploys send
+CloudFormation its URL, not its body. The key is the hash of the bytes, so an upload is
 idempotent: if the object is there with the same SHA-256 it is left alone, and a key can
 never hold two different builds. Object metadata records version, build id and git sha;
 with bucket versioning on, every deploy is traceable and a rollback is a redeploy of an
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from artifact_keys import TEMPLATE_PREFIX, template_key
 from botocore.exceptions import ClientError
 
 
@@ -95,6 +98,31 @@ def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
         Metadata=metadata,
     )
     print(f"uploaded s3://{bucket}/{manifest_key}")
+    publish_template(manifest_path.parent / "template.yaml", manifest, bucket, s3)
+    return key
+
+
+def publish_template(path: Path, manifest: dict[str, Any], bucket: str, s3: Any) -> str:
+    """Put the build's template at its content-addressed key (once); return the key."""
+    if not path.is_file() or "template_key" not in manifest:
+        raise SystemExit(f"{path} or the manifest's template_key is missing: rebuild the package")
+    data = path.read_bytes()
+    key = template_key(hashlib.sha256(data).hexdigest())
+    if key != manifest["template_key"] or not key.startswith(TEMPLATE_PREFIX):
+        raise SystemExit(f"{path} does not match its manifest's template_key: rebuild it")
+    checksum = b64_sha256(data)
+    if already_there(s3, bucket, key, checksum):
+        print(f"s3://{bucket}/{key} already holds this template (same sha256)")
+    else:
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=data,
+            ContentType="application/x-yaml",
+            ChecksumSHA256=checksum,
+            Metadata={"git-sha": str(manifest["git_sha"]), "sha256-b64": checksum},
+        )
+        print(f"uploaded s3://{bucket}/{key} ({len(data)} bytes)")
     return key
 
 

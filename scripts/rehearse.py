@@ -9,8 +9,10 @@ docs/first-deploy.md gives the operator, with the real AWS CLI (``.tools/bin/aws
  2. the deploy-roles stack of dev (its function permissions boundary)
  3. ``make package`` (skipped with ``--zip``)
  4. an artifact bucket, then ``resizer preflight``
- 5. ``REVIEW=1 scripts/aws_cli_deploy.sh dev``: the change set, not executed
-    (``resizer preflight`` then says the change set is pending)
+ 5. ``REVIEW=1 scripts/aws_cli_deploy.sh dev``: the change set, not executed, of the
+    template sent by URL from the artifact bucket (``templates/<sha256>.yaml``; moto's
+    CloudFormation reads it from moto's S3); ``resizer preflight`` then says the change
+    set is pending
  6. ``scripts/aws_cli_deploy.sh dev`` again: the stack is created
  7. the pipeline's smoke test (``scripts/smoke_test.py --stack-name``)
  8. a stack update that changes ``Renditions``: a new version, ``live`` moved
@@ -28,6 +30,7 @@ step that failed.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shlex
@@ -203,6 +206,12 @@ class Rehearsal:
         out = self.run(self.deploy_command(), extra=extra, quiet=True)
         print("    " + out.strip().splitlines()[-1])
         self.check(self.status(STACK) == "REVIEW_IN_PROGRESS", f"{STACK} is REVIEW_IN_PROGRESS")
+        import artifact_keys  # noqa: PLC0415 (scripts/: the template's key)
+
+        body = (ROOT / "infra" / "template.yaml").read_bytes()
+        key = artifact_keys.template_key(hashlib.sha256(body).hexdigest())
+        stored = self.aws.s3.get_object(Bucket=ARTIFACT_BUCKET, Key=key)["Body"].read()
+        self.check(stored == body, f"the template went by URL: s3://{ARTIFACT_BUCKET}/{key}")
         out = self.run(
             [*self.preflight_command(), "--json"], extra={"ARTIFACT_BUCKET": ARTIFACT_BUCKET},
             quiet=True,

@@ -13,8 +13,12 @@ task (templateParametersFile) and `aws cloudformation create-change-set` read.
 `--verify` (needs boto3 and read access to the artifact bucket) downloads the object the
 deploy will name, checks its SHA-256 against the manifest right there, and pins
 CodeVersion to that object version: the function deploys exactly the bytes that were
-checked, whatever happens to the key afterwards. Without it, the script needs only the
-standard library.
+checked, whatever happens to the key afterwards. It also checks the build's template at
+its `template_key` (templates/<sha256>.yaml, put there by scripts/publish_artifact.py)
+holds the bytes its key names, and prints the TemplateURL the deploy sends CloudFormation
+(in Azure Pipelines also as the job variable `templateUrl`): the template goes by URL,
+never as a body, whose 51,200-byte limit it outgrows. Without --verify, the script needs
+only the standard library.
 
 `--code-signing-config ARN` (with --verify) deploys the build's signed zip instead:
 the record scripts/publish_artifact.py --signing-profile wrote names its key and
@@ -32,11 +36,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from publish_artifact import (  # a sibling script: scripts/ is on sys.path
+from artifact_keys import template_key, template_url  # sibling scripts: scripts/ is on sys.path
+from publish_artifact import (
     find_manifest,
     pipeline_value,
     signed_record_key,
@@ -98,6 +104,22 @@ def verify_code(s3: Any, bucket: str, manifest: dict[str, Any]) -> str:
     return version
 
 
+def verify_template(s3: Any, bucket: str, manifest: dict[str, Any]) -> str:
+    """The TemplateURL of the build's template, after checking the object holds its bytes."""
+    key = str(manifest.get("template_key", ""))
+    if not key:
+        raise SystemExit("the manifest names no template_key: rebuild with `make package`")
+    try:
+        data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        raise SystemExit(f"s3://{bucket}/{key} is missing: publish the build first") from None
+    if template_key(hashlib.sha256(data).hexdigest()) != key:
+        raise SystemExit(f"s3://{bucket}/{key} holds other bytes than its key names: refusing")
+    url = template_url(bucket, str(s3.meta.region_name), key)
+    print(f"verified s3://{bucket}/{key}: TemplateURL {url}")
+    return url
+
+
 def build_parameters(
     manifest: dict[str, Any], base: dict[str, str], code_bucket: str
 ) -> dict[str, str]:
@@ -156,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             params["CodeKey"] = manifest["code_key"]
             params["CodeSigningConfigArn"] = args.code_signing_config
         params["CodeVersion"] = verify_code(s3, args.code_bucket, manifest)
+        url = verify_template(s3, args.code_bucket, manifest)
+        if os.environ.get("TF_BUILD"):  # Azure Pipelines: the deploy steps send this URL
+            print(f"##vso[task.setvariable variable=templateUrl]{url}")
     elif args.code_signing_config:
         raise SystemExit("--code-signing-config needs --verify")
     listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]

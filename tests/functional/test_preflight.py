@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from resizer_tools.cli.app import app
 from resizer_tools.ops.aws import Aws
-from resizer_tools.ops.preflight import TOOLS, preflight
+from resizer_tools.ops.preflight import TEMPLATE_S3_LIMIT, TOOLS, preflight
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -232,3 +233,33 @@ def test_a_reviewed_change_set_of_a_new_stack_is_named(aws: Aws) -> None:
     assert ok
     assert "REVIEW_IN_PROGRESS: change set deploy-20260101000000 is pending" in detail
     assert "EXECUTE=deploy-20260101000000 scripts/aws_cli_deploy.sh" in detail
+
+
+def test_the_template_is_held_to_the_s3_limit_not_the_bodys(tmp_path: Path) -> None:
+    """Every deploy sends the template by URL: 1,000,000 bytes from S3, where a body
+    stops at 51,200 (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html)."""
+    shutil.copytree(ROOT / "infra", tmp_path / "infra")
+    template = tmp_path / "infra" / "template.yaml"
+    original = template.read_text(encoding="utf-8")
+
+    def size_check(padding: int) -> tuple[bool, str]:
+        template.write_text(original + "#" + "x" * padding + "\n", encoding="utf-8")
+        checks = preflight(
+            None,
+            root=tmp_path,
+            environment="dev",
+            stack_name="resizer-dev",
+            artifact_bucket=None,
+            alarm_email=None,
+            zip_path=_build(tmp_path),
+        )
+        return _by_name(checks)["template size"]
+
+    ok, detail = size_check(TEMPLATE_S3_LIMIT // 2)  # far over a body's 51,200
+    assert ok, detail
+    assert "--template-url" in detail
+    room = TEMPLATE_S3_LIMIT - len(original.encode()) - 2  # the padding's "#" and newline
+    assert size_check(room)[0]  # exactly the limit
+    ok, detail = size_check(room + 1)
+    assert not ok, detail
+    assert f"{TEMPLATE_S3_LIMIT:,}" in detail

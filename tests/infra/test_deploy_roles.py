@@ -18,6 +18,7 @@ import json
 import re
 from typing import Any
 
+import artifact_keys  # scripts/, on pytest's pythonpath
 import pytest
 from cfn_template import ACCOUNT, BOOTSTRAP, DEPLOY_ROLES, TEMPLATE, Resolver, load
 from deploy_roles import (
@@ -146,6 +147,27 @@ def test_only_the_publisher_puts_artifacts() -> None:
             assert grants(role_resources[logical_id], action, artifact) == [], (logical_id, action)
     assert grants(role_resources["DeployRole"], "s3:GetObjectVersion", artifact)
     assert grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/resizer/x.zip")
+
+
+def test_templates_are_published_by_the_publisher_and_read_by_the_deploy_role() -> None:
+    """Deploys send the template by URL (scripts/artifact_keys.py: templates/<sha256>.yaml);
+    CloudFormation fetches a TemplateURL with the caller's credentials, so the deploy role
+    reads that prefix, and only that prefix, and writes nothing there."""
+    resolver, resources = bootstrap()
+    bucket_arn = resolver.attribute("ArtifactBucket", "Arn")
+    key = artifact_keys.template_key("0" * 64)
+    assert grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/{key}")
+    assert not grants(resources["PublisherRole"], "s3:PutObject", f"{bucket_arn}/other/x.yaml")
+    _, role_resources = roles()
+    bucket = ROLES_PARAMETERS["ArtifactBucketName"]
+    template = f"arn:aws:s3:::{bucket}/{key}"
+    (read,) = grants(role_resources["DeployRole"], "s3:GetObject", template)
+    assert read["Action"] == "s3:GetObject"
+    assert read["Resource"] == f"arn:aws:s3:::{bucket}/{artifact_keys.TEMPLATE_PREFIX}*"
+    for logical_id in ("DeployRole", "CloudFormationRole"):
+        for action in ("s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"):
+            assert grants(role_resources[logical_id], action, template) == [], (logical_id, action)
+    assert not grants(role_resources["DeployRole"], "s3:GetObject", f"arn:aws:s3:::{bucket}/x")
 
 
 def test_code_signing_is_switched_by_a_parameter() -> None:

@@ -29,6 +29,7 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import artifact_keys  # scripts/, on pytest's pythonpath
 import pytest
 
 from resizer_tools.local.emulator import Emulator
@@ -50,6 +51,20 @@ def emulator() -> Iterator[str]:
 def test_the_docs_show_the_script_verbatim() -> None:
     blocks = re.findall(r"```sh\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.DOTALL)
     assert SCRIPT.read_text(encoding="utf-8") in blocks
+
+
+def test_the_script_names_the_keys_and_url_as_artifact_keys_does() -> None:
+    """The shell spells the layout of scripts/artifact_keys.py: checked line by line."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    sha = "$(sha256sum {} | cut -d' ' -f1)"
+    code_key = artifact_keys.code_key(sha.format('"$ZIP"'))
+    assert f'KEY="{code_key}"' in text
+    template_key = artifact_keys.template_key(sha.format("infra/template.yaml"))
+    assert f'TEMPLATE_KEY="{template_key}"' in text
+    url = artifact_keys.template_url("$ARTIFACTS", "$STACK_REGION", "$TEMPLATE_KEY")
+    assert f'TEMPLATE_URL="{url}"' in text
+    assert '--template-url "$TEMPLATE_URL"' in text
+    assert "--template-body" not in text
 
 
 def _build(tmp_path: Path) -> Path:
@@ -117,7 +132,11 @@ def test_the_documented_recipe_deploys_into_the_emulator(emulator: str, tmp_path
     check_overrides(parameters, template)  # what CloudFormation checks at create-change-set
     assert parameters["MemorySize"] == "2048"  # the override replaced the file's 1024
     digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()
-    assert parameters["CodeKey"] == f"resizer/{digest}.zip"  # as scripts/package.py names it
+    assert parameters["CodeKey"] == artifact_keys.code_key(digest)  # as package.py names it
+    # The template went to the bucket under its own hash; the change set read it from there.
+    body = (ROOT / "infra" / "template.yaml").read_bytes()
+    key = artifact_keys.template_key(hashlib.sha256(body).hexdigest())
+    assert aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read() == body
     assert parameters["CodeBucket"] == bucket
     stored = aws.s3.get_object(
         Bucket=bucket, Key=parameters["CodeKey"], VersionId=parameters["CodeVersion"]

@@ -82,7 +82,7 @@ def test_aws_toolkit_steps_match_their_manifests() -> None:
     ("edit", "expected"),
     [
         ({"useChangeSet": "false"}, "'changeSetName' is ignored"),
-        ({"templateSource": "s3"}, "'templateFile' is ignored"),
+        ({"templateSource": "s3"}, "'templateUrl' is ignored"),
         ({"onFailure": "rollback"}, "not one of"),
         ({"captureAsSecuredVars": "nope"}, "not a boolean"),
         ({"stackname": "x"}, "unknown input 'stackname'"),

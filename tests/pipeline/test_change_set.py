@@ -1,16 +1,21 @@
 """scripts/change_set.py against moto's CloudFormation on 127.0.0.1: prod's two halves.
 
-create makes the change set through a service role and shows it; execute runs only the
-change set that was shown, and refuses one that does not exist (yet) or another one.
+create makes the change set through a service role and shows it, sending the template
+by URL from the artifact bucket (moto's CloudFormation reads it from moto's S3); execute
+runs only the change set that was shown, and refuses one that does not exist (yet) or
+another one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import artifact_keys  # scripts/, on pytest's pythonpath
 import boto3
 import change_set  # scripts/, on pytest's pythonpath
 import pytest
@@ -55,10 +60,19 @@ def cfn(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def files(tmp_path: Path, retention: str) -> list[str]:
-    (tmp_path / "t.json").write_text(json.dumps(TEMPLATE))
+    """The template in the artifact bucket (as publish_artifact.py puts it), the parameters."""
+    body = json.dumps(TEMPLATE).encode()
+    key = artifact_keys.template_key(hashlib.sha256(body).hexdigest())
+    s3 = boto3.client("s3")
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(
+            Bucket="artifacts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+        )
+    s3.put_object(Bucket="artifacts", Key=key, Body=body)
     parameters = [{"ParameterKey": "Retention", "ParameterValue": retention}]
     (tmp_path / "p.json").write_text(json.dumps(parameters))
-    return ["--template", str(tmp_path / "t.json"), "--parameters", str(tmp_path / "p.json")]
+    url = artifact_keys.template_url("artifacts", "eu-west-1", key)
+    return ["--template-url", url, "--parameters", str(tmp_path / "p.json")]
 
 
 def create(stack: str, name: str, tmp_path: Path, retention: str) -> list[str]:
@@ -94,6 +108,8 @@ def test_create_shows_the_change_set_then_execute_runs_exactly_it(
     out = capsys.readouterr().out
     shown = cfn.describe_change_set(StackName="prod-a", ChangeSetName="resizer-1-1")
     assert sent["CreateChangeSet"]["RoleARN"] == ROLE  # moto does not report it back
+    assert "TemplateBody" not in sent["CreateChangeSet"]
+    assert sent["CreateChangeSet"]["TemplateURL"].startswith("https://artifacts.s3.eu-west-1.")
     summary = (tmp_path / "resizer-1-1.md").read_text()
     assert "| Add | Queue | AWS::SQS::Queue |" in summary
     assert f"##vso[task.uploadsummary]{tmp_path / 'resizer-1-1.md'}" in out

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import artifact_keys  # scripts/, on pytest's pythonpath
 import boto3
 import publish_artifact  # scripts/, on pytest's pythonpath
 import pytest
@@ -32,13 +33,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def packaged(tmp_path: Path) -> Path:
-    """A tiny stand-in for `make package` output: zip + manifest."""
+    """A tiny stand-in for `make package` output: zip + manifest + template."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("resizer/handler.py", "def lambda_handler(event, context): ...\n")
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     (tmp_path / "resizer.zip").write_bytes(data)
+    template = b'{"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}\n'
+    (tmp_path / "template.yaml").write_bytes(template)
     manifest = {
         "zip": "resizer.zip",
         "sha256": digest,
@@ -49,6 +52,7 @@ def packaged(tmp_path: Path) -> Path:
         "runtime": "python3.13",
         "arch": "arm64",
         "host_build": False,
+        "template_key": artifact_keys.template_key(hashlib.sha256(template).hexdigest()),
     }
     path = tmp_path / "resizer.manifest.json"
     path.write_text(json.dumps(manifest))
@@ -144,6 +148,40 @@ def test_publish_refuses_a_zip_that_does_not_match_its_manifest(packaged: Path, 
     (packaged.parent / "resizer.zip").write_bytes(b"tampered")
     with pytest.raises(SystemExit, match="does not match"):
         publish_artifact.publish(packaged, "artifacts", s3=s3)
+
+
+def test_publish_puts_the_template_under_its_hash_once(packaged: Path, s3: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=s3)
+    key = manifest["template_key"]
+    body = (packaged.parent / "template.yaml").read_bytes()
+    assert key == f"templates/{hashlib.sha256(body).hexdigest()}.yaml"
+    assert s3.get_object(Bucket="artifacts", Key=key)["Body"].read() == body
+    first = s3.head_object(Bucket="artifacts", Key=key)["LastModified"]
+    publish_artifact.publish(packaged, "artifacts", s3=s3)  # idempotent
+    assert s3.head_object(Bucket="artifacts", Key=key)["LastModified"] == first
+
+
+def test_publish_refuses_a_template_that_does_not_match_its_manifest(
+    packaged: Path, s3: Any
+) -> None:
+    (packaged.parent / "template.yaml").write_text("edited after the build\n")
+    with pytest.raises(SystemExit, match="template_key"):
+        publish_artifact.publish(packaged, "artifacts", s3=s3)
+    (packaged.parent / "template.yaml").unlink()
+    with pytest.raises(SystemExit, match="missing: rebuild"):
+        publish_artifact.publish(packaged, "artifacts", s3=s3)
+
+
+def test_the_template_url_is_the_objects_virtual_hosted_url() -> None:
+    """TemplateURL takes the object's S3 URL; the virtual-hosted form names the region
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/VirtualHosting.html)."""
+    key = artifact_keys.template_key("ab" * 32)
+    assert key == f"templates/{'ab' * 32}.yaml"
+    assert artifact_keys.template_url("my-artifacts", "eu-west-1", key) == (
+        f"https://my-artifacts.s3.eu-west-1.amazonaws.com/templates/{'ab' * 32}.yaml"
+    )
+    assert artifact_keys.code_key("ab" * 32) == f"resizer/{'ab' * 32}.zip"
 
 
 # ---------------------------------------------------------------------------- smoke test
@@ -355,6 +393,42 @@ def test_verify_refuses_an_unversioned_bucket(packaged: Path, s3: Any) -> None:
     publish_artifact.publish(packaged, "artifacts", s3=s3)
     with pytest.raises(SystemExit, match="no version id"):
         stack_parameters.verify_code(s3, "artifacts", manifest)
+
+
+def test_verify_gives_the_url_of_the_checked_template(packaged: Path, versioned: Any) -> None:
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    url = stack_parameters.verify_template(versioned, "artifacts", manifest)
+    assert url == artifact_keys.template_url("artifacts", "us-east-1", manifest["template_key"])
+
+
+def test_verify_refuses_a_template_missing_or_other_bytes_under_its_key(
+    packaged: Path, versioned: Any
+) -> None:
+    manifest = json.loads(packaged.read_text())
+    with pytest.raises(SystemExit, match="is missing: publish"):
+        stack_parameters.verify_template(versioned, "artifacts", manifest)
+    versioned.put_object(Bucket="artifacts", Key=manifest["template_key"], Body=b"{}")
+    with pytest.raises(SystemExit, match="other bytes"):
+        stack_parameters.verify_template(versioned, "artifacts", manifest)
+    with pytest.raises(SystemExit, match="no template_key"):
+        stack_parameters.verify_template(versioned, "artifacts", manifest | {"template_key": ""})
+
+
+def test_verify_sets_the_pipelines_template_url(
+    packaged: Path, versioned: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    monkeypatch.setattr(boto3, "client", lambda service, **_: versioned)
+    monkeypatch.setenv("TF_BUILD", "True")
+    capsys.readouterr()
+    args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/dev.json")]
+    args += ["--code-bucket", "artifacts", "--verify", "--out", str(tmp_path / "params.json")]
+    assert stack_parameters.main(args) == 0
+    url = artifact_keys.template_url("artifacts", "us-east-1", manifest["template_key"])
+    assert f"##vso[task.setvariable variable=templateUrl]{url}" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------- code signing

@@ -38,8 +38,13 @@ def test_dev_deploys_through_its_service_role_by_change_set() -> None:
     assert inputs["captureStackOutputs"] == "asVariables"
     assert inputs["awsCredentials"] == "${{ variables.awsConnectionDev }}"
     assert inputs["roleARN"] == "$(cloudFormationRoleDev)"
-    # The deploy role may not write to the artifact bucket: no template upload.
+    # The deploy role may not write to the artifact bucket: no template upload. The
+    # template goes by URL (a body may hold 51,200 bytes; it outgrew that), the one the
+    # verify step set after checking the bytes the Package stage published.
     assert "s3BucketName" not in inputs
+    assert inputs["templateSource"] == "url"
+    assert inputs["templateUrl"] == "$(templateUrl)"
+    assert "templateFile" not in inputs
 
 
 def test_marketplace_tasks_are_named_by_full_reference() -> None:
@@ -62,6 +67,8 @@ def test_prod_change_set_exists_and_is_shown_before_the_approval() -> None:
     script = create["inputs"]["inlineScript"]
     assert "scripts/change_set.py" in script
     assert " create " in script
+    assert '--template-url "$TEMPLATE_URL"' in script
+    assert create["env"]["TEMPLATE_URL"] == "$(templateUrl)"
     assert '--role-arn "$CLOUDFORMATION_ROLE"' in script
     assert "--summary" in script
     assert create["env"]["CLOUDFORMATION_ROLE"] == "$(cloudFormationRoleProd)"
@@ -240,3 +247,17 @@ def test_code_signing_runs_from_the_variable_group_when_switched_on() -> None:
         if "stack_parameters.py" in script:
             assert '--code-signing-config "$CODE_SIGNING_CONFIG"' in script
             assert step["env"]["CODE_SIGNING_CONFIG"] == "$(codeSigningConfigArn)"
+
+
+def test_the_template_url_is_set_by_the_verify_step_before_it_is_used() -> None:
+    """$(templateUrl) is a job variable: scripts/stack_parameters.py --verify sets it
+    after checking the published template's bytes, earlier in the same job, for every
+    step that deploys with it (dev's toolkit task, prod's change set)."""
+    listed = list(steps(load_pipeline()))
+    users = [(i, where) for i, (where, step) in enumerate(listed) if "$(templateUrl)" in str(step)]
+    assert len(users) == 2
+    for index, where in users:
+        before = [
+            s.get("inputs", {}).get("inlineScript", "") for w, s in listed[:index] if w == where
+        ]
+        assert any("stack_parameters.py --verify" in script for script in before), where

@@ -239,6 +239,9 @@ def _create_stack(aws: Aws, stack_name: str, body: str, parameters: Mapping[str,
         warnings.filterwarnings("ignore", message=r"Tried to parse AWS::", category=UserWarning)
         cfn.create_stack(
             StackName=stack_name,
+            # The emulator's own derivative (deferred resources cut, lookups done), as a
+            # body: moto sets no size limit. Deploys to AWS send infra/template.yaml by
+            # URL (scripts/artifact_keys.py), never as a body (51,200 bytes at most).
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],

@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from resizer.errors import ResizerError
 from resizer_tools.ops.aws import Aws
 
-__all__ = ["CDN_CERTIFICATE_REGION", "TEMPLATE_BODY_LIMIT", "TOOLS", "Check", "preflight"]
+__all__ = ["CDN_CERTIFICATE_REGION", "TEMPLATE_S3_LIMIT", "TOOLS", "Check", "preflight"]
 
 #: What scripts/aws_cli_deploy.sh runs besides Python.
 TOOLS = {
@@ -26,9 +26,12 @@ TOOLS = {
     "jq": "jq: apt-get install jq / brew install jq",
     "sha256sum": "sha256sum (coreutils; macOS: brew install coreutils)",
 }
-# Bytes CloudFormation accepts in --template-body ("Template body size in a request"):
+# Bytes CloudFormation accepts in a template it reads from S3 (--template-url, how every
+# deploy sends it; "Template body size in an Amazon S3 object: 1 MB", read as 1,000,000,
+# the stricter, which the service's "Template may not exceed 1000000 bytes" names):
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
-TEMPLATE_BODY_LIMIT = 51_200
+# As a body (--template-body) only 51,200: the template outgrew that.
+TEMPLATE_S3_LIMIT = 1_000_000
 #: CloudFront takes certificates from ACM in this region only.
 #: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html
 CDN_CERTIFICATE_REGION = "us-east-1"
@@ -90,8 +93,8 @@ def _template_checks(
     checks = [
         Check(
             "template size",
-            size <= TEMPLATE_BODY_LIMIT,
-            f"{size:,} bytes (--template-body takes up to {TEMPLATE_BODY_LIMIT:,})",
+            size <= TEMPLATE_S3_LIMIT,
+            f"{size:,} bytes (--template-url, from S3, takes up to {TEMPLATE_S3_LIMIT:,})",
         )
     ]
     path = root / "infra" / "parameters" / f"{environment}.json"
