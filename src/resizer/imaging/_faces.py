@@ -2,28 +2,30 @@
 
 The detector is OpenCV's frontal-face LBP cascade (``lbpcascade_frontalface.xml``,
 20 stages of stumps over a 24x24 window; licence in ``faces_lbp.NOTICE``), converted
-by scripts/face_cascade.py into ``faces_lbp.json``, which ships in the package and is
-read once per process, on first use (:func:`cascade`): work that needs no face never
-loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (validated against
-``cv2.CascadeClassifier`` by bench/faces.py):
+by scripts/face_cascade.py into ``faces_lbp.json`` (17 KB), which ships in the package
+and is read once per process, on first use (:func:`cascade`): work that needs no face
+never loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (checked against
+``cv2.CascadeClassifier`` by tests/unit/test_imaging_faces.py and bench/faces.py):
 
 * the image (a greyscale copy of at most :data:`ANALYSIS_SIZE` px on its long side,
-  made by the render's cascade) is scaled down by 1.1 per step, from the window's
-  scale until the window no longer fits; per scale, an integral image (rows summed by
-  ``itertools.accumulate``, in C);
-* every window position (a step of 2 px, 1 px once the image is scaled down by more
-  than 2) runs the stages in order and stops at the first stage that rejects it, as
-  almost every window does within the first two;
-* hits are grouped as OpenCV's ``groupRectangles`` does: overlapping hits (edges
-  within 20 % of the size) form a group, a group of at least :data:`MIN_NEIGHBOURS`
-  hits becomes one face (their mean box); a face inside a better-supported one is
-  dropped.
+  made by the render's cascade) is scaled down by :data:`SCALE_STEP` per step while
+  the window fits; windows are 2 px apart at every scale;
+* each window runs the stages in order and stops at the first that rejects it. The
+  first :data:`VECTOR_STAGES` stages run on every window of a scale at once in
+  Pillow's C (:class:`_Grid`: exact integer cell sums, the same float stage sums),
+  which rejects all but a few per cent; the survivors run the rest in Python on an
+  integral image (:func:`_passes`);
+* hits are grouped as OpenCV's ``groupRectangles`` does (:func:`group`): overlapping
+  hits (edges within 20 % of the size) form a group, a group of at least
+  :data:`MIN_NEIGHBOURS` hits becomes one face (their mean box); a face inside a
+  better-supported one is dropped.
 
-Hostile input cannot make it run long: at most :data:`MAX_WINDOWS` windows are
-evaluated per image (a 480 px image needs about 40,000), and ``check_deadline`` is
-called before each scale. :func:`focus` turns the faces into a cover crop's focal
-point: the centre of the box holding every face when that fits the crop, else the
-largest face's centre.
+Hostile input cannot make it run long: the copy's size bounds the vectorised work, at
+most :data:`MAX_WINDOWS` windows run in Python per image (scales are visited from the
+largest faces down, so the bound drops the smallest faces first; photos need 0.1-15 k),
+and ``check_deadline`` is called before each scale. :func:`focus` turns the faces into
+a cover crop's focal point: the centre of the box holding every face when that fits
+the crop, else the largest face's centre.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ from resizer.errors import no_deadline
 from resizer.imaging._frames import DeadlineCheck
 
 #: Long side of the greyscale copy faces are looked for in. The smallest face found is
-#: the window, 24 px: 5 % of this side (bench/faces.py measured recall and CPU at
-#: 320, 480 and 640: docs/crops.md).
-ANALYSIS_SIZE = 480
+#: the window, 24 px: 4.3 % of this side. bench/faces.py on the labelled set (recall of
+#: 32 labelled faces / median CPU per image): 480 px 0.50 / 0.27 s, 560 px 0.84 /
+#: 0.36 s, 640 px 0.78 / 0.48 s (docs/crops.md).
+ANALYSIS_SIZE = 560
 #: Each scale is 1/SCALE_STEP of the previous (OpenCV's default scaleFactor).
 SCALE_STEP = 1.1
 #: Hits a face needs (OpenCV's minNeighbors: a group of more than 2 hits).
@@ -52,7 +55,7 @@ MIN_NEIGHBOURS = 3
 #: Two hits belong to one face when every edge is within this fraction of their size.
 GROUP_EPS = 0.2
 #: Windows stay 2 px apart at every scale (OpenCV goes to 1 px beyond a scale of 2,
-#: which costs 3x the windows for the same faces: bench/faces.py).
+#: which costs about twice the windows for faces the crop does not need).
 FINE_ABOVE = float("inf")
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
 VECTOR_STAGES = 5
@@ -217,17 +220,20 @@ class _Grid:
         x, y, w, h = feature
         c = [self.cell(x + i * w, y + j * h, w, h) for j in range(3) for i in range(3)]
         code = ImageMath.lambda_eval(
-            lambda a: (a["c0"] >= a["c4"]) * 128
-            + (a["c1"] >= a["c4"]) * 64
-            + (a["c2"] >= a["c4"]) * 32
-            + (a["c5"] >= a["c4"]) * 16
-            + (a["c8"] >= a["c4"]) * 8
-            + (a["c7"] >= a["c4"]) * 4
-            + (a["c6"] >= a["c4"]) * 2
-            + (a["c3"] >= a["c4"]),
+            lambda a: (
+                (a["c0"] >= a["c4"]) * 128
+                + (a["c1"] >= a["c4"]) * 64
+                + (a["c2"] >= a["c4"]) * 32
+                + (a["c5"] >= a["c4"]) * 16
+                + (a["c8"] >= a["c4"]) * 8
+                + (a["c7"] >= a["c4"]) * 4
+                + (a["c6"] >= a["c4"]) * 2
+                + (a["c3"] >= a["c4"])
+            ),
             **{f"c{k}": cell for k, cell in enumerate(c)},
         )
-        return code.convert("L")
+        converted: Image.Image = code.convert("L")
+        return converted
 
     def survivors(self, model: Cascade, stages: int) -> list[tuple[int, int]]:
         """(x, y) of every window on the grid that passes the first ``stages`` stages."""

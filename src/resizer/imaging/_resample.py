@@ -17,7 +17,7 @@ from PIL import Image
 
 from resizer.config import Rendition, Settings
 from resizer.errors import no_deadline
-from resizer.imaging import _crop, _faces, _placeholder
+from resizer.imaging import _crop, _placeholder
 from resizer.imaging._frames import DeadlineCheck
 from resizer.imaging._geometry import TRANSPOSE, fit, swaps_axes
 from resizer.imaging._source import OpenedImage, decoding
@@ -130,6 +130,10 @@ def make_plan(
     targets += [fit(upright, small), fit(upright, analysis)]
     faces = face_detection == "on" and any(crop is not None for crop in crops)
     if faces:
+        # Imported by the work that may need it: a cold start for anything else stays
+        # as it was (the module and its Pillow imports: about 1 ms, docs/performance.md).
+        from resizer.imaging import _faces  # noqa: PLC0415
+
         targets.append(fit(upright, (_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE)))
     return Plan(upright, targets, crops, faces)
 
@@ -161,7 +165,7 @@ def windows(
     energy, else the centre. ``check_deadline`` is called by the face detector."""
     count = len(plan.crops)
     edges: Image.Image | None = None
-    found: list[_faces.Fractions] | None = None
+    found: list[tuple[float, float, float, float]] | None = None
     boxes: list[tuple[int, int, int, int] | None] = []
     for image, crop in zip(made[:count], plan.crops, strict=True):
         if crop is None:
@@ -169,6 +173,8 @@ def windows(
             continue
         point = focal
         if point is None and plan.faces:
+            from resizer.imaging import _faces  # noqa: PLC0415 (as in make_plan)
+
             if found is None:
                 found = _faces.faces(made[count + 2], check_deadline)
             point = _faces.focus(found, image.size, crop)
