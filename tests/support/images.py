@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageOps, TiffImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, TiffImagePlugin
 
 # Corner colours of the "upright" test picture; far apart so JPEG cannot confuse them.
 RED = (230, 20, 20)
@@ -474,3 +474,46 @@ def face_free(name: str, long_side: int = 1600) -> Image.Image:
         image = opened.convert("RGB")
     image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     return image
+
+
+def cover_window(scene: Image.Image, rendered: bytes) -> tuple[int, int, int, int]:
+    """Where a cover rendition was cut from ``scene`` (left, top, right, bottom in the
+    scene's pixels), found from the pixels alone: the rendition compared with every
+    position of the scene scaled to cover it, at a fifth of the size (about 5 px)."""
+    with Image.open(io.BytesIO(rendered)) as opened:
+        crop = opened.convert("L")
+    scale = max(crop.width / scene.width, crop.height / scene.height)
+    covered = scene.convert("L").resize(
+        (round(scene.width * scale), round(scene.height * scale)), Image.Resampling.BOX
+    )
+    small_crop = crop.resize((crop.width // 5, crop.height // 5), Image.Resampling.BOX)
+    small = covered.resize((covered.width // 5, covered.height // 5), Image.Resampling.BOX)
+    shifts = [
+        (dx, dy)
+        for dx in range(small.width - small_crop.width + 1)
+        for dy in range(small.height - small_crop.height + 1)
+    ]
+
+    def distance(shift: tuple[int, int]) -> float:
+        window = small.crop((*shift, shift[0] + small_crop.width, shift[1] + small_crop.height))
+        return float(ImageStat.Stat(ImageChops.difference(window, small_crop)).mean[0])
+
+    dx, dy = min(shifts, key=distance)
+    left, top = dx * 5 / scale, dy * 5 / scale
+    return (
+        round(left),
+        round(top),
+        round(left + crop.width / scale),
+        round(top + crop.height / scale),
+    )
+
+
+def holds(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    """Whether the crop ``outer`` (from :func:`cover_window`) holds the box ``inner``."""
+    slack = 12  # the position is found to about 5 px of the 500 px crop: 8 of the scene
+    return (
+        inner[0] >= outer[0] - slack
+        and inner[1] >= outer[1] - slack
+        and inner[2] <= outer[2] + slack
+        and inner[3] <= outer[3] + slack
+    )

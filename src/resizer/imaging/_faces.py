@@ -23,8 +23,8 @@ never loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (checked ag
 Hostile input cannot make it run long: the copy's size bounds the vectorised work, at
 most :data:`MAX_WINDOWS` windows run in Python per image (scales are visited from the
 largest faces down, so the bound drops the smallest faces first; photos need 0.1-15 k),
-and ``check_deadline`` is called before each scale. :func:`focus` turns the faces into
-a cover crop's focal point: the centre of the box holding every face when that fits
+and ``check_deadline`` is called every :data:`CHECK_EVERY` scales. :func:`focus` turns
+the faces into a cover crop's focal point: the centre of the box holding every face when that fits
 the crop, else the largest face's centre.
 """
 
@@ -44,24 +44,29 @@ from resizer.errors import no_deadline
 from resizer.imaging._frames import DeadlineCheck
 
 #: Long side of the greyscale copy faces are looked for in. The smallest face found is
-#: the window, 24 px: 4.3 % of this side. bench/faces.py on the labelled set (recall of
-#: 32 labelled faces / median CPU per image): 480 px 0.50 / 0.27 s, 560 px 0.84 /
-#: 0.36 s, 640 px 0.78 / 0.48 s (docs/crops.md).
+#: the window, 24 px: 4.3 % of this side. bench/faces.py on the labelled set with steps
+#: of 1.1 (recall of 32 labelled faces / median CPU per image): 480 px 0.50 / 0.27 s,
+#: 560 px 0.84 / 0.36 s, 640 px 0.78 / 0.48 s (docs/performance.md, "Faces").
 ANALYSIS_SIZE = 560
-#: Each scale is 1/SCALE_STEP of the previous (OpenCV's default scaleFactor).
-SCALE_STEP = 1.1
-#: Hits a face needs (OpenCV's minNeighbors: a group of more than 2 hits).
-MIN_NEIGHBOURS = 3
+#: Each scale is 1/SCALE_STEP of the previous, and a face needs MIN_NEIGHBOURS hits
+#: (OpenCV's defaults: 1.1 and 3). On the labelled set (bench/faces.py, 560 px): 1.1/3
+#: found 27 of 28 frontal faces but with 3-9 hits each, so a re-encode or another
+#: cascade path lost a face; 1.05/4 finds all 28 (precision 1.00) at twice the CPU.
+SCALE_STEP = 1.05
+#: Hits a face needs (OpenCV's minNeighbors).
+MIN_NEIGHBOURS = 4
 #: Two hits belong to one face when every edge is within this fraction of their size.
 GROUP_EPS = 0.2
 #: Windows stay 2 px apart at every scale (OpenCV goes to 1 px beyond a scale of 2,
 #: which costs about twice the windows for faces the crop does not need).
 FINE_ABOVE = float("inf")
+#: ``check_deadline`` is called before every CHECK_EVERY-th scale (about 0.1 s apart).
+CHECK_EVERY = 8
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
 VECTOR_STAGES = 5
 #: Windows run in Python per image at most (those that pass the first stages): a hard
 #: bound on CPU whatever the image.
-MAX_WINDOWS = 20_000
+MAX_WINDOWS = 40_000
 
 _DATA = Path(__file__).with_name("faces_lbp.json")
 _LOCK = threading.Lock()
@@ -246,6 +251,8 @@ class _Grid:
             assert bits is not None
             passed = bits.point(table)
             mask = passed if mask is None else ImageChops.darker(mask, passed)
+            if mask.getbbox() is None:
+                return []  # every window rejected: the later stages need not run
         assert mask is not None
         columns = self.size[0]
         return [
@@ -310,8 +317,9 @@ def hits(
     win_w, win_h = model.window
     found: list[Box] = []
     evaluated = 0
-    for factor in reversed(_scales(grey.size, model.window, scale_step)):
-        check_deadline()
+    for index, factor in enumerate(reversed(_scales(grey.size, model.window, scale_step))):
+        if index % CHECK_EVERY == 0:
+            check_deadline()
         width, height = round(grey.width / factor), round(grey.height / factor)
         scaled = grey if factor == 1.0 else grey.resize((width, height), Image.Resampling.BILINEAR)
         step = 1 if factor > fine_above else 2
