@@ -248,6 +248,21 @@ def test_the_cascade_is_loaded_only_when_a_cover_crop_needs_faces() -> None:
     assert _faces._load.cache_info().currsize == 1
 
 
+def test_the_admission_reserves_the_detectors_memory_when_it_runs() -> None:
+    from resizer.imaging._admission import estimate, open_within_limits
+    from resizer.imaging._memory import FACE_DETECTION_BYTES
+
+    data = jpeg(images.face_scene("astronaut_left_brushes")[0])
+
+    def reserved(config: Settings) -> int:
+        return estimate(open_within_limits(data, config), len(data), config)
+
+    on, off = reserved(settings()), reserved(settings(face_detection="off"))
+    assert on - off == FACE_DETECTION_BYTES
+    fitted = "fit=500x500"
+    assert reserved(settings(fitted)) == reserved(settings(fitted, face_detection="off"))
+
+
 def test_the_fingerprint_of_a_cover_rendition_changes_with_face_detection() -> None:
     on, off = (
         settings("sq=500x500:cover,fit=400x400"),

@@ -20,6 +20,8 @@ never loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (checked ag
   :data:`MIN_NEIGHBOURS` hits becomes one face (their mean box); a face inside a
   better-supported one is dropped.
 
+Memory: the grid runs on bands of :data:`BAND` window rows, the integral image is an
+``array``: 17 MB at most on top of the render (``_memory.FACE_DETECTION_BYTES``).
 Hostile input cannot make it run long: the copy's size bounds the vectorised work, at
 most :data:`MAX_WINDOWS` windows run in Python per image (scales are visited from the
 largest faces down, so the bound drops the smallest faces first; photos need 0.1-15 k),
@@ -34,6 +36,7 @@ import functools
 import json
 import re
 import threading
+from array import array
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -62,6 +65,8 @@ GROUP_EPS = 0.2
 FINE_ABOVE = float("inf")
 #: ``check_deadline`` is called before every CHECK_EVERY-th scale (about 0.1 s apart).
 CHECK_EVERY = 8
+#: Rows of window positions (2 px apart: half as many windows) per band of the grid.
+BAND = 128
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
 VECTOR_STAGES = 5
 #: Windows run in Python per image at most (those that pass the first stages): a hard
@@ -109,17 +114,18 @@ def cascade() -> Cascade:
         return _load()
 
 
-def _integral(image: Image.Image) -> list[int]:
-    """The integral image of an ``L`` image as one flat list, (width + 1) x (height + 1)."""
+def _integral(image: Image.Image) -> array[int]:
+    """The integral image of an ``L`` image, (width + 1) x (height + 1), row after row
+    (an ``array``: 8 bytes a value where a list of ints would take 36)."""
     width, height = image.size
     pixels = image.tobytes()
     previous = [0] * (width + 1)
-    rows = [previous]
+    table = array("q", previous)
     for y in range(height):
         row = [0, *accumulate(pixels[y * width : (y + 1) * width])]
         previous = [a + b for a, b in zip(previous, row, strict=True)]
-        rows.append(previous)
-    return [value for row in rows for value in row]
+        table.extend(previous)
+    return table
 
 
 def _offsets(model: Cascade, stride: int) -> list[tuple[int, ...]]:
@@ -131,7 +137,7 @@ def _offsets(model: Cascade, stride: int) -> list[tuple[int, ...]]:
 
 
 def _passes(
-    ii: list[int], base: int, model: Cascade, offsets: list[tuple[int, ...]], first: int = 0
+    ii: array[int], base: int, model: Cascade, offsets: list[tuple[int, ...]], first: int = 0
 ) -> bool:
     """Whether the window at ``base`` (its top-left's integral offset) passes every stage
     from ``first`` on.
@@ -287,6 +293,17 @@ def _stage_sum(stumps: tuple[tuple[int, int, float, float], ...], bits: int) -> 
     return total
 
 
+def _banded(scaled: Image.Image, model: Cascade, stages: int) -> list[tuple[int, int]]:
+    """:meth:`_Grid.survivors` over bands of :data:`BAND` window rows, so the grid's
+    images (a few dozen 4-byte copies) stay small whatever the copy's height."""
+    win_h = model.window[1]
+    found: list[tuple[int, int]] = []
+    for top in range(0, scaled.height - win_h + 1, BAND):
+        band = scaled.crop((0, top, scaled.width, min(scaled.height, top + BAND - 2 + win_h)))
+        found += [(x, y + top) for x, y in _Grid(band, model.window).survivors(model, stages)]
+    return found
+
+
 def _scales(size: tuple[int, int], window: tuple[int, int], step: float) -> list[float]:
     """The scale factors at which the window still fits, smallest first."""
     factors = []
@@ -325,7 +342,7 @@ def hits(
         step = 1 if factor > fine_above else 2
         first = vector_stages if step == 2 else 0
         if first:
-            candidates = _Grid(scaled, model.window).survivors(model, first)
+            candidates = _banded(scaled, model, first)
         else:
             candidates = [
                 (x, y)

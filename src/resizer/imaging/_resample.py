@@ -128,7 +128,7 @@ def make_plan(
     small = (_placeholder.SIZE, _placeholder.SIZE)
     analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
     targets += [fit(upright, small), fit(upright, analysis)]
-    faces = face_detection == "on" and any(crop is not None for crop in crops)
+    faces = _crop.looks_for_faces(renditions, face_detection)
     if faces:
         # Imported by the work that may need it: a cold start for anything else stays
         # as it was (the module and its Pillow imports: about 1 ms, docs/performance.md).
