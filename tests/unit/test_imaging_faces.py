@@ -106,6 +106,19 @@ def test_the_first_stages_run_at_once_exactly_as_one_window_at_a_time() -> None:
     assert len(at_once) > 10
 
 
+def test_the_bound_on_windows_drops_the_smallest_faces_first() -> None:
+    copy = images.face_scene("group_left_foliage")[0].convert("L")
+    copy.thumbnail((_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE), Image.Resampling.LANCZOS)
+    every, needed = _faces.hits(copy, scale_step=1.2, max_windows=10**9)
+    bounded, evaluated = _faces.hits(copy, scale_step=1.2, max_windows=needed // 2)
+    assert evaluated == needed // 2
+    assert set(bounded) < set(every)
+    dropped = set(every) - set(bounded)
+    assert min(box[2] for box in bounded) >= max(box[2] for box in dropped)
+    # A stage too large for the grid is never skipped: every stage still runs.
+    assert _faces.hits(copy, scale_step=1.2, vector_stages=20, max_windows=10**9)[0] == every
+
+
 def test_the_port_finds_what_opencv_finds() -> None:
     """Against cv2.CascadeClassifier(...).detectMultiScale on the same greyscale copy,
     with OpenCV's own window steps (1 px beyond a scale of 2) and no vectorised stages:

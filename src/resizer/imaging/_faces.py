@@ -340,7 +340,8 @@ def hits(
         width, height = round(grey.width / factor), round(grey.height / factor)
         scaled = grey if factor == 1.0 else grey.resize((width, height), Image.Resampling.BILINEAR)
         step = 1 if factor > fine_above else 2
-        first = vector_stages if step == 2 else 0
+        # Only stages of at most 8 stumps run on the grid (one bit each in an L image).
+        first = min(vector_stages, len(_tables())) if step == 2 else 0
         if first:
             candidates = _banded(scaled, model, first)
         else:
