@@ -35,6 +35,10 @@ ENGINE_VERSION = "1"
 #: default) +1.36 s, 8 +0.53 s, 10 +0.18 s. 8 keeps a 1600 px AVIF within about twice a
 #: JPEG render: docs/performance.md. Part of the fingerprint.
 AVIF_SPEED = 8
+#: The face detector cover crops follow with FACE_DETECTION=on (resizer.imaging._faces;
+#: its cascade file): part of a cover rendition's fingerprint. Bump the number when the
+#: detector or its cascade changes where crops are cut.
+FACE_DETECTOR = "opencv-lbp-frontalface/1"
 #: METADATA's values: what of the source's EXIF/XMP/IPTC a rendition keeps
 #: (resizer.imaging._metadata; the README's "Metadata" paragraph).
 METADATA_MODES = ("copyright", "all", "none")
@@ -212,6 +216,9 @@ class Settings:
     # EventBridge bus of the Renditions Ready/Removed/Rendition Failed events; "" = none.
     # The template's EventBusName sets it, with the role's events:PutEvents grant on it.
     event_bus_name: str = _setting("EVENT_BUS_NAME", "default", empty_disables=True)
+    # Faces (resizer.imaging._faces): a cover crop without a focal-point centres on the
+    # faces found; "off": edge energy, then the centre (as before).
+    face_detection: str = _setting("FACE_DETECTION", "on", choices=("on", "off"))
     # HDR gain maps (Ultra HDR JPEG, ISO 21496-1): "keep" makes every JPEG rendition of
     # such a source Ultra HDR itself; "drop" writes the SDR base alone (as before).
     hdr: str = _setting("HDR", "keep", choices=("keep", "drop"))
@@ -367,7 +374,8 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
     Covers the box, fit, formats, quality and the encoder settings each format uses
-    (:class:`Encoders`), METADATA, HDR (for JPEG outputs), the watermark (its ETag,
+    (:class:`Encoders`), METADATA, HDR (for JPEG outputs), FACE_DETECTION and
+    :data:`FACE_DETECTOR` (for cover crops), the watermark (its ETag,
     scale, opacity and min width; only for a rendition with ``watermark``), and the
     engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's name,
     Cache-Control or the input limits. Without ``rendition``: the fingerprint of the
@@ -393,5 +401,8 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
             described["hdr"] = settings.hdr
         if rendition.watermark:
             described["watermark"] = _watermark_print(settings)
+        if rendition.fit == "cover":
+            # Not an encoder option: where the crop is cut (_crop, _faces).
+            described["faces"] = FACE_DETECTOR if settings.face_detection == "on" else "off"
         payload = json.dumps(described, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]

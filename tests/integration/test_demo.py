@@ -23,11 +23,13 @@ pytestmark = pytest.mark.integration
 
 DEMO = ROOT / "examples" / "demo"
 ROTATED, TRANSPARENT = "friends_exif_orientation_6.jpg", "wine_transparent.png"
+#: A face near the left edge of a wide photo whose right end is busier (SOURCES.md there).
+PORTRAIT, FACE = "portrait_at_the_edge.jpg", (119, 392, 216, 495)
 
 
 def test_bundled_photos_include_the_rotated_and_transparent_ones() -> None:
     photos = {path.name for path in default_photos(ROOT)}
-    assert {ROTATED, TRANSPARENT} <= photos
+    assert {ROTATED, TRANSPARENT, PORTRAIT} <= photos
     assert len(photos) >= 9
 
 
@@ -36,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     out = tmp_path_factory.mktemp("demo") / "gallery"
     buffer = io.StringIO()
     console = Console(file=buffer, width=200)
-    photos = [DEMO / ROTATED, DEMO / TRANSPARENT]
+    photos = [DEMO / ROTATED, DEMO / TRANSPARENT, DEMO / PORTRAIT]
     assert run_demo(console, template=TEMPLATE, out=out, photos=photos) == 0, buffer.getvalue()
     return out, buffer.getvalue()
 
@@ -75,9 +77,22 @@ def test_demo_writes_crops_and_formats_listed_by_the_manifests(demo: tuple[Path,
         assert image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
 
 
+def test_demo_crops_the_portrait_around_the_face(demo: tuple[Path, str]) -> None:
+    """The square thumbnail of a face near the edge of a wide photo keeps the face
+    (FACE_DETECTION, on by default), where edge energy alone would show the brushes."""
+    from images import cover_window, holds
+
+    out, _ = demo
+    entries = {(r["name"], r["format"]): r for r in _manifest(out, PORTRAIT)["renditions"]}  # type: ignore[attr-defined]
+    with Image.open(DEMO / PORTRAIT) as opened:
+        scene = opened.convert("RGB")
+    crop = (out / entries["thumbnails", "JPEG"]["key"]).read_bytes()
+    assert holds(cover_window(scene, crop), FACE)
+
+
 def test_demo_saw_the_ready_events(demo: tuple[Path, str]) -> None:
     _, text = demo
-    assert "2 'Renditions Ready' event(s)" in text
+    assert "3 'Renditions Ready' event(s)" in text
 
 
 def test_demo_gallery_loads_in_a_browser_without_layout_shift(demo: tuple[Path, str]) -> None:
@@ -86,13 +101,13 @@ def test_demo_gallery_loads_in_a_browser_without_layout_shift(demo: tuple[Path, 
         report = load_images(browser, (out / "index.html").as_uri())
         browser.screenshot(out / "gallery.png")
     images = report["images"]
-    assert len(images) == 4  # per image: the responsive picture and the crop
+    assert len(images) == 6  # per image: the responsive picture and the crop
     for image in images:
         assert image["complete"]
         assert image["pixels"][0] > 0
         assert image["backgroundImage"] == "none"  # the placeholder went with the load
     responsive = [i for i in images if "image/avif" in i["sources"]]
-    assert len(responsive) == 2
+    assert len(responsive) == 3
     assert all(i["currentSrc"].endswith(".avif") for i in responsive)
     crops = [i for i in images if i["sources"] == ["image/webp"]]
     assert all(i["currentSrc"].endswith(".webp") for i in crops)

@@ -177,6 +177,8 @@ def test_zip_holds_the_function_and_nothing_of_the_laptop_side(
     )
     ours = sorted(n for n in names if n.startswith("resizer/") and "__pycache__/" not in n)
     assert ours == source == manifest["source_files"]
+    # The face detector's cascade and its licence: package data, read at run time.
+    assert {"resizer/imaging/faces_lbp.json", "resizer/imaging/faces_lbp.NOTICE"} <= set(ours)
     assert not [n for n in names if n.split("/")[0] in zip_contents.LAPTOP_IMPORTS]
     assert not [n for n in names if n.startswith(("boto3/", "s3transfer/"))]
     assert not [n for n in names if n.endswith((".pyi", ".dist-info/RECORD"))]

@@ -8,10 +8,13 @@ and BMPs that Pillow will not write, EXIF-oriented pictures); the hostile corpus
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
+from dataclasses import dataclass
+from pathlib import Path
 
-from PIL import Image, ImageDraw, TiffImagePlugin
+from PIL import Image, ImageChops, ImageDraw, ImageOps, ImageStat, TiffImagePlugin
 
 # Corner colours of the "upright" test picture; far apart so JPEG cannot confuse them.
 RED = (230, 20, 20)
@@ -323,3 +326,194 @@ def watermark_png(size: tuple[int, int] = (200, 50), *, hole: bool = False) -> b
     if hole:
         mark.paste((0, 0, 0, 0), (0, 0, size[0] // 2, size[1]))
     return encode(mark, "PNG")
+
+
+# --- Faces: the labelled set (tests/corpus/faces, SOURCES.md there) ------------------------
+
+_REPO = Path(__file__).resolve().parents[2]
+FACE_SOURCES = _REPO / "tests" / "corpus" / "faces"
+PHOTOS = _REPO / "examples" / "photos"
+#: Photos without people (looked at): the face-free half of the set. "friends" shows
+#: two dogs' faces; "Picture_1A" (paint brushes) and "life" (a forest stream) are the
+#: busy distractors cut into the scenes.
+FACE_FREE = (
+    "Picture_1A_by_freespace.jpg",
+    "Wine_by_Jakkub_Mede.jpg",
+    "aitzgorri_by_Aitzol_Berasategi.jpg",
+    "friends_by_Aitzol_Berasategi.jpg",
+    "life_by_Aitzol_Berasategi.jpg",
+    "seeding_by_Clements_Engelhardt.jpg",
+    "umang_by_Abhishek_Mudgal.jpg",
+)
+
+Rect = tuple[int, int, int, int]  # left, top, right, bottom
+
+
+@dataclass(frozen=True)
+class Piece:
+    """``box`` of a source (a file of FACE_SOURCES or PHOTOS, or "text": drawn lines)
+    pasted at ``at`` (left, top, right, bottom of the scene), mirrored if asked."""
+
+    source: str
+    box: Rect
+    at: Rect
+    mirror: bool = False
+
+
+_HEAD = (96, 0, 352, 320)  # the astronaut's head and shoulders
+#: The composed scenes: a face-free background, faces near an edge, distractors at the
+#: other end (where edge energy alone would cut the crop). Faces are known from the
+#: composition: each source face box (labels.json, labelled once by hand) moved.
+SCENES: dict[str, tuple[tuple[int, int], str, tuple[Piece, ...]]] = {
+    "astronaut_left_brushes": (
+        (1500, 750),
+        "aitzgorri_by_Aitzol_Berasategi.jpg",
+        (
+            Piece("astronaut.jpg", _HEAD, (40, 330, 296, 650)),
+            Piece("Picture_1A_by_freespace.jpg", (0, 0, 700, 1000), (1000, 0, 1500, 750)),
+        ),
+    ),
+    "astronaut_right_text": (
+        (1600, 800),
+        "seeding_by_Clements_Engelhardt.jpg",
+        (
+            Piece("text", (0, 0, 600, 800), (0, 0, 600, 800)),
+            Piece("astronaut.jpg", (64, 0, 384, 400), (1260, 100, 1580, 500), mirror=True),
+        ),
+    ),
+    "camera_left_foliage": (
+        (1500, 800),
+        "umang_by_Abhishek_Mudgal.jpg",
+        (
+            Piece("camera.jpg", (128, 0, 384, 320), (0, 200, 256, 520)),
+            Piece("life_by_Aitzol_Berasategi.jpg", (1800, 200, 3088, 1700), (900, 0, 1500, 800)),
+        ),
+    ),
+    "group_left_foliage": (
+        (1500, 700),
+        "aitzgorri_by_Aitzol_Berasategi.jpg",
+        (
+            Piece("astronaut.jpg", _HEAD, (20, 300, 250, 588)),
+            Piece("astronaut.jpg", _HEAD, (260, 260, 500, 560), mirror=True),
+            Piece("astronaut.jpg", _HEAD, (150, 40, 350, 290)),
+            Piece("life_by_Aitzol_Berasategi.jpg", (0, 0, 1400, 1500), (850, 0, 1500, 700)),
+        ),
+    ),
+    "two_faces_apart": (
+        (1800, 700),
+        "seeding_by_Clements_Engelhardt.jpg",
+        (
+            Piece("astronaut.jpg", _HEAD, (20, 250, 362, 677)),
+            Piece("astronaut.jpg", _HEAD, (1560, 330, 1760, 580), mirror=True),
+            Piece("text", (0, 0, 500, 700), (700, 0, 1200, 700)),
+        ),
+    ),
+}
+
+
+def _face_labels() -> dict[str, list[Rect]]:
+    raw = json.loads((FACE_SOURCES / "labels.json").read_text())
+    return {name: [tuple(box) for box in boxes] for name, boxes in raw.items()}
+
+
+def _text_block(size: tuple[int, int]) -> Image.Image:
+    """Black lines of text on white, like a scanned page or a poster (a busy distractor)."""
+    image = Image.new("RGB", size, (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    words = "resizer cuts cover crops around faces not text or foliage 0123456789 "
+    for row, top in enumerate(range(8, size[1] - 16, 22)):
+        draw.text((10, top), (words * 6)[row % 17 :][: size[0] // 6], fill=(10, 10, 10))
+    return image
+
+
+def face_scene(name: str) -> tuple[Image.Image, list[Rect]]:
+    """A composed scene of :data:`SCENES` and its faces (scene pixels, hand labels moved)."""
+    size, background, pieces = SCENES[name]
+    with Image.open(PHOTOS / background) as opened:
+        opened.draft("RGB", size)
+        scene = ImageOps.fit(opened.convert("RGB"), size)
+    labels = _face_labels()
+    faces: list[Rect] = []
+    for piece in pieces:
+        if piece.source == "text":
+            part = _text_block((piece.box[2] - piece.box[0], piece.box[3] - piece.box[1]))
+        else:
+            folder = (
+                PHOTOS if piece.source.endswith(".jpg") and "_by_" in piece.source else FACE_SOURCES
+            )
+            with Image.open(folder / piece.source) as opened:
+                part = opened.convert("RGB").crop(piece.box)
+        if piece.mirror:
+            part = ImageOps.mirror(part)
+        width, height = piece.at[2] - piece.at[0], piece.at[3] - piece.at[1]
+        scene.paste(part.resize((width, height), Image.Resampling.LANCZOS), piece.at[:2])
+        box_width = piece.box[2] - piece.box[0]
+        sx, sy = width / box_width, height / (piece.box[3] - piece.box[1])
+        for left, top, right, bottom in labels.get(piece.source, []):
+            inside = left >= piece.box[0] and top >= piece.box[1]
+            if not (inside and right <= piece.box[2] and bottom <= piece.box[3]):
+                continue  # a face counts when it is inside the piece's box
+            x0, x1 = left - piece.box[0], right - piece.box[0]
+            if piece.mirror:
+                x0, x1 = box_width - x1, box_width - x0
+            faces.append(
+                (
+                    round(piece.at[0] + x0 * sx),
+                    round(piece.at[1] + (top - piece.box[1]) * sy),
+                    round(piece.at[0] + x1 * sx),
+                    round(piece.at[1] + (bottom - piece.box[1]) * sy),
+                )
+            )
+    return scene, faces
+
+
+def face_free(name: str, long_side: int = 1600) -> Image.Image:
+    """One of :data:`FACE_FREE` at ``long_side`` px (what a phone upload is, reduced)."""
+    with Image.open(PHOTOS / name) as opened:
+        opened.draft("RGB", (long_side, long_side))
+        image = opened.convert("RGB")
+    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    return image
+
+
+def cover_window(scene: Image.Image, rendered: bytes) -> tuple[int, int, int, int]:
+    """Where a cover rendition was cut from ``scene`` (left, top, right, bottom in the
+    scene's pixels), found from the pixels alone: the rendition compared with every
+    position of the scene scaled to cover it, at a fifth of the size (about 5 px)."""
+    with Image.open(io.BytesIO(rendered)) as opened:
+        crop = opened.convert("L")
+    scale = max(crop.width / scene.width, crop.height / scene.height)
+    covered = scene.convert("L").resize(
+        (round(scene.width * scale), round(scene.height * scale)), Image.Resampling.BOX
+    )
+    small_crop = crop.resize((crop.width // 5, crop.height // 5), Image.Resampling.BOX)
+    small = covered.resize((covered.width // 5, covered.height // 5), Image.Resampling.BOX)
+    shifts = [
+        (dx, dy)
+        for dx in range(small.width - small_crop.width + 1)
+        for dy in range(small.height - small_crop.height + 1)
+    ]
+
+    def distance(shift: tuple[int, int]) -> float:
+        window = small.crop((*shift, shift[0] + small_crop.width, shift[1] + small_crop.height))
+        return float(ImageStat.Stat(ImageChops.difference(window, small_crop)).mean[0])
+
+    dx, dy = min(shifts, key=distance)
+    left, top = dx * 5 / scale, dy * 5 / scale
+    return (
+        round(left),
+        round(top),
+        round(left + crop.width / scale),
+        round(top + crop.height / scale),
+    )
+
+
+def holds(outer: tuple[int, int, int, int], inner: tuple[int, int, int, int]) -> bool:
+    """Whether the crop ``outer`` (from :func:`cover_window`) holds the box ``inner``."""
+    slack = 12  # the position is found to about 5 px of the 500 px crop: 8 of the scene
+    return (
+        inner[0] >= outer[0] - slack
+        and inner[1] >= outer[1] - slack
+        and inner[2] <= outer[2] + slack
+        and inner[3] <= outer[3] + slack
+    )

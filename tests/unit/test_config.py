@@ -140,6 +140,8 @@ _PNG_JPEG = {"RENDITIONS": "p=10x10:format=png,j=10x10:format=jpeg"}
         (_MARKED, {**_MARKED, "WATERMARK_OPACITY": "0.5"}, {"large"}),
         (_MARKED, {**_MARKED, "WATERMARK_MIN_WIDTH": "100"}, {"large"}),
         ({}, {"RENDITIONS": _SPEC + ":watermark", "WATERMARK": "s3://b/k"}, {"large"}),
+        # Faces move where cover crops are cut, and only those (issue 20).
+        ({}, {"FACE_DETECTION": "off"}, {"thumbnails"}),
     ],
 )
 def test_a_byte_changing_setting_changes_the_fingerprint(
@@ -154,6 +156,10 @@ def test_the_set_fingerprint_covers_names_and_the_engine(monkeypatch: pytest.Mon
     assert _prints({"RENDITIONS": _SPEC + ",extra=10x10"})["*"] != base
     monkeypatch.setattr(config, "ENGINE_VERSION", "next")
     assert _prints({})["*"] != base
+    # The face detector is part of a cover rendition's engine.
+    thumbnails = _prints({})["thumbnails"]
+    monkeypatch.setattr(config, "FACE_DETECTOR", "next")
+    assert _prints({})["thumbnails"] != thumbnails
 
 
 @pytest.mark.parametrize(
@@ -184,6 +190,15 @@ def test_metadata_takes_one_of_its_modes() -> None:
     with pytest.raises(ConfigurationError, match="METADATA='gps' is not one of copyright, all"):
         Settings.from_env({"METADATA": "gps"})
     assert config.METADATA_MODES == ("copyright", "all", "none")
+
+
+def test_face_detection_is_on_or_off() -> None:
+    """FACE_DETECTION: on (default: it fits the zip and the cold start, docs/performance.md)
+    or off, in any case; anything else names both."""
+    assert Settings.from_env({}).face_detection == "on"
+    assert Settings.from_env({"FACE_DETECTION": " OFF "}).face_detection == "off"
+    with pytest.raises(ConfigurationError, match="FACE_DETECTION='yes' is not one of on, off"):
+        Settings.from_env({"FACE_DETECTION": "yes"})
 
 
 def test_watermark_settings() -> None:

@@ -22,7 +22,13 @@ from resizer.pipeline import Pipeline, Result
 
 # Two renditions of two formats each and a cover crop of one: 3 resizes, 5 encodes.
 RENDITIONS = "large=400x400:format=jpeg+webp,medium=200x:format=png+webp,sq=64x64:cover"
-SETTINGS = Settings(destination_bucket="renditions", renditions=parse_renditions(RENDITIONS))
+# Faces off: these tests render once per deadline check; the face detector's own checks
+# (and a deadline inside it) are tested by test_imaging_faces.py.
+SETTINGS = Settings(
+    destination_bucket="renditions",
+    renditions=parse_renditions(RENDITIONS),
+    face_detection="off",
+)
 
 
 class Deadline:

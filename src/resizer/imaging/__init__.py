@@ -6,10 +6,11 @@ animation's frame count before anything is decoded) -> ``_admission`` (open unde
 memory reservation ``_memory`` budgets for concurrent renders) -> ``_colour``
 (working colour mode, ICC, CMYK) -> ``_render`` (``_decode``'s shrink-on-load, then
 ``_resample``: orientation and sizes from ``_geometry``, the cascade; ``_crop`` cuts
-cover crops around the focal point, ``_watermark`` stamps the marked renditions,
-``_placeholder`` makes the BlurHash) -> ``_output`` (formats and encoders, with what
-``_metadata`` keeps of the source's EXIF/XMP/IPTC; ``_gainmap`` attaches an Ultra HDR
-source's gain map to its JPEG renditions). ``_allocator`` tunes malloc, on request.
+cover crops around the focal point (``_faces`` finds faces for it), ``_watermark``
+stamps the marked renditions, ``_placeholder`` makes the BlurHash) -> ``_output``
+(formats and encoders, with what ``_metadata`` keeps of the source's EXIF/XMP/IPTC;
+``_gainmap`` attaches an Ultra HDR source's gain map to its JPEG renditions).
+``_allocator`` tunes malloc, on request.
 Only the names in ``__all__`` are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration

@@ -22,7 +22,12 @@ from resizer.config import Settings
 from resizer.errors import no_deadline
 from resizer.imaging import _crop, _frames, _gainmap, _output
 from resizer.imaging._geometry import fit
-from resizer.imaging._memory import MemoryBudget, encode_bytes, estimate_bytes
+from resizer.imaging._memory import (
+    FACE_DETECTION_BYTES,
+    MemoryBudget,
+    encode_bytes,
+    estimate_bytes,
+)
 from resizer.imaging._source import OpenedImage, open_image
 
 _UNLIMITED = MemoryBudget(0)
@@ -94,6 +99,8 @@ def estimate(opened: OpenedImage, data_size: int, settings: Settings) -> int:
         _encodes(canvas, opened.format, settings),
         alpha=opened.frames > 1 or _has_alpha(opened.image),
     )
+    if _crop.looks_for_faces(settings.renditions, settings.face_detection):
+        encodes += FACE_DETECTION_BYTES  # freed before the encodes: counted as one
     if opened.frames == 1 and opened.format != "WEBP":
         # The largest rendition in the stored grid, whichever way EXIF turns it: a
         # JPEG decodes shrunk on load to cover it.

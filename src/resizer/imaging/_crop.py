@@ -9,20 +9,25 @@ The focal point, in order:
 
 1. the source's user metadata ``focal-point: "X,Y"`` (fractions 0..1 of the upright
    image), parsed by :func:`parse_focal_point`;
-2. otherwise :func:`attention`: edge energy (like libvips' ``smartcrop``): the
+2. otherwise the faces (``_faces``, with FACE_DETECTION=on): the crop holds every face
+   when they fit, else the largest;
+3. otherwise :func:`attention`: edge energy (like libvips' ``smartcrop``): the
    largest sum of edge energy over every window position, found on a small (about 64
    px) greyscale copy: a 3x3 edge filter and a box-filtered profile, both in C,
    then a slide over at most 64 sums in Python; well under a millisecond of CPU
    (bench/web.py);
-3. the centre, when the image is flat (no edges: nothing to prefer).
+4. the centre, when the image is flat (no edges: nothing to prefer).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 
 from PIL import Image, ImageFilter, ImageOps
+
+from resizer.config import Rendition
 
 #: Long side of the copy :func:`energy` works on.
 ANALYSIS_SIZE = 64
@@ -42,6 +47,12 @@ def parse_focal_point(text: str | None) -> Point | None:
         return None
     x, y = float(match[1]), float(match[2])
     return (x, y) if 0 <= x <= 1 and 0 <= y <= 1 else None
+
+
+def looks_for_faces(renditions: Sequence[Rendition], face_detection: str) -> bool:
+    """Whether a render looks for faces: FACE_DETECTION=on and a cover rendition (the
+    plan then makes the detector's copy, and the admission reserves its memory)."""
+    return face_detection == "on" and any(r.fit == "cover" for r in renditions)
 
 
 def _half_up(value: float) -> int:

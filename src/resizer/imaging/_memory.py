@@ -21,6 +21,11 @@ from resizer.imaging._source import OpenedImage
 MB = 1024 * 1024
 #: How often a render waiting for memory checks its invocation's deadline.
 WAIT_POLL_S = 0.1
+#: What looking for faces adds to a render with a cover crop, on top of the renditions
+#: held (resizer.imaging._faces: its grid of 4-byte images on bands of 128 window rows
+#: of the 560 px copy, and the integral image): 17 MB measured on a 560 x 560 copy of a
+#: busy photo (docs/performance.md, "Faces in cover crops").
+FACE_DETECTION_BYTES = 24 * MB
 # Renditions, encoder buffers and libjpeg's own tables on top of a JPEG's decoded
 # pixels (measured: 7-10 MB for the default 150/800/1600 renditions).
 _RENDER_OVERHEAD = 16 * MB

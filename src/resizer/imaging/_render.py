@@ -173,7 +173,7 @@ def _render_opened(job: _Job) -> RenderSet:
     if opened.frames > 1:
         return _render_animation(job)
     made, icc = _resample_still(job.data, opened, job.orientation, plan.targets, job.check_deadline)
-    boxes = _resample.windows(made, plan, job.focal)
+    boxes = _resample.windows(made, plan, job.focal, job.check_deadline)
     images = _resample.cut(made, boxes)
     opaque = _colour.is_opaque(max(made, key=lambda im: im.width * im.height))
     images, icc = _colour.bounded_profile(images, icc)
@@ -296,7 +296,7 @@ def _render_animation(job: _Job) -> RenderSet:
             durations.append(int(image.info.get("duration", 100)))
             made = _resample.cascade(frame, None, job.orientation, plan.targets)
             if not firsts:
-                firsts, boxes = made, _resample.windows(made, plan, job.focal)
+                firsts, boxes = made, _resample.windows(made, plan, job.focal, job.check_deadline)
             for rendition_frames, im in zip(frames, _resample.cut(made, boxes), strict=False):
                 rendition_frames.append(im)
     embed = icc

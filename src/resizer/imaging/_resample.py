@@ -44,11 +44,13 @@ FILTER = Image.Resampling.LANCZOS
 @dataclass(frozen=True)
 class Plan:
     """Cascade targets: one per rendition (a cover's is the whole image scaled to cover
-    its box), then the placeholder's and the focal-point analysis' copies."""
+    its box), then the placeholder's and the focal-point analysis' copies, then (with
+    FACE_DETECTION=on and a cover rendition) the face detector's copy."""
 
     upright: tuple[int, int]
     targets: list[tuple[int, int]]
     crops: list[tuple[int, int] | None]  # per rendition: the cover crop, else None
+    faces: bool = False  # whether the last target is the face detector's copy
 
 
 def exif_orientation(image: Image.Image) -> int:
@@ -110,7 +112,9 @@ def cascade(
     return [im for im in results if im is not None]
 
 
-def make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> Plan:
+def make_plan(
+    upright: tuple[int, int], renditions: Sequence[Rendition], face_detection: str = "off"
+) -> Plan:
     targets: list[tuple[int, int]] = []
     crops: list[tuple[int, int] | None] = []
     for rendition in renditions:
@@ -124,7 +128,14 @@ def make_plan(upright: tuple[int, int], renditions: Sequence[Rendition]) -> Plan
     small = (_placeholder.SIZE, _placeholder.SIZE)
     analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
     targets += [fit(upright, small), fit(upright, analysis)]
-    return Plan(upright, targets, crops)
+    faces = _crop.looks_for_faces(renditions, face_detection)
+    if faces:
+        # Imported by the work that may need it: a cold start for anything else stays
+        # as it was (the module and its Pillow imports: about 1 ms, docs/performance.md).
+        from resizer.imaging import _faces  # noqa: PLC0415
+
+        targets.append(fit(upright, (_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE)))
+    return Plan(upright, targets, crops, faces)
 
 
 def planned(opened: OpenedImage, settings: Settings) -> tuple[int, Plan]:
@@ -138,21 +149,35 @@ def planned(opened: OpenedImage, settings: Settings) -> tuple[int, Plan]:
             opened.image.load()
         orientation = exif_orientation(opened.image)
     upright = stored_size(opened.image.size, orientation)
-    return orientation, make_plan(upright, settings.renditions)
+    return orientation, make_plan(upright, settings.renditions, settings.face_detection)
 
 
 def windows(
-    made: Sequence[Image.Image], plan: Plan, focal: _crop.Point | None
+    made: Sequence[Image.Image],
+    plan: Plan,
+    focal: _crop.Point | None,
+    check_deadline: DeadlineCheck = no_deadline,
 ) -> list[tuple[int, int, int, int] | None]:
-    """Per rendition, the box a cover crop cuts from its scaled image (else None)."""
+    """Per rendition, the box a cover crop cuts from its scaled image (else None).
+
+    The focal point: ``focal`` (the source's metadata), else the faces (looked for
+    once per source, on the plan's face copy, when the plan has one), else edge
+    energy, else the centre. ``check_deadline`` is called by the face detector."""
     count = len(plan.crops)
     edges: Image.Image | None = None
+    found: list[tuple[float, float, float, float]] | None = None
     boxes: list[tuple[int, int, int, int] | None] = []
     for image, crop in zip(made[:count], plan.crops, strict=True):
         if crop is None:
             boxes.append(None)
             continue
         point = focal
+        if point is None and plan.faces:
+            from resizer.imaging import _faces  # noqa: PLC0415 (as in make_plan)
+
+            if found is None:
+                found = _faces.faces(made[count + 2], check_deadline)
+            point = _faces.focus(found, image.size, crop)
         if point is None:
             if edges is None:
                 edges = _crop.energy(made[count + 1])
