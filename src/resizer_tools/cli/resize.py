@@ -279,8 +279,8 @@ def resize(
     from functools import partial  # noqa: PLC0415
 
     with errors():
+        inputs = _inputs(files, include, exclude)  # first: it needs no engine (start-up)
         settings = _settings(renditions)
-        inputs = _inputs(files, include, exclude)
 
     from resizer.imaging import tune_allocator  # noqa: PLC0415 (after the checks)
 
