@@ -116,6 +116,7 @@ def test_a_bad_setting_is_one_line_and_exit_2(
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "x.jpg")  # the inputs pass their check; reading the settings crashes
     crash = (
         "import resizer.config as c\n"
         "def boom(*a, **k): raise KeyError('surprise')\n"
