@@ -11,8 +11,8 @@ string, ``tests/unit/test_placeholder_hash.py``) with its sums separated: each
 component's cosine is a product of one along x and one along y, so every row is
 summed once per x component and the rows once per component, instead of two cosines
 and a product per pixel per component, and sRGB -> linear is a table of 256. Per
-photo of examples/photos 0.2-0.3 ms of CPU instead of the package's 2.5-3.6 ms
-(docs/performance.md, issue 21). The package still quantizes and writes the
+photo of examples/photos 0.18-0.25 ms of CPU instead of the package's 0.9-1.4 ms, in
+one run (docs/performance.md, issue 21). The package still quantizes and writes the
 characters (its ``base83_encode``, ``sign_pow``, ``linear_to_srgb``).
 """
 
