@@ -11,9 +11,11 @@ Checked on the modules a fresh interpreter holds after the command, not by timin
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import typer
 from cli_process import run_python
 from PIL import Image
 
@@ -97,3 +99,21 @@ def test_resize_runs_without_the_aws_sdk_the_local_stack_or_rich_tables(tmp_path
         "rich.markdown",
     ):
         assert module not in imported, imported
+
+
+def test_every_commands_annotations_are_evaluated_once_at_import() -> None:
+    # Typer evaluates string annotations (PEP 563) on each read of a signature.
+    from resizer_tools.cli.app import app
+
+    def callbacks(group: typer.Typer) -> list[Callable[..., object]]:
+        found = [c.callback for c in group.registered_commands if c.callback is not None]
+        for child in group.registered_groups:
+            if child.typer_instance is not None:
+                found += callbacks(child.typer_instance)
+        return found
+
+    every = callbacks(app)
+    assert len(every) >= 15
+    for callback in every:
+        strings = [k for k, v in callback.__annotations__.items() if isinstance(v, str)]
+        assert not strings, (callback.__name__, strings)
