@@ -210,7 +210,9 @@ def test_resize_renders_at_most_render_concurrency_files_at_once(
             active += 1
             most = max(most, active)
             changed.notify_all()
-            # Give any further thread the pool has time to arrive (it would, within ms).
+            # Both slots busy (however loaded the machine), then time for any further
+            # thread of the pool to arrive (it would, within milliseconds).
+            changed.wait_for(lambda: active >= 2, timeout=5)
             changed.wait_for(lambda: active > 2, timeout=0.3)
         try:
             return render_set(*args, **kwargs)
