@@ -116,6 +116,7 @@ def test_a_bad_setting_is_one_line_and_exit_2(
 
 
 def test_an_unexpected_error_is_one_line_unless_debugging(tmp_path: Path) -> None:
+    _jpeg(tmp_path / "x.jpg")  # the inputs pass their check; reading the settings crashes
     crash = (
         "import resizer.config as c\n"
         "def boom(*a, **k): raise KeyError('surprise')\n"
@@ -187,3 +188,41 @@ def test_resize_marks_renditions_with_the_watermark_file(tmp_path: Path) -> None
     result = CliRunner().invoke(app, ["resize", str(photo), "--out", str(out)], env=missing)
     assert result.exit_code == 2, result.output
     assert "nope.png cannot be read" in result.output
+
+
+def test_resize_renders_at_most_render_concurrency_files_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the function does (issue 21): WORKERS=4 but RENDER_CONCURRENCY=2 renders two at once."""
+    import threading
+
+    import resizer.imaging
+
+    monkeypatch.setenv("WORKERS", "4")
+    monkeypatch.setenv("RENDER_CONCURRENCY", "2")
+    render_set = resizer.imaging.render_set
+    changed = threading.Condition()
+    active, most = 0, 0
+
+    def spy(*args: object, **kwargs: object) -> object:
+        nonlocal active, most
+        with changed:
+            active += 1
+            most = max(most, active)
+            changed.notify_all()
+            # Both slots busy (however loaded the machine), then time for any further
+            # thread of the pool to arrive (it would, within milliseconds).
+            changed.wait_for(lambda: active >= 2, timeout=5)
+            changed.wait_for(lambda: active > 2, timeout=0.3)
+        try:
+            return render_set(*args, **kwargs)
+        finally:
+            with changed:
+                active -= 1
+
+    monkeypatch.setattr(resizer.imaging, "render_set", spy)
+    photos = [str(_jpeg(tmp_path / f"p{index}.jpg", (64, 48))) for index in range(6)]
+    result = CliRunner().invoke(app, ["resize", *photos, "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["files"]) == 6
+    assert most == 2

@@ -1,6 +1,8 @@
 """The ``resizer`` command starts light (issue 21): ``resize`` and every ``--help``
-import neither the AWS SDK nor the emulator, and ``resize`` neither the local stack
-nor (off a terminal) Rich's tables and progress bars.
+import neither the AWS SDK nor the emulator nor the engine (Pillow, numpy), ``resize``
+neither the local stack, the function's pipeline nor (off a terminal) Rich's tables,
+progress bars and Markdown, and a ``resize`` that fails its checks not the engine
+either; ``resizer --help`` not even Typer's parameter parsing (pydantic).
 
 Checked on the modules a fresh interpreter holds after the command, not by timing
 (speed is measured by benchmarks: docs/performance.md has the figures).
@@ -9,9 +11,11 @@ Checked on the modules a fresh interpreter holds after the command, not by timin
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import typer
 from cli_process import run_python
 from PIL import Image
 
@@ -24,8 +28,10 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("boto3", "botocore", "moto", "rich.table", "rich.progress",
-         "resizer_tools.local.stack", "resizer_tools.ops.aws", "resizer.imaging")
+heavy = ("boto3", "botocore", "moto", "aws_lambda_powertools", "jsonschema", "rich.table",
+         "rich.progress", "rich.markdown", "resizer_tools.local", "resizer_tools.local.stack",
+         "resizer_tools.ops.aws", "resizer.pipeline", "resizer.handler", "resizer.storage",
+         "resizer.imaging", "PIL", "numpy", "simplejpeg", "pydantic")
 sys.__stderr__.write("\\nMODULES " + json.dumps([m for m in heavy if m in sys.modules]) + "\\n")
 """
 
@@ -43,8 +49,31 @@ def _imported(*arguments: str) -> list[str]:
 )
 def test_help_imports_neither_the_aws_sdk_nor_the_emulator(arguments: list[str]) -> None:
     imported = _imported(*arguments)
-    for module in ("boto3", "botocore", "moto", "resizer_tools.local.stack", "resizer.imaging"):
+    for module in (
+        "boto3",
+        "botocore",
+        "moto",
+        "aws_lambda_powertools",
+        "resizer_tools.local.stack",
+        "resizer_tools.ops.aws",
+        "resizer.pipeline",
+        "resizer.imaging",
+        "PIL",
+        "numpy",
+    ):
         assert module not in imported, (arguments, imported)
+
+
+def test_the_top_level_help_parses_no_parameter() -> None:
+    # Typer builds a pydantic adapter per option when a command parses its own.
+    assert "pydantic" not in _imported("--help")
+
+
+def test_a_resize_that_fails_its_checks_imports_no_engine(tmp_path: Path) -> None:
+    imported = _imported("resize", str(tmp_path / "missing.jpg"), "--out", str(tmp_path / "out"))
+    for module in ("resizer.imaging", "PIL", "numpy", "simplejpeg", "boto3"):
+        assert module not in imported, imported
+    assert not (tmp_path / "out").exists()
 
 
 def test_resize_runs_without_the_aws_sdk_the_local_stack_or_rich_tables(tmp_path: Path) -> None:
@@ -54,5 +83,37 @@ def test_resize_runs_without_the_aws_sdk_the_local_stack_or_rich_tables(tmp_path
     imported = _imported("resize", str(photo), "--out", str(out), "--json")
     assert (out / "manifests" / "photo.jpg.json").is_file()  # it did resize
     assert "resizer.imaging" in imported  # the probe sees what the command loaded
-    for module in ("boto3", "botocore", "moto", "resizer_tools.local.stack", "rich.table"):
+    for module in (
+        "boto3",
+        "botocore",
+        "moto",
+        "aws_lambda_powertools",
+        "jsonschema",
+        "resizer_tools.local",
+        "resizer_tools.ops.aws",
+        "resizer.pipeline",
+        "resizer.handler",
+        "resizer.storage",
+        "rich.table",
+        "rich.progress",
+        "rich.markdown",
+    ):
         assert module not in imported, imported
+
+
+def test_every_commands_annotations_are_evaluated_once_at_import() -> None:
+    # Typer evaluates string annotations (PEP 563) on each read of a signature.
+    from resizer_tools.cli.app import app
+
+    def callbacks(group: typer.Typer) -> list[Callable[..., object]]:
+        found = [c.callback for c in group.registered_commands if c.callback is not None]
+        for child in group.registered_groups:
+            if child.typer_instance is not None:
+                found += callbacks(child.typer_instance)
+        return found
+
+    every = callbacks(app)
+    assert len(every) >= 15
+    for callback in every:
+        strings = [k for k, v in callback.__annotations__.items() if isinstance(v, str)]
+        assert not strings, (callback.__name__, strings)

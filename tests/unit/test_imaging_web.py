@@ -298,13 +298,13 @@ def test_the_blurhash_is_encoded_from_a_copy_of_at_most_hash_size_px(
     from resizer.imaging import _placeholder
 
     seen: list[tuple[int, int]] = []
-    encode = blurhash.encode
+    encode = _placeholder.encode
 
-    def spy(rows: list[list[tuple[int, int, int]]], x: int, y: int) -> str:
-        seen.append((len(rows[0]), len(rows)))
-        return str(encode(rows, x, y))
+    def spy(image: Image.Image, x: int, y: int) -> str:
+        seen.append(image.size)
+        return encode(image, x, y)
 
-    monkeypatch.setattr(_placeholder.blurhash, "encode", spy)
+    monkeypatch.setattr(_placeholder, "encode", spy)
     render_set(images.jpeg(900, 600), settings("m=300x300"))
     assert seen == [(_placeholder.HASH_SIZE, round(_placeholder.HASH_SIZE * 2 / 3))]
     assert _placeholder.HASH_SIZE < _placeholder.SIZE

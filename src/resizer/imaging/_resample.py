@@ -44,8 +44,9 @@ FILTER = Image.Resampling.LANCZOS
 @dataclass(frozen=True)
 class Plan:
     """Cascade targets: one per rendition (a cover's is the whole image scaled to cover
-    its box), then the placeholder's and the focal-point analysis' copies, then (with
-    FACE_DETECTION=on and a cover rendition) the face detector's copy."""
+    its box), then the placeholder's copy and, when a rendition is a cover, the
+    focal-point analysis' copy (none without a crop: crops cost nothing when unused),
+    then (with FACE_DETECTION=on and a cover rendition) the face detector's copy."""
 
     upright: tuple[int, int]
     targets: list[tuple[int, int]]
@@ -126,8 +127,10 @@ def make_plan(
             targets.append(fit(upright, rendition.box))
             crops.append(None)
     small = (_placeholder.SIZE, _placeholder.SIZE)
-    analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
-    targets += [fit(upright, small), fit(upright, analysis)]
+    targets.append(fit(upright, small))
+    if any(crops):  # the focal-point analysis' copy: only for a cover crop to place
+        analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
+        targets.append(fit(upright, analysis))
     faces = _crop.looks_for_faces(renditions, face_detection)
     if faces:
         # Imported by the work that may need it: a cold start for anything else stays

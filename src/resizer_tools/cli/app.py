@@ -8,6 +8,8 @@ outputs (``--stack-name``), against the local stack (``--endpoint`` or
 
 from __future__ import annotations
 
+import typing
+
 import typer
 
 from resizer_tools.cli import dlq, events, invoke, local, preflight, resize, stack, tune
@@ -34,3 +36,21 @@ app.add_typer(local.local_app, name="local")
 app.command()(local.demo)
 app.command()(tune.tune)
 app.command()(preflight.preflight)
+
+
+def _evaluate_annotations(group: typer.Typer) -> None:
+    """Each command's annotations evaluated once, here. Typer reads every command's
+    signature twice at each start (``--help`` too), and with ``from __future__ import
+    annotations`` each read evaluates every annotation string again, ``typer.Option``
+    calls and all: about 8 ms of CPU for the 18 commands, against 2 ms once (issue 21,
+    docs/performance.md)."""
+    for command in group.registered_commands:
+        if command.callback is not None:
+            hints = typing.get_type_hints(command.callback, include_extras=True)
+            command.callback.__annotations__ = hints
+    for child in group.registered_groups:
+        if child.typer_instance is not None:
+            _evaluate_annotations(child.typer_instance)
+
+
+_evaluate_annotations(app)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from resizer.config import Settings
     from resizer.imaging import RenderedImage, RenderSet
 
-__all__ = ["resize"]
+__all__ = ["renders_at_once", "resize"]
 
 
 def _inputs(
@@ -184,6 +184,15 @@ def _settings(renditions: str | None) -> Settings:
     return watermark.from_file(settings)  # WATERMARK: a file path here
 
 
+def renders_at_once(settings: Settings) -> int:
+    """How many files ``resize`` renders at once: as many as the function does, WORKERS
+    records of which RENDER_CONCURRENCY render at a time (by default one per CPU; 0: no
+    limit). Reading a file and writing its renditions take little, so more threads
+    than render slots would only share the CPUs (measured 2-3 % more CPU with four
+    renders on two cores: docs/performance.md, issue 21)."""
+    return min(settings.workers, settings.render_concurrency or settings.workers)
+
+
 def _render(path: Path, settings: Settings) -> RenderSet | str:
     """One file's set, or why it failed (one line)."""
     from resizer.imaging import render_set  # noqa: PLC0415 (resize() imports it after its checks)
@@ -259,8 +268,9 @@ def resize(
 ) -> None:
     """Resize files offline, with the same engine and settings (RENDITIONS...) as the Lambda.
 
-    Files are rendered WORKERS at a time (Pillow releases the GIL while it works), as
-    the function renders the records of a batch. Each file's manifest is written beside
+    Files are rendered as the function renders the records of a batch: WORKERS at a
+    time, at most RENDER_CONCURRENCY (one per CPU) at once (threads: Pillow releases
+    the GIL while it works). Each file's manifest is written beside
     its renditions, to ``manifests/<file>.json``. Exit 1 if any file failed; exit 2,
     writing nothing, if two inputs would write one output path (``photo.jpg`` and
     ``photo.png`` both converted to ``hero/photo.webp``, or one name from two folders).
@@ -269,8 +279,8 @@ def resize(
     from functools import partial  # noqa: PLC0415
 
     with errors():
+        inputs = _inputs(files, include, exclude)  # first: it needs no engine (start-up)
         settings = _settings(renditions)
-        inputs = _inputs(files, include, exclude)
 
     from resizer.imaging import tune_allocator  # noqa: PLC0415 (after the checks)
 
@@ -281,7 +291,7 @@ def resize(
         staging.open()
     with (
         staging,
-        ThreadPoolExecutor(settings.workers) as executor,
+        ThreadPoolExecutor(renders_at_once(settings)) as executor,
         _Bar(len(inputs)) as bar,
     ):
         rendered = executor.map(partial(_render, settings=settings), [p for p, _ in inputs])
