@@ -170,7 +170,7 @@ _WEIGHTS = (
 # below 2**24 / _FIXED, and every XYB value and product of two is below 1.0).
 _TAP = 0.1859411298297345
 _PASSES = 6
-_FIXED = float(1 << 22)
+_FIXED = float(1 << 30)
 _ROW = (_TAP, 1.0 - 2.0 * _TAP, _TAP)
 _KERNEL = ImageFilter.Kernel((3, 3), [v * h for v in _ROW for h in _ROW], scale=1.0)
 # Pillow copies a filter's outermost pixels unfiltered: after _PASSES passes, the
@@ -265,15 +265,18 @@ def _xyb(linear: Planes) -> Planes:
 
 
 def _pad(plane: Image.Image) -> Image.Image:
+    # The reference's arrays are transposed (its XYB conversion returns x-major
+    # planes), so its zero padding falls left and right of the image, its reflection
+    # above and below.
     width, height = plane.size
     padded = Image.new("F", (width + 2 * _PAD, height + 2 * _PAD), 0.0)
     padded.paste(plane, (_PAD, _PAD))
-    left = plane.crop((0, 0, _PAD, height)).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-    right = plane.crop((width - _PAD, 0, width, height)).transpose(
-        Image.Transpose.FLIP_LEFT_RIGHT
+    top = plane.crop((0, 0, width, _PAD)).transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+    bottom = plane.crop((0, height - _PAD, width, height)).transpose(
+        Image.Transpose.FLIP_TOP_BOTTOM
     )
-    padded.paste(left, (0, _PAD))
-    padded.paste(right, (width + _PAD, _PAD))
+    padded.paste(top, (_PAD, 0))
+    padded.paste(bottom, (_PAD, height + _PAD))
     return padded
 
 
