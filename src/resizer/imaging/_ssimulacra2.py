@@ -214,11 +214,9 @@ def _rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]
         image = image.convert("RGBA" if has_alpha else "RGB")
     if image.mode == "RGB":
         return image, None
-    return image.convert("RGB"), image.getchannel("A")
-
-
-def _opaque(alpha: Image.Image | None) -> bool:
-    return alpha is None or alpha.getextrema() == (255, 255)
+    alpha = image.getchannel("A")
+    # An alpha that is opaque everywhere changes nothing: scored as RGB.
+    return image.convert("RGB"), None if alpha.getextrema() == (255, 255) else alpha
 
 
 def _linear(rgb: Image.Image, alpha: Image.Image | None, background: float) -> Planes:
@@ -396,9 +394,7 @@ class Reference:
     def __init__(self, reference: Image.Image) -> None:
         rgb, alpha = _rgb_and_alpha(reference)
         self.size: tuple[int, int] = rgb.size
-        self._backgrounds = (_GREY,) if _opaque(alpha) else _DARK_LIGHT
-        if alpha is not None and _opaque(alpha):
-            alpha = None
+        self._backgrounds = (_GREY,) if alpha is None else _DARK_LIGHT
         self._scales = {
             background: [_reference_planes(xyb) for xyb in _pyramid(rgb, alpha, background)]
             for background in self._backgrounds
