@@ -22,6 +22,7 @@ import pytest
 from PIL import Image
 from ssimulacra2 import compute_ssimulacra2
 
+from resizer.imaging import _ssimulacra2
 from resizer.imaging._ssimulacra2 import Reference, score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -101,6 +102,23 @@ def test_scores_agree_on_every_photo_format_and_quality() -> None:
     pairs += [compare("chart", fmt, q) for fmt in ("JPEG", "WEBP", "AVIF") for q in (30, 60, 90)]
     assert len(pairs) == len(PHOTOS) * 15 + 9
     assert_agrees(pairs)
+
+
+def test_the_terms_left_out_weigh_under_a_hundredth_of_a_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cases = [
+        (photo("Wine_by_Jakkub_Mede.jpg"), "JPEG", 30),
+        (photo("Picture_1A_by_freespace.jpg").resize((300, 236)), "WEBP", 90),
+        (images.chart(), "AVIF", 40),
+        (images.cutout(images.chart(240, 160)), "WEBP", 50),
+    ]
+    pairs = [(image, encoded(image, fmt, q)) for image, fmt, q in cases]
+    pruned = [score(image, distorted) for image, distorted in pairs]
+    monkeypatch.setattr(_ssimulacra2, "NEGLIGIBLE_WEIGHT", 0.0)
+    every = [score(image, distorted) for image, distorted in pairs]
+    assert pruned != every
+    assert max(abs(a - b) for a, b in zip(pruned, every, strict=True)) < 0.01, (pruned, every)
 
 
 def test_identical_images_score_100_like_the_reference() -> None:

@@ -28,8 +28,10 @@ reference. Thread-safe: no shared mutable state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
 from PIL import Image, ImageFilter, ImageMath
 
@@ -165,17 +167,23 @@ _WEIGHTS = (
     0.00010854057858411537,
 )
 
+#: Terms whose weight is below this are not computed: 74 of the 108 weights (the
+#: libjxl fit left them near zero), together under 0.002 points on the photos of
+#: bench/ssimulacra2.py at 200-800 px (tests/unit/test_ssimulacra2.py checks 0.01).
+#: At 6 scales the first scale then needs the Y channel alone, the last nothing.
+NEGLIGIBLE_WEIGHT = 0.1
+
 # The blur: _PASSES passes of a separable 3x3 kernel [a, 1-2a, a] x [a, 1-2a, a] on a
-# fixed-point copy (Pillow filters "I" images, accumulating in float32: values stay
-# below 2**24 / _FIXED, and every XYB value and product of two is below 1.0).
+# fixed-point copy (Pillow filters "I" images, accumulating in float32; 30 fractional
+# bits keep float32's precision: every XYB value, and every product of two, is below
+# 1.0, so below 2**31 once scaled).
 _TAP = 0.1859411298297345
 _PASSES = 6
 _FIXED = float(1 << 30)
 _ROW = (_TAP, 1.0 - 2.0 * _TAP, _TAP)
 _KERNEL = ImageFilter.Kernel((3, 3), [v * h for v in _ROW for h in _ROW], scale=1.0)
 # Pillow copies a filter's outermost pixels unfiltered: after _PASSES passes, the
-# _PASSES outermost rows/columns are wrong, so every plane is padded by that much
-# (zero rows above and below, mirrored columns at the sides, like the reference).
+# _PASSES outermost rows/columns are wrong, so every plane is padded by that much.
 _PAD = _PASSES
 
 # Backgrounds of a composited image with alpha (libjxl: dark and light, the worse
@@ -190,22 +198,77 @@ def _srgb_to_linear(v: float) -> float:
 
 _LINEAR = [_srgb_to_linear(i / 255.0) for i in range(256)]
 _UNIT = [i / 255.0 for i in range(256)]
-
+# Per opsin row i and input channel j: byte -> M[i][j] * linear(byte), the bias in j=0.
+_MIX_LUTS = tuple(
+    tuple([m * v + (_BIAS if j == 0 else 0.0) for v in _LINEAR] for j, m in enumerate(row))
+    for row in _OPSIN
+)
+# The opsin rows each XYB channel needs: X and Y mix rows 0 and 1, B all three.
+_ROWS_OF = ((0, 1), (0, 1), (0, 1, 2))
 
 Planes = tuple[Image.Image, Image.Image, Image.Image]
+Math = Callable[[dict[str, Any]], Any]
 
 
-def _op(expression: str, **planes: Image.Image | float) -> Image.Image:
-    # Every step is one expression over whole planes (ImageMath: a C loop per operator).
-    result = ImageMath.unsafe_eval(expression, **planes)
+def _math(expression: Math, **operands: Image.Image) -> Image.Image:
+    """One ImageMath expression over whole planes (a C loop per operator)."""
+    result = ImageMath.lambda_eval(expression, **operands)
     assert isinstance(result, Image.Image)
     return result
 
 
-def _mean(plane: Image.Image) -> float:
-    mean = plane.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
+def _mean(plane: Image.Image, box: tuple[int, int, int, int]) -> float:
+    mean = plane.resize((1, 1), Image.Resampling.BOX, box=box).getpixel((0, 0))
     assert isinstance(mean, float)
     return mean
+
+
+@dataclass(frozen=True)
+class _Terms:
+    """The weights of one channel at one scale: of the SSIM map's, the ringing's and
+    the blurring's 1-norm and 4-norm (0.0: negligible, not computed)."""
+
+    ssim: tuple[float, float]
+    ring: tuple[float, float]
+    blur: tuple[float, float]
+
+    @property
+    def structure(self) -> bool:
+        return any(self.ssim)
+
+    @property
+    def edges(self) -> bool:
+        return any(self.ring) or any(self.blur)
+
+    @property
+    def any(self) -> bool:
+        return self.structure or self.edges
+
+
+def _scale_count(size: tuple[int, int]) -> int:
+    width, height = size
+    count = 0
+    while count < NUM_SCALES and width >= MIN_SIZE and height >= MIN_SIZE:
+        count += 1
+        width, height = (width + 1) // 2, (height + 1) // 2
+    return count
+
+
+@cache
+def _terms(scales: int, negligible: float) -> tuple[tuple[_Terms, _Terms, _Terms], ...]:
+    """Per scale, per channel: the weights that count. The reference walks the weights
+    channel by channel, scale by scale, norm by norm (SSIM, ringing, blurring), over
+    the scales the image has: with fewer than six, weights shift to other terms."""
+
+    def weight(c: int, scale: int, n: int, k: int) -> float:
+        w = _WEIGHTS[((c * scales + scale) * 2 + n) * 3 + k]
+        return w if w >= negligible else 0.0
+
+    def terms(c: int, scale: int) -> _Terms:
+        ssim, ring, blur = ((weight(c, scale, 0, k), weight(c, scale, 1, k)) for k in range(3))
+        return _Terms(ssim=ssim, ring=ring, blur=blur)
+
+    return tuple((terms(0, scale), terms(1, scale), terms(2, scale)) for scale in range(scales))
 
 
 def _rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -219,47 +282,87 @@ def _rgb_and_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]
     return image.convert("RGB"), None if alpha.getextrema() == (255, 255) else alpha
 
 
-def _linear(rgb: Image.Image, alpha: Image.Image | None, background: float) -> Planes:
-    """Linear-light R, G, B planes; with alpha, composited on ``background`` in sRGB."""
-    bands = rgb.split()
-    if alpha is None:
-        r, g, b = (band.point(_LINEAR, "F") for band in bands)
-        return r, g, b
+def _composited(rgb: Image.Image, alpha: Image.Image, background: float) -> Planes:
+    """Linear-light R, G, B planes of ``rgb`` over ``background``, blended in sRGB."""
     a = alpha.point(_UNIT, "F")
     linear = []
-    for band in bands:
-        v = _op("(v - bg) * a + bg", v=band.point(_UNIT, "F"), a=a, bg=background)
+    for band in rgb.split():
+        v = _math(
+            lambda e: (e["v"] - background) * e["a"] + background,
+            v=band.point(_UNIT, "F"),
+            a=a,
+        )
+        hi = _math(lambda e: ((e["v"] + 0.055) * (1.0 / 1.055)) ** 2.4, v=v)
         linear.append(
-            _op(
-                "hi + (v * (1.0 / 12.92) - hi) * (v <= 0.04045)",
+            _math(
+                lambda e: e["hi"] + (e["v"] * (1.0 / 12.92) - e["hi"]) * (e["v"] <= 0.04045),
                 v=v,
-                hi=_op("((v + 0.055) * (1.0 / 1.055)) ** 2.4", v=v),
+                hi=hi,
             )
         )
     return linear[0], linear[1], linear[2]
 
 
-def _xyb(linear: Planes) -> Planes:
-    """MakePositiveXYB(XYB(linear RGB)): the planes the maps compare."""
-    r, g, b = linear
-    cubes = [
-        _op(
-            "(r * m0 + g * m1 + b * m2 + bias) ** (1.0 / 3.0)",
-            r=r,
-            g=g,
-            b=b,
-            m0=m[0],
-            m1=m[1],
-            m2=m[2],
-            bias=_BIAS,
+def _xyb(bands: Planes, lookup: bool, wanted: tuple[bool, bool, bool]) -> list[Image.Image | None]:
+    """The MakePositiveXYB planes of the ``wanted`` channels. ``bands``: 8-bit sRGB
+    (``lookup``: the opsin mix through tables) or linear-light float planes."""
+    rows = sorted({row for c, want in enumerate(wanted) if want for row in _ROWS_OF[c]})
+    cubes: dict[int, Image.Image] = {}
+    for row in rows:
+        if lookup:
+            parts = [band.point(_MIX_LUTS[row][j], "F") for j, band in enumerate(bands)]
+        else:
+            parts = [
+                band.point(lambda v, m=m, o=(_BIAS if j == 0 else 0.0): v * m + o)
+                for j, (band, m) in enumerate(zip(bands, _OPSIN[row], strict=True))
+            ]
+        cubes[row] = _math(
+            lambda e: (e["p0"] + e["p1"] + e["p2"]) ** (1.0 / 3.0),
+            p0=parts[0],
+            p1=parts[1],
+            p2=parts[2],
         )
-        for m in _OPSIN
-    ]
-    c0, c1, c2 = cubes
-    x = _op("(c0 - c1) * 7.0 + 0.42", c0=c0, c1=c1)
-    y = _op("(c0 + c1) * 0.5 + k", c0=c0, c1=c1, k=0.01 - _CBRT_BIAS)
-    blue = _op("c2 - (c0 + c1) * 0.5 + 0.55", c0=c0, c1=c1, c2=c2)
-    return x, y, blue
+    planes: list[Image.Image | None] = [None, None, None]
+    if wanted[0]:
+        planes[0] = _math(lambda e: e["c0"] - e["c1"], c0=cubes[0], c1=cubes[1]).point(
+            lambda v: v * 7.0 + 0.42
+        )
+    if wanted[1] or wanted[2]:
+        both = _math(lambda e: e["c0"] + e["c1"], c0=cubes[0], c1=cubes[1])
+        if wanted[1]:
+            planes[1] = both.point(lambda v: v * 0.5 + (0.01 - _CBRT_BIAS))
+        if wanted[2]:
+            half = both.point(lambda v: v * 0.5 - 0.55)
+            planes[2] = _math(lambda e: e["c2"] - e["h"], c2=cubes[2], h=half)
+    return planes
+
+
+def _pyramid(
+    rgb: Image.Image,
+    alpha: Image.Image | None,
+    background: float,
+    terms: Sequence[tuple[_Terms, ...]],
+) -> Iterator[list[Image.Image | None]]:
+    """Per scale, the MakePositiveXYB planes of the channels with ``terms`` (2x2 box
+    means of linear RGB between scales); stops after the last scale that counts."""
+    last = max((scale for scale, per in enumerate(terms) if any(t.any for t in per)), default=-1)
+    if last < 0:
+        return
+    if alpha is None:
+        r, g, b = rgb.split()
+        yield _xyb((r, g, b), True, tuple(t.any for t in terms[0]))  # type: ignore[arg-type]
+        if last == 0:
+            return
+        linear = (r.point(_LINEAR, "F"), g.point(_LINEAR, "F"), b.point(_LINEAR, "F"))
+        first = 1
+    else:
+        linear = _composited(rgb, alpha, background)
+        first = 0
+    for scale in range(first, last + 1):
+        if scale:
+            r, g, b = (plane.reduce(2) for plane in linear)
+            linear = (r, g, b)
+        yield _xyb(linear, False, tuple(t.any for t in terms[scale]))  # type: ignore[arg-type]
 
 
 def _pad(plane: Image.Image) -> Image.Image:
@@ -278,104 +381,110 @@ def _pad(plane: Image.Image) -> Image.Image:
     return padded
 
 
-def _interior(plane: Image.Image) -> Image.Image:
-    width, height = plane.size
-    return plane.crop((_PAD, _PAD, width - _PAD, height - _PAD))
-
-
-def _blur(plane: Image.Image) -> Image.Image:
-    fixed = plane.point(lambda v: v * _FIXED).convert("I")
+def _blur(fixed: Image.Image) -> Image.Image:
+    """The blur of a padded plane given in fixed-point units (x _FIXED), unscaled."""
+    blurred = fixed.convert("I")
     for _ in range(_PASSES):
-        fixed = fixed.filter(_KERNEL)
-    return fixed.convert("F").point(lambda v: v * (1.0 / _FIXED))
+        blurred = blurred.filter(_KERNEL)
+    return blurred.convert("F").point(lambda v: v * (1.0 / _FIXED))
 
 
-def _norms(plane: Image.Image) -> tuple[float, float]:
-    """The 1-norm (mean) and the 4-norm of a non-negative map."""
-    squared = _op("d * d", d=plane)
-    return _mean(plane), max(_mean(_op("s * s", s=squared)), 0.0) ** 0.25
+def _norms(
+    plane: Image.Image, weights: tuple[float, float], box: tuple[int, int, int, int]
+) -> float:
+    """The weighted 1-norm (mean) and 4-norm of a non-negative map over ``box``."""
+    total = 0.0
+    if weights[0]:
+        total += weights[0] * _mean(plane, box)
+    if weights[1]:
+        fourth = _math(lambda e: (e["d"] * e["d"]) * (e["d"] * e["d"]), d=plane)
+        total += weights[1] * max(_mean(fourth, box), 0.0) ** 0.25
+    return total
 
 
 @dataclass(frozen=True)
-class _ReferencePlane:
+class _Prepared:
     """One channel of one scale of the reference, padded: what every score reuses."""
 
-    plane: Image.Image
+    terms: _Terms
     mu: Image.Image
-    variance: Image.Image  # blur(plane²) - mu²
-    edge: Image.Image  # 1 + |plane - mu|
+    fixed: Image.Image | None  # the plane x _FIXED (for the cross term)
+    variance: Image.Image | None  # blur(plane²) - mu² + C2
+    edge: Image.Image | None  # 1 + |plane - mu|
 
 
-def _reference_planes(xyb: Planes) -> tuple[_ReferencePlane, ...]:
-    planes = []
-    for channel in xyb:
-        padded = _pad(channel)
-        mu = _blur(padded)
-        sigma = _blur(_op("p * p", p=padded))
-        planes.append(
-            _ReferencePlane(
-                plane=padded,
-                mu=mu,
-                variance=_op("s - mu * mu", s=sigma, mu=mu),
-                edge=_op("abs(p - mu) + 1.0", p=padded, mu=mu),
-            )
+def _prepare(plane: Image.Image, terms: _Terms) -> _Prepared:
+    padded = _pad(plane)
+    fixed = padded.point(lambda v: v * _FIXED)
+    mu = _blur(fixed)
+    variance = edge = None
+    if terms.structure:
+        sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded))
+        variance = _math(lambda e: e["s"] - e["mu"] * e["mu"], s=sigma, mu=mu).point(
+            lambda v: v + _C2
         )
-    return tuple(planes)
-
-
-def _compare(ref: _ReferencePlane, channel: Image.Image) -> tuple[float, ...]:
-    """(SSIM 1-norm, 4-norm, ringing 1-norm, 4-norm, blurring 1-norm, 4-norm)."""
-    padded = _pad(channel)
-    mu = _blur(padded)
-    sigma = _blur(_op("p * p", p=padded))
-    cross = _blur(_op("p1 * p2", p1=ref.plane, p2=padded))
-    ssim = _op(
-        "max(1.0 - (1.0 - (mu1 - mu2) * (mu1 - mu2)) * (2.0 * (s12 - mu1 * mu2) + c2)"
-        " / (v1 + (s22 - mu2 * mu2) + c2), 0.0)",
-        mu1=ref.mu,
-        mu2=mu,
-        s12=cross,
-        s22=sigma,
-        v1=ref.variance,
-        c2=_C2,
-    )
-    ratio = _interior(_op("(abs(p - mu) + 1.0) / e1 - 1.0", p=padded, mu=mu, e1=ref.edge))
-    artifact = _op("max(d, 0.0)", d=ratio)
-    detail_lost = _op("max(-d, 0.0)", d=ratio)
-    return (
-        *_norms(_interior(ssim)),
-        *_norms(artifact),
-        *_norms(detail_lost),
+    if terms.edges:
+        edge = _math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0)
+    return _Prepared(
+        terms=terms,
+        mu=mu,
+        fixed=fixed if terms.structure else None,
+        variance=variance,
+        edge=edge,
     )
 
 
-def _pyramid(rgb: Image.Image, alpha: Image.Image | None, background: float) -> list[Planes]:
-    """MakePositiveXYB planes per scale (2x2 box means of linear RGB between scales)."""
-    linear = _linear(rgb, alpha, background)
-    scales: list[Planes] = []
-    for scale in range(NUM_SCALES):
-        width, height = linear[0].size
-        if width < MIN_SIZE or height < MIN_SIZE:
-            break
-        scales.append(_xyb(linear))
-        if scale < NUM_SCALES - 1:
-            r, g, b = (plane.reduce(2) for plane in linear)
-            linear = (r, g, b)
-    return scales
-
-
-def _final(scales: Sequence[Sequence[tuple[float, ...]]]) -> float:
-    """The weighted sum over (channel, scale, norm) and the final transform."""
+def _compare(ref: _Prepared, plane: Image.Image) -> float:
+    """The weighted sum of one channel's terms at one scale."""
+    terms = ref.terms
+    padded = _pad(plane)
+    width, height = plane.size
+    box = (_PAD, _PAD, _PAD + width, _PAD + height)
+    fixed = padded.point(lambda v: v * _FIXED)
+    mu = _blur(fixed)
     total = 0.0
-    i = 0
-    for c in range(3):
-        for per_channel in scales:
-            ssim1, ssim4, ring1, ring4, blur1, blur4 = per_channel[c]
-            for ssim_n, ring_n, blur_n in ((ssim1, ring1, blur1), (ssim4, ring4, blur4)):
-                total += _WEIGHTS[i] * abs(ssim_n)
-                total += _WEIGHTS[i + 1] * abs(ring_n)
-                total += _WEIGHTS[i + 2] * abs(blur_n)
-                i += 3
+    if terms.structure:
+        assert ref.fixed is not None
+        assert ref.variance is not None
+        sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded))
+        cross = _blur(_math(lambda e: e["f"] * e["p"], f=ref.fixed, p=padded))
+        # 1 - (1 - (mu1 - mu2)²) (2 cov12 + C2) / (var1 + var2 + C2), with 2 cov12 + C2
+        # added up like var1 + var2 + C2 (var1 + C2 is prepared): identical images
+        # give exactly 0, so score exactly 100.
+        cov = _math(lambda e: e["s12"] - e["mu1"] * e["mu2"], s12=cross, mu1=ref.mu, mu2=mu)
+        num_m = _math(lambda e: (e["mu1"] - e["mu2"]) * (e["mu1"] - e["mu2"]), mu1=ref.mu, mu2=mu)
+        ratio = _math(
+            lambda e: (
+                e["nm"] * (e["cov"] + e["cov_c2"]) / (e["s22"] - e["mu2"] * e["mu2"] + e["v1"])
+            ),
+            nm=num_m.point(lambda v: 1.0 - v),
+            cov=cov,
+            cov_c2=cov.point(lambda v: v + _C2),
+            s22=sigma,
+            mu2=mu,
+            v1=ref.variance,
+        )
+        ssim = _math(lambda e: e["max"](e["d"], 0.0), d=ratio.point(lambda v: 1.0 - v))
+        total += _norms(ssim, terms.ssim, box)
+    if terms.edges:
+        assert ref.edge is not None
+        # (1 + |p2 - mu2|) / (1 + |p1 - mu1|): above 1 ringing, below 1 blurring.
+        ratio = _math(
+            lambda e: e["d"] / e["e1"],
+            d=_math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0),
+            e1=ref.edge,
+        )
+        if any(terms.ring):
+            ring = _math(lambda e: e["max"](e["q"], 1.0), q=ratio).point(lambda v: v - 1.0)
+            total += _norms(ring, terms.ring, box)
+        if any(terms.blur):
+            lost = _math(lambda e: e["min"](e["q"], 1.0), q=ratio).point(lambda v: 1.0 - v)
+            total += _norms(lost, terms.blur, box)
+    return total
+
+
+def _final(total: float) -> float:
+    """The final transform of the weighted sum."""
     total *= 0.9562382616834844
     total = (
         2.326765642916932 * total
@@ -394,9 +503,18 @@ class Reference:
     def __init__(self, reference: Image.Image) -> None:
         rgb, alpha = _rgb_and_alpha(reference)
         self.size: tuple[int, int] = rgb.size
+        self._terms = _terms(_scale_count(self.size), NEGLIGIBLE_WEIGHT)
         self._backgrounds = (_GREY,) if alpha is None else _DARK_LIGHT
-        self._scales = {
-            background: [_reference_planes(xyb) for xyb in _pyramid(rgb, alpha, background)]
+        self._prepared = {
+            background: [
+                [
+                    _prepare(plane, terms) if plane is not None else None
+                    for plane, terms in zip(planes, per_scale, strict=True)
+                ]
+                for planes, per_scale in zip(
+                    _pyramid(rgb, alpha, background, self._terms), self._terms, strict=False
+                )
+            ]
             for background in self._backgrounds
         }
 
@@ -411,13 +529,15 @@ class Reference:
         rgb, alpha = _rgb_and_alpha(distorted)
         scores = []
         for background in self._backgrounds:
-            reference = self._scales[background]
-            pyramid = _pyramid(rgb, alpha, background)
-            scales = [
-                [_compare(ref, channel) for ref, channel in zip(refs, xyb, strict=True)]
-                for refs, xyb in zip(reference, pyramid, strict=True)
-            ]
-            scores.append(_final(scales))
+            total = 0.0
+            prepared = self._prepared[background]
+            for refs, planes in zip(
+                prepared, _pyramid(rgb, alpha, background, self._terms), strict=True
+            ):
+                for ref, plane in zip(refs, planes, strict=True):
+                    if ref is not None and plane is not None:
+                        total += _compare(ref, plane)
+            scores.append(_final(total))
         return min(scores)
 
 
