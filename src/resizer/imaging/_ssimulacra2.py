@@ -208,6 +208,7 @@ _ROWS_OF = ((0, 1), (0, 1), (0, 1, 2))
 
 Planes = tuple[Image.Image, Image.Image, Image.Image]
 Math = Callable[[dict[str, Any]], Any]
+Box = tuple[int, int, int, int]
 
 
 def _math(expression: Math, **operands: Image.Image) -> Image.Image:
@@ -217,7 +218,7 @@ def _math(expression: Math, **operands: Image.Image) -> Image.Image:
     return result
 
 
-def _mean(plane: Image.Image, box: tuple[int, int, int, int]) -> float:
+def _mean(plane: Image.Image, box: Box) -> float:
     mean = plane.resize((1, 1), Image.Resampling.BOX, box=box).getpixel((0, 0))
     assert isinstance(mean, float)
     return mean
@@ -389,9 +390,7 @@ def _blur(fixed: Image.Image) -> Image.Image:
     return blurred.convert("F").point(lambda v: v * (1.0 / _FIXED))
 
 
-def _norms(
-    plane: Image.Image, weights: tuple[float, float], box: tuple[int, int, int, int]
-) -> float:
+def _norms(plane: Image.Image, weights: tuple[float, float], box: Box) -> float:
     """The weighted 1-norm (mean) and 4-norm of a non-negative map over ``box``."""
     total = 0.0
     if weights[0]:
@@ -434,52 +433,67 @@ def _prepare(plane: Image.Image, terms: _Terms) -> _Prepared:
     )
 
 
+def _ssim_map(
+    ref: _Prepared, mu: Image.Image, sigma: Image.Image, cross: Image.Image
+) -> Image.Image:
+    """max(1 - (1 - (mu1 - mu2)²) (2 cov12 + C2) / (var1 + var2 + C2), 0), the
+    numerator added up like the denominator (var1 + C2 is prepared): identical images
+    give exactly 0, so score exactly 100. Each temporary is dropped once used."""
+    assert ref.variance is not None
+    cov = _math(lambda e: e["s12"] - e["mu1"] * e["mu2"], s12=cross, mu1=ref.mu, mu2=mu)
+    numerator = _math(lambda e: e["c"] + e["c2"], c=cov, c2=cov.point(lambda v: v + _C2))
+    del cov
+    denominator = _math(
+        lambda e: e["s22"] - e["mu2"] * e["mu2"] + e["v1"], s22=sigma, mu2=mu, v1=ref.variance
+    )
+    means = _math(lambda e: (e["mu1"] - e["mu2"]) * (e["mu1"] - e["mu2"]), mu1=ref.mu, mu2=mu)
+    ratio = _math(
+        lambda e: e["m"] * e["n"] / e["d"],
+        m=means.point(lambda v: 1.0 - v),
+        n=numerator,
+        d=denominator,
+    )
+    del means, numerator, denominator
+    return _math(lambda e: e["max"](e["d"], 0.0), d=ratio.point(lambda v: 1.0 - v))
+
+
+def _edge_terms(ref: _Prepared, padded: Image.Image, mu: Image.Image, box: Box) -> float:
+    """The ringing and blurring terms: (1 + |p2 - mu2|) / (1 + |p1 - mu1|) above 1 is
+    ringing (edges the reference lacks), below 1 blurring (detail lost)."""
+    assert ref.edge is not None
+    terms = ref.terms
+    ratio = _math(
+        lambda e: e["d"] / e["e1"],
+        d=_math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0),
+        e1=ref.edge,
+    )
+    total = 0.0
+    if any(terms.ring):
+        ring = _math(lambda e: e["max"](e["q"], 1.0), q=ratio).point(lambda v: v - 1.0)
+        total += _norms(ring, terms.ring, box)
+        del ring
+    if any(terms.blur):
+        lost = _math(lambda e: e["min"](e["q"], 1.0), q=ratio).point(lambda v: 1.0 - v)
+        total += _norms(lost, terms.blur, box)
+    return total
+
+
 def _compare(ref: _Prepared, plane: Image.Image) -> float:
     """The weighted sum of one channel's terms at one scale."""
     terms = ref.terms
-    padded = _pad(plane)
     width, height = plane.size
     box = (_PAD, _PAD, _PAD + width, _PAD + height)
+    padded = _pad(plane)
     fixed = padded.point(lambda v: v * _FIXED)
     mu = _blur(fixed)
-    total = 0.0
-    if terms.structure:
+    sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded)) if terms.structure else None
+    del fixed
+    total = _edge_terms(ref, padded, mu, box) if terms.edges else 0.0
+    if sigma is not None:
         assert ref.fixed is not None
-        assert ref.variance is not None
-        sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded))
         cross = _blur(_math(lambda e: e["f"] * e["p"], f=ref.fixed, p=padded))
-        # 1 - (1 - (mu1 - mu2)²) (2 cov12 + C2) / (var1 + var2 + C2), with 2 cov12 + C2
-        # added up like var1 + var2 + C2 (var1 + C2 is prepared): identical images
-        # give exactly 0, so score exactly 100.
-        cov = _math(lambda e: e["s12"] - e["mu1"] * e["mu2"], s12=cross, mu1=ref.mu, mu2=mu)
-        num_m = _math(lambda e: (e["mu1"] - e["mu2"]) * (e["mu1"] - e["mu2"]), mu1=ref.mu, mu2=mu)
-        ratio = _math(
-            lambda e: (
-                e["nm"] * (e["cov"] + e["cov_c2"]) / (e["s22"] - e["mu2"] * e["mu2"] + e["v1"])
-            ),
-            nm=num_m.point(lambda v: 1.0 - v),
-            cov=cov,
-            cov_c2=cov.point(lambda v: v + _C2),
-            s22=sigma,
-            mu2=mu,
-            v1=ref.variance,
-        )
-        ssim = _math(lambda e: e["max"](e["d"], 0.0), d=ratio.point(lambda v: 1.0 - v))
-        total += _norms(ssim, terms.ssim, box)
-    if terms.edges:
-        assert ref.edge is not None
-        # (1 + |p2 - mu2|) / (1 + |p1 - mu1|): above 1 ringing, below 1 blurring.
-        ratio = _math(
-            lambda e: e["d"] / e["e1"],
-            d=_math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0),
-            e1=ref.edge,
-        )
-        if any(terms.ring):
-            ring = _math(lambda e: e["max"](e["q"], 1.0), q=ratio).point(lambda v: v - 1.0)
-            total += _norms(ring, terms.ring, box)
-        if any(terms.blur):
-            lost = _math(lambda e: e["min"](e["q"], 1.0), q=ratio).point(lambda v: 1.0 - v)
-            total += _norms(lost, terms.blur, box)
+        del padded
+        total += _norms(_ssim_map(ref, mu, sigma, cross), terms.ssim, box)
     return total
 
 
