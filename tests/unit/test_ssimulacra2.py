@@ -206,6 +206,24 @@ def test_alpha_scores_the_worse_of_a_dark_and_a_light_background() -> None:
     assert abs(ours - light) < abs(ours - dark)
 
 
+def test_alpha_on_one_side_only() -> None:
+    # libjxl: the reference's alpha decides the backgrounds; an image with alpha is
+    # composited on them (on 0.5 grey against an opaque reference), one without alpha
+    # is compared as it is.
+    cut = images.cutout(images.chart(240, 160))
+    flat = composited(cut, 0.5)
+    distorted = encoded(cut, "WEBP", 60)
+    ours, theirs = score(flat, distorted), reference_score(flat, composited(distorted, 0.5))
+    assert abs(ours - theirs) <= TOLERANCE, (ours, theirs)
+    assert score(flat, cut) > 97  # the same picture on the same grey, but for rounding
+    cut = images.cutout(photo("Picture_1A_by_freespace.jpg").resize((400, 315)))
+    flat = composited(cut, 0.5)
+    ours = score(cut, flat)
+    theirs = min(reference_score(composited(cut, bg), flat) for bg in (0.1, 0.9))
+    assert abs(ours - theirs) <= TOLERANCE, (ours, theirs)
+    assert ours < 0  # mid grey where the reference is shown on dark or light
+
+
 def test_colours_under_transparent_pixels_do_not_count() -> None:
     cut = images.cutout(images.chart(300, 200))
     noise = Image.effect_noise(cut.size, 90).convert("RGB")

@@ -2,28 +2,30 @@
 
 The Lambda zip has no room for numpy (issue 19), so every per-pixel step is a Pillow
 operation on 32-bit float ("F") planes, each a loop in C: lookup tables (``point``),
-``ImageMath`` arithmetic, ``reduce``, crops, and a box resize to one pixel for a mean.
-It follows the reference Python package ``ssimulacra2`` 0.3.0 (numpy + scipy; a dev
-dependency that the tests compare against): the same constants, opsin/XYB transform,
-MakePositiveXYB, 2x2 downscaling in linear RGB over six scales (a scale narrower or
-shorter than 8 pixels ends the pyramid), SSIM and edge-difference maps, 108 weights
-and final transform. Two departures, both measured by tests/unit/test_ssimulacra2.py
-and bench/ssimulacra2.py:
+``ImageMath`` arithmetic, ``reduce``, pastes and crops, a box resize to one pixel for
+a mean. It follows the reference Python package ``ssimulacra2`` 0.3.0 (numpy + scipy;
+a dev dependency the tests compare against): the same constants, opsin/XYB transform,
+MakePositiveXYB, 2x2 box means of linear RGB between six scales (a scale under 8
+pixels either way ends the pyramid), SSIM and edge-difference maps, 108 weights and
+final transform. Where it departs (docs/quality.md, "The metric"; measured by
+tests/unit/test_ssimulacra2.py and bench/ssimulacra2.py: within 0.1 point):
 
-- The Gaussian blur (sigma 1.5; zero rows above and below the image, mirrored
-  columns at its sides, as the reference pads it) is six passes of a 3x3 kernel on a
-  fixed-point ("I", 22 fractional bits) copy, the only blur Pillow runs on more than
-  8 bits: 6 x [a, 1-2a, a] per axis, ``a`` fitted to the reference's 11-tap kernel
-  (RMS difference 6e-4 of a kernel whose centre tap is 0.27).
-- Alpha: the reference package converts both images to RGB, which drops alpha (its
-  blending code is never reached), so colours under transparent pixels, which
-  encoders are free to change, would count. This follows libjxl instead: when the
-  reference has alpha (any pixel not opaque), both images are composited in sRGB on
-  a dark (0.1) and a light (0.9) grey and the lower score counts; an opaque
-  reference composites a distorted image that has alpha on 0.5 grey.
+- The Gaussian blur (sigma 1.5) is six passes of a separable 3x3 kernel
+  ``[a, 1-2a, a]``, ``a`` fitted to the reference's 11-tap kernel, on a fixed-point
+  ("I") copy: Pillow filters no float image. The padding is the reference's: zero
+  columns left and right of the image, mirrored rows above and below (its arrays are
+  transposed, so its "vertical" zeros fall at the sides).
+- Terms whose weight is under NEGLIGIBLE_WEIGHT are not computed.
+- Alpha: the reference package drops alpha (it converts to RGB before it looks), so
+  colours under transparent pixels, which encoders are free to change, would count.
+  This follows libjxl instead: when the reference has alpha (a pixel not opaque), both
+  images are composited in sRGB on a dark (0.1) and a light (0.9) grey and the lower
+  score counts; a distorted image with alpha against an opaque reference is composited
+  on 0.5 grey, one without alpha against a reference with alpha compared as it is.
 
-Images smaller than 8 pixels either way have no scale and score 100, as in the
-reference. Thread-safe: no shared mutable state.
+Images under 8 pixels either way have no scale and score 100, as in the reference.
+Thread-safe (no shared mutable state); Pillow's ImageMath does not release the GIL
+while it computes, so scores in parallel threads overlap only partly.
 """
 
 from __future__ import annotations
