@@ -398,7 +398,9 @@ def _norms(plane: Image.Image, weights: tuple[float, float], box: Box) -> float:
     if weights[0]:
         total += weights[0] * _mean(plane, box)
     if weights[1]:
-        fourth = _math(lambda e: (e["d"] * e["d"]) * (e["d"] * e["d"]), d=plane)
+        squared = _math(lambda e: e["d"] * e["d"], d=plane)
+        fourth = _math(lambda e: e["s"] * e["s"], s=squared)
+        del squared
         total += weights[1] * max(_mean(fourth, box), 0.0) ** 0.25
     return total
 
