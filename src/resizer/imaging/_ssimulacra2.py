@@ -450,7 +450,9 @@ def _ssim_map(
     denominator = _math(
         lambda e: e["s22"] - e["mu2"] * e["mu2"] + e["v1"], s22=sigma, mu2=mu, v1=ref.variance
     )
-    means = _math(lambda e: (e["mu1"] - e["mu2"]) * (e["mu1"] - e["mu2"]), mu1=ref.mu, mu2=mu)
+    apart = _math(lambda e: e["mu1"] - e["mu2"], mu1=ref.mu, mu2=mu)
+    means = _math(lambda e: e["d"] * e["d"], d=apart)
+    del apart
     ratio = _math(
         lambda e: e["m"] * e["n"] / e["d"],
         m=means.point(lambda v: 1.0 - v),
