@@ -34,6 +34,10 @@ LAPTOP_IMPORTS = ("resizer_tools", "typer", "rich", "moto", "yaml")
 #: Installed for the laptop side but not shipped: the function makes its clients from a
 #: botocore session (resizer.handler.AWS.client), boto3 would cost a cold start ~40 ms.
 NOT_SHIPPED = ("boto3", "s3transfer")
+#: Development-only libraries no module of the function may import: the reference
+#: SSIMULACRA2 and its numpy + scipy (resizer.imaging._ssimulacra2 is Pillow alone; numpy
+#: does not fit the zip budget).
+DEV_ONLY = ("ssimulacra2", "numpy", "scipy")
 
 #: The AWS services the function makes clients for (S3 renditions, the SQS dead-letter
 #: queue, EventBridge events). botocore's data for any other service is left out: a
@@ -102,7 +106,7 @@ def laptop_imports(files: Mapping[str, bytes]) -> dict[str, list[str]]:
         hits = sorted(
             name
             for name in imported_modules(code, path)
-            if name.split(".")[0] in LAPTOP_IMPORTS + NOT_SHIPPED
+            if name.split(".")[0] in LAPTOP_IMPORTS + NOT_SHIPPED + DEV_ONLY
         )
         if hits:
             found[path] = hits

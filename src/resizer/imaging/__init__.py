@@ -19,6 +19,10 @@ so several images render in parallel in threads. Importing the package changes
 nothing in the process: :func:`tune_allocator` (``_allocator``) tunes glibc's malloc
 for large images, called by the processes that render (the handler's init,
 ``resizer resize``).
+
+``_ssimulacra2`` is the perceptual metric (SSIMULACRA2 in Pillow alone, no numpy):
+``score(reference, distorted)``, or ``Reference(reference).score(candidate)`` to score
+several candidates against one reference (docs/quality.md, "The metric").
 """
 
 from resizer.imaging._allocator import tune as tune_allocator

@@ -108,6 +108,21 @@ def encode_bytes(
     return held + largest
 
 
+#: Bytes a pixel of the scored size costs while SSIMULACRA2 (_ssimulacra2) scores
+#: candidates against one reference: the prepared Reference held (its XYB pyramid,
+#: blurred means and variances) plus the planes of one score, (opaque, with alpha: two
+#: backgrounds, so two pyramids). Measured as the peak RSS of a fresh process at 800
+#: and 1600 px (bench/ssimulacra2.py): 90-91 / 129-138, rounded up;
+#: tests/reliability/test_metric_memory.py checks it. The candidates' encoded bytes
+#: and decoded images are the caller's.
+METRIC_BYTES_PER_PIXEL = (96, 144)
+
+
+def metric_bytes(size: tuple[int, int], alpha: bool) -> int:
+    """Peak memory of scoring candidates of ``size`` against one prepared reference."""
+    return METRIC_BYTES_PER_PIXEL[int(alpha)] * size[0] * size[1]
+
+
 class MemoryBudget:
     """A counting semaphore in bytes; ``capacity=0`` means unlimited."""
 
