@@ -85,22 +85,47 @@ ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
 }
 
 
+# format=auto / quality=auto (resizer.imaging._auto). While a rendition is searched,
+# each candidate's encode and then its measurement run beside what the search holds:
+# the metric's reference and one score (METRIC_BYTES_PER_PIXEL, below), the proxy's
+# reference (a proxy has at most half the rendition's pixels), with alpha JPEG's
+# flattened (opaque) reference too, the candidate's decoded pixels (4 bytes) and the
+# encoded candidates chosen so far, at most 4 (AVIF, WebP, the fallback, and PNG or
+# lossless WebP for a graphic), each at most an uncompressed RGBA pixel (5 bytes with
+# PNG's filters and framing).
+#: The decoded candidate and the encoded candidates held, per rendition pixel.
+CANDIDATES_BYTES_PER_PIXEL = 4 + 4 * 5
+
+
+def search_bytes_per_pixel(alpha: bool) -> int:
+    """What a searched rendition's pixel costs beside each of its encodes."""
+    opaque, with_alpha = METRIC_BYTES_PER_PIXEL
+    metric = with_alpha + opaque if alpha else opaque
+    proxy = (with_alpha if alpha else opaque) // 2
+    return metric + proxy + CANDIDATES_BYTES_PER_PIXEL
+
+
 def encode_bytes(
     renditions: Sequence[tuple[tuple[int, int], Sequence[tuple[str, tuple[int, int]]]]],
     alpha: bool,
+    searched: Sequence[bool] = (),
 ) -> int:
     """Peak memory of the encode phase beyond the decode's: every rendition held, plus
     the largest single encode (encodes run one after another).
 
     ``renditions``: per rendition, the size it is held at (a cover crop's scaled image)
-    and its encodes as (Pillow encoder name, encoded size). An Ultra HDR source's gain
-    map is reserved on top (``_admission.gain_map_bytes``).
+    and its encodes as (Pillow encoder name, encoded size). ``searched``: per rendition,
+    whether it is searched (format=auto or quality=auto): each of its encodes then
+    costs the metric's and the candidates' bytes too. An Ultra HDR source's gain map is
+    reserved on top (``_admission.gain_map_bytes``).
     """
     held = sum(width * height for (width, height), _ in renditions) * HELD_BYTES_PER_PIXEL
+    search = search_bytes_per_pixel(alpha)
+    flags = list(searched) + [False] * (len(renditions) - len(searched))
     largest = max(
         (
-            ENCODER_BYTES_PER_PIXEL[name][int(alpha)] * width * height
-            for _, encodes in renditions
+            (ENCODER_BYTES_PER_PIXEL[name][int(alpha)] + search * flag) * width * height
+            for (_, encodes), flag in zip(renditions, flags, strict=True)
             for name, (width, height) in encodes
         ),
         default=0,
