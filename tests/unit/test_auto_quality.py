@@ -282,11 +282,22 @@ def test_a_searched_rendition_reserves_the_metric_and_the_candidates() -> None:
     auto = settings("m=800x800:format=jpeg+webp+avif:quality=auto")
     ((_, encodes),) = _admission._encodes(opened.image.size, opened.format, fixed)
     width, height = encodes[0][1]
-    per_pixel = _memory.search_bytes_per_pixel(alpha=False)
-    assert per_pixel >= _memory.METRIC_BYTES_PER_PIXEL[0] + _memory.CANDIDATES_BYTES_PER_PIXEL
     more = _admission.estimate(opened, len(data), auto) - _admission.estimate(
         opened, len(data), fixed
     )
-    assert more == per_pixel * width * height
+    opaque = _memory.METRIC_BYTES_PER_PIXEL[0]
+    per_pixel = opaque + _memory.CANDIDATES_BYTES_PER_PIXEL
+    assert more == per_pixel * width * height + _memory.PROXY_BYTES
     # format=auto may encode every candidate: the largest encoder (AVIF) is reserved.
     assert _admission._encoders("auto", "JPEG") == {"AVIF", "WEBP", "JPEG", "PNG"}
+    # JPEG's flattened reference beside the others' (alpha): a second reference.
+    assert _admission._searched(auto) == [2]
+    assert _admission._searched(settings()) == [1]
+    assert _admission._searched(fixed) == [0]
+    pixels = width * height
+    two = _memory.search_bytes(pixels, alpha=True, references=2)
+    assert two - _memory.search_bytes(pixels, alpha=True, references=1) == opaque * pixels
+    assert (
+        2 * (_auto.PROXY_GRID * _auto.PROXY_TILE) ** 2 * max(_memory.METRIC_BYTES_PER_PIXEL)
+        <= _memory.PROXY_BYTES
+    )

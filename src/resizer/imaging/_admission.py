@@ -56,9 +56,16 @@ def _encoders(name: str, source_format: str) -> set[str]:
     return {_output.resolve(name, source_format, opaque)[0].format for opaque in (True, False)}
 
 
-def _searched(settings: Settings) -> list[bool]:
-    """Per rendition, whether format=auto or quality=auto searches it (_auto)."""
-    return [r.auto_format or r.auto_quality for r in settings.renditions]
+def _searched(settings: Settings) -> list[int]:
+    """Per rendition, how many metric references its search holds (``_memory.encode_bytes``):
+    none unless format=auto or quality=auto; two when JPEG's flattened pixels may differ
+    from another listed lossy format's (alpha)."""
+    counts = []
+    for r in settings.renditions:
+        lossy = {"jpeg", "webp", "avif"}.intersection(r.formats)
+        flattened = r.auto_quality and "jpeg" in lossy and len(lossy) > 1
+        counts.append(0 if not (r.auto_format or r.auto_quality) else 2 if flattened else 1)
+    return counts
 
 
 def _encodes(
