@@ -18,9 +18,11 @@ from resizer.errors import ConfigurationError
 
 # The RENDITIONS grammar is resizer.renditions'; its names are also read from here
 # (``X as X``: an explicit re-export, as mypy's strict mode wants it).
+from resizer.renditions import AUTO as AUTO  # noqa: PLC0414
 from resizer.renditions import FITS as FITS  # noqa: PLC0414
 from resizer.renditions import FORMATS as FORMATS  # noqa: PLC0414
 from resizer.renditions import UNBOUNDED as UNBOUNDED  # noqa: PLC0414
+from resizer.renditions import Quality as Quality  # noqa: PLC0414
 from resizer.renditions import Rendition as Rendition  # noqa: PLC0414
 from resizer.renditions import parse_renditions as parse_renditions  # noqa: PLC0414
 
@@ -39,6 +41,10 @@ AVIF_SPEED = 8
 #: its cascade file): part of a cover rendition's fingerprint. Bump the number when the
 #: detector or its cascade changes where crops are cut.
 FACE_DETECTOR = "opencv-lbp-frontalface/1"
+#: Bump when format=auto's candidates or quality=auto's search change on purpose
+#: (resizer.imaging._auto: the candidates, the graphics test, the keep rule, the
+#: search's model and tolerances): the fingerprints of renditions that use them change.
+AUTO_RULES_VERSION = "1"
 #: METADATA's values: what of the source's EXIF/XMP/IPTC a rendition keeps
 #: (resizer.imaging._metadata; the README's "Metadata" paragraph).
 METADATA_MODES = ("copyright", "all", "none")
@@ -181,6 +187,9 @@ class Settings:
     # 70: the median quality at which AVIF matched JPEG_QUALITY 85's SSIM (bench/web.py).
     avif_quality: int = _setting("AVIF_QUALITY", 70, 1, 100)
     png_compress_level: int = _setting("PNG_COMPRESS_LEVEL", 4, 0, 9)
+    # quality=auto: the SSIMULACRA2 score (0-100) each output aims at, never more than
+    # 2 below it (resizer.imaging._auto; docs/quality.md).
+    quality_target: int = _setting("QUALITY_TARGET", 80, 30, 95)
     # libwebp's effort (0 fastest .. 6 smallest). Measured on the 1600 px renditions of
     # examples/photos: 4 (libwebp's default) 0.95 s of CPU, 3 the same, 2 0.43 s for
     # files 3.5 % larger. Bytes are what WebP renditions are for and every view pays
@@ -299,7 +308,10 @@ def _families(formats: tuple[str, ...]) -> tuple[str, ...]:
     """The encoder families ``formats`` may be written in ("original": any resizer keeps)."""
     found: list[str] = []
     for fmt in formats:
-        found += ("jpeg", "png", "webp") if fmt == "original" else (fmt,)
+        if fmt == AUTO:
+            found += ("avif", "webp", "jpeg", "png")
+        else:
+            found += ("jpeg", "png", "webp") if fmt == "original" else (fmt,)
     return tuple(dict.fromkeys(found))
 
 
@@ -331,12 +343,14 @@ class Encoders:
         values = {s.name: getattr(settings, s.name) for s in fields(Encoders) if s.name in named}
         return cls(**values, **extra)
 
-    def with_quality(self, quality: int | None) -> Self:
-        """The same settings with a rendition's ``quality=`` for every lossy format."""
-        if quality is None:
+    def with_quality(self, quality: Quality) -> Self:
+        """The same settings with a rendition's ``quality=`` for every lossy format
+        (``auto``: unchanged, resizer.imaging._auto sets each output's own)."""
+        if not isinstance(quality, int):  # None or "auto"
             return self
+        number = quality
         lossy = [s.name for s in fields(Encoders) if s.name.endswith("_quality")]
-        return replace(self, **dict.fromkeys(lossy, quality))
+        return replace(self, **dict.fromkeys(lossy, number))
 
     def by_format(self, formats: tuple[str, ...]) -> dict[str, dict[str, object]]:
         """The settings that reach the encoders of ``formats``: format -> option -> value."""
@@ -362,6 +376,13 @@ def _watermark_print(settings: Settings) -> list[object]:
     ]
 
 
+def _auto_print(settings: Settings, rendition: Rendition) -> list[object]:
+    """What of format=auto / quality=auto reaches the bytes: the rules' version and,
+    with quality=auto, QUALITY_TARGET."""
+    target = settings.quality_target if rendition.auto_quality else None
+    return [AUTO_RULES_VERSION, target]
+
+
 def _pillow_version() -> str:
     # Imported here: the grammar and the settings stay importable without Pillow (the
     # pipeline's smoke test parses RENDITIONS in a boto3-only interpreter).
@@ -374,12 +395,13 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
     """A short hash of everything that changes the bytes of ``rendition`` (or of the set).
 
     Covers the box, fit, formats, quality and the encoder settings each format uses
-    (:class:`Encoders`), METADATA, HDR (for JPEG outputs), FACE_DETECTION and
-    :data:`FACE_DETECTOR` (for cover crops), the watermark (its ETag,
-    scale, opacity and min width; only for a rendition with ``watermark``), and the
-    engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's name,
-    Cache-Control or the input limits. Without ``rendition``: the fingerprint of the
-    whole set (every rendition's, under its name), recorded in the manifest; the
+    (:class:`Encoders`), :data:`AUTO_RULES_VERSION` for ``format=auto`` or
+    ``quality=auto`` and QUALITY_TARGET for ``quality=auto``, METADATA, HDR (for JPEG
+    outputs), FACE_DETECTION and :data:`FACE_DETECTOR` (for cover crops), the watermark
+    (its ETag, scale, opacity and min width; only for a rendition with ``watermark``),
+    and the engine (:data:`ENGINE_VERSION` and Pillow's version); not the rendition's
+    name, Cache-Control or the input limits. Without ``rendition``: the fingerprint of
+    the whole set (every rendition's, under its name), recorded in the manifest; the
     placeholder's method is covered by the engine version. Renditions record theirs in
     metadata ``config``; the duplicate check compares them.
     """
@@ -387,15 +409,24 @@ def fingerprint(settings: Settings, rendition: Rendition | None = None) -> str:
         parts = sorted(f"{r.name}:{fingerprint(settings, r)}" for r in settings.renditions)
         payload = f"set/{ENGINE_VERSION}/{_pillow_version()}/" + ",".join(parts)
     else:
-        encoders = Encoders.of(settings).with_quality(rendition.quality)
+        encoders = (
+            Encoders.of(settings).with_quality(rendition.quality).by_format(rendition.formats)
+        )
+        if rendition.auto_quality:  # the search sets the qualities, not *_QUALITY
+            encoders = {
+                family: {k: v for k, v in options.items() if k != "quality"}
+                for family, options in encoders.items()
+            }
         described: dict[str, object] = {
             "box": [rendition.width, rendition.height],
             "fit": rendition.fit,
             "formats": list(rendition.formats),
-            "encoders": encoders.by_format(rendition.formats),
+            "encoders": encoders,
             "metadata": settings.metadata,
             "engine": [ENGINE_VERSION, _pillow_version()],
         }
+        if rendition.auto_format or rendition.auto_quality:
+            described["auto"] = _auto_print(settings, rendition)
         if "jpeg" in _families(rendition.formats):
             # Not an encoder option: whether a JPEG keeps the source's gain map (_render).
             described["hdr"] = settings.hdr

@@ -2,8 +2,10 @@
 
 ::
 
-    <name>/<source key>             a rendition's first format (the seed's layout)
-    _<name>/<source key><ext>       each of its further formats (.webp, .avif, .jpg, ...)
+    <name>/<source key>             a rendition's first format (the seed's layout);
+                                    with format=auto, its fallback (JPEG or PNG)
+    _<name>/<source key><ext>       each of its further formats (.webp, .avif, .jpg, ...);
+                                    with format=auto, each candidate kept (.avif, .webp)
     manifests/<source key>.json     the source's manifest (resizer.manifest)
 
 Injective by construction, whatever the source keys: no two (source key, rendition,
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING
 from resizer.errors import KeyTooLongError, UnreachableKeyError
 
 if TYPE_CHECKING:
-    from resizer.config import Settings
+    from resizer.config import Rendition, Settings
     from resizer.imaging import RenderedImage
 
 #: The manifests' folder (a reserved rendition name).
@@ -95,6 +97,13 @@ def key_of(place: RenditionKey) -> str:
 def image_key(image: RenderedImage, source_key: str) -> str:
     """Where one rendered format is written (its ``suffix`` is "" for the first)."""
     return rendition_key(source_key, image.rendition.name, image.suffix)
+
+
+def first_format_index(rendition: Rendition, count: int) -> int:
+    """Where the manifest lists the object at a rendition's first-format key among its
+    ``count`` objects: first, or with ``format=auto`` (whose fallback it is) last, as
+    its outputs are listed smallest first, fallback last."""
+    return count - 1 if rendition.auto_format else 0
 
 
 def parse(key: str) -> RenditionKey | None:
@@ -155,7 +164,7 @@ def configured_keys(settings: Settings, source_key: str) -> list[str]:
     keys: dict[str, None] = {}
     for rendition in settings.renditions:
         keys[rendition_key(source_key, rendition.name)] = None
-        for name in rendition.formats[1:]:
+        for name in rendition.formats if rendition.auto_format else rendition.formats[1:]:
             for extension in format_extensions(name):
                 keys[rendition_key(source_key, rendition.name, extension)] = None
     return list(keys)

@@ -11,7 +11,8 @@ orphaned). Its shape (``version`` 1) is a user contract, in the README:
  "source": {"bucket", "key", "etag", "width", "height", "format", "bytes"},
  "config": "<fingerprint of the set>",
  "renditions": [{"name", "key", "format", "content_type", "width", "height", "bytes",
-                 "fit", "sha256", "url" (with CDN_URL)}],
+                 "fit", "sha256", "quality" (lossy outputs), "score" (quality=auto),
+                 "url" (with CDN_URL)}],
  "placeholder": {"blurhash", "color"}}
 ```
 
@@ -139,9 +140,15 @@ def plan(
     for rendition in settings.renditions:
         mine = listed.get(rendition.name, [])
         config = fingerprint(settings, rendition)
-        if mine and all(
-            _current(entry, n, source_key, source_etag, config=config, head=heads.get(entry["key"]))
-            for n, entry in enumerate(mine)
+        if (
+            mine
+            and _first_format_placed(rendition, mine)
+            and all(
+                _current(
+                    entry, source_key, source_etag, config=config, head=heads.get(entry["key"])
+                )
+                for entry in mine
+            )
         ):
             kept += mine
         else:
@@ -152,22 +159,32 @@ def plan(
     return Plan(SetState.CURRENT if announced else SetState.UNANNOUNCED, manifest, (), tuple(kept))
 
 
+def _first_format_placed(rendition: Rendition, mine: Sequence[Entry]) -> bool:
+    """Exactly one of a rendition's entries is at its first-format key, listed where
+    ``layout.first_format_index`` puts it."""
+    firsts = [n for n, entry in enumerate(mine) if _first_key(entry)]
+    return firsts == [layout.first_format_index(rendition, len(mine))]
+
+
+def _first_key(entry: Entry) -> bool:
+    place = layout.parse(entry["key"])
+    return place is not None and place.extension == ""
+
+
 def _current(
     entry: Entry,
-    index: int,
     source_key: str,
     source_etag: str,
     *,
     config: str,
     head: Mapping[str, str] | None,
 ) -> bool:
-    """One listed object: where the layout puts it (the first format first), with a
-    digest, present, and made from this source at ``source_etag`` with ``config``."""
+    """One listed object: where the layout puts it, with a digest, present, and made
+    from this source at ``source_etag`` with ``config``."""
     place = layout.parse(entry["key"])
     return (
         place is not None
         and (place.source_key, place.rendition) == (source_key, entry.get("name"))
-        and (place.extension == "") == (index == 0)
         and isinstance(entry.get("sha256"), str)
         and head is not None
         and head.get(META_SOURCE_ETAG) == source_etag
@@ -210,6 +227,8 @@ def build(
             "bytes": len(image.data),
             "fit": image.rendition.fit,
             "sha256": hashlib.sha256(image.data).hexdigest(),
+            **({} if image.quality is None else {"quality": image.quality}),
+            **({} if image.score is None else {"score": round(image.score, 1)}),
         }
         for image in rendered.images
     ]

@@ -1,6 +1,6 @@
 """RENDITIONS, the grammar: its text <-> :class:`Rendition` items (the README's grammar).
 
-``name=WIDTHxHEIGHT[:fit|:cover][:format=F+F...][:quality=Q][:watermark]`` items,
+``name=WIDTHxHEIGHT[:fit|:cover][:format=F+F...|auto][:quality=Q|auto][:watermark]`` items,
 comma-separated; a side may be left out. Pure: no environment, no Pillow (the
 pipeline's smoke test reads it too). :mod:`resizer.config` reads RENDITIONS with it.
 """
@@ -10,15 +10,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypeAlias
 
 from resizer.errors import ConfigurationError
 from resizer.layout import RENDITION_NAME, RESERVED_NAMES
 
-__all__ = ["FITS", "FORMATS", "UNBOUNDED", "Rendition", "parse_renditions"]
+__all__ = ["AUTO", "FITS", "FORMATS", "UNBOUNDED", "Quality", "Rendition", "parse_renditions"]
 
 #: Output formats a rendition may list (``format=``); ``original`` is the family rule.
 FORMATS = ("original", "jpeg", "png", "webp", "avif")
+#: ``format=auto`` (alone: the candidates of resizer.imaging._auto, the smaller kept)
+#: and ``quality=auto`` (per image and format, to QUALITY_TARGET's SSIMULACRA2 score).
+AUTO = "auto"
+#: A rendition's ``quality=``: a number 1..100, AUTO, or None (the format's setting).
+Quality: TypeAlias = int | Literal["auto"] | None
 FITS = ("fit", "cover")
 #: A box side left out ("1024x") is unbounded: any length is accepted on that side.
 UNBOUNDED = 1 << 30
@@ -38,6 +43,10 @@ class Rendition:
     exactly ``width`` x ``height``, cropped around the focal point, never upscaled.
     ``formats[0]`` is written to ``<name>/<source key>``, each further one to
     ``_<name>/<source key>.<ext>`` (resizer.layout). ``quality`` overrides JPEG/WEBP/AVIF_QUALITY.
+    ``formats == ("auto",)`` (``format=auto``): the fallback (JPEG, PNG with alpha or
+    for flat graphics) is written where a first format goes, each smaller candidate
+    kept (AVIF, WebP) where further formats go. ``quality == "auto"``: chosen per image
+    and format to reach QUALITY_TARGET (resizer.imaging._auto).
     ``watermark`` marks it with the WATERMARK image (unless narrower than
     WATERMARK_MIN_WIDTH).
     """
@@ -47,8 +56,18 @@ class Rendition:
     height: int | None
     fit: str = "fit"
     formats: tuple[str, ...] = ("original",)
-    quality: int | None = None
+    quality: Quality = None
     watermark: bool = False
+
+    @property
+    def auto_format(self) -> bool:
+        """``format=auto``."""
+        return self.formats == (AUTO,)
+
+    @property
+    def auto_quality(self) -> bool:
+        """``quality=auto``."""
+        return self.quality == AUTO
 
     @property
     def box(self) -> tuple[int, int]:
@@ -82,8 +101,15 @@ def _fit(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
 def _formats(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
     formats = tuple(f.strip().lower() for f in value.split("+"))
     unknown = [f for f in formats if f not in FORMATS]
+    if formats == (AUTO,) and "formats" not in parsed:
+        parsed["formats"] = formats
+        return
     if unknown or len(set(formats)) != len(formats) or "formats" in parsed:
-        raise _bad(item, f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+'")
+        raise _bad(
+            item,
+            f"format= takes distinct formats from {'/'.join(FORMATS)} joined by '+', "
+            "or 'auto' alone",
+        )
     parsed["formats"] = formats
 
 
@@ -94,8 +120,11 @@ def _watermark(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
 
 
 def _quality(item: str, key: str, value: str, parsed: dict[str, Any]) -> None:
+    if value.strip().lower() == AUTO and "quality" not in parsed:
+        parsed["quality"] = AUTO
+        return
     if not value.strip().isdigit() or not 1 <= int(value) <= 100 or "quality" in parsed:
-        raise _bad(item, "quality= takes one whole number 1..100")
+        raise _bad(item, "quality= takes one whole number 1..100, or 'auto'")
     parsed["quality"] = int(value)
 
 

@@ -75,6 +75,15 @@ def test_demo_writes_crops_and_formats_listed_by_the_manifests(demo: tuple[Path,
     ]
     with Image.open(out / png["key"]) as image:
         assert image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+    # small=480x480:format=auto:quality=auto (issue 19): smallest first, the fallback
+    # (JPEG; PNG with alpha) last, each at QUALITY_TARGET (80) within 2.
+    for manifest, fallback in ((rotated, "JPEG"), (transparent, "PNG")):
+        small = [r for r in manifest["renditions"] if r["name"] == "small"]  # type: ignore[attr-defined]
+        assert [r["bytes"] for r in small] == sorted({r["bytes"] for r in small})
+        assert small[-1]["format"] == fallback
+        assert small[-1]["key"].startswith("small/")
+        for entry in small:
+            assert abs(entry["score"] - 80) <= 2 or entry.get("quality") is None
 
 
 def test_demo_crops_the_portrait_around_the_face(demo: tuple[Path, str]) -> None:

@@ -187,3 +187,31 @@ def test_large_renditions_are_budgeted_for_every_encoder(
         data_mb = line["bytes"] / 2**20
         peak = line["peak_mb"] + data_mb  # the probe loaded the input before
         assert peak <= line["estimate_mb"] <= ENCODE_ESTIMATE_SLACK * peak, line
+
+
+# Issue 19: a format=auto:quality=auto rendition holds the metric's references and the
+# candidates beside every encode (_memory.search_bytes); the estimate must cover what
+# such a search really peaks at, opaque and with alpha, and stay within
+# ENCODE_ESTIMATE_SLACK of it.
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
+def test_a_searched_rendition_is_budgeted_for_the_search(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    folder = tmp_path / "auto"
+    folder.mkdir()
+    photos = Path(__file__).resolve().parents[2] / "examples" / "photos"
+    photo = Image.open(photos / "seeding_by_Clements_Engelhardt.jpg")
+    large = photo.resize((3000, 1688), Image.Resampling.BILINEAR)  # 5 MP
+    large.save(folder / "opaque.jpg", quality=90)
+    with_alpha = large.convert("RGBA")
+    with_alpha.putalpha(200)
+    with_alpha.save(folder / "alpha.png", compress_level=1)
+    monkeypatch.setenv("RENDITIONS", "big=3000x:format=auto:quality=auto")
+    lines = probe(folder)
+    assert len(lines) == 2
+    for line in lines:
+        assert line["outcome"].startswith("rendered"), line
+        peak = line["peak_mb"] + line["bytes"] / 2**20  # the probe loaded the input before
+        assert peak <= line["estimate_mb"] <= ENCODE_ESTIMATE_SLACK * peak, line

@@ -328,6 +328,75 @@ def watermark_png(size: tuple[int, int] = (200, 50), *, hole: bool = False) -> b
     return encode(mark, "PNG")
 
 
+# --- flat graphics (issue 19: format=auto's graphics test) -----------------------------
+
+GRAPHIC_KINDS = ("chart", "screenshot", "logo")
+
+
+def graphic(kind: str, size: tuple[int, int] = (800, 600)) -> Image.Image:
+    """A flat graphic, as people upload them: ``chart`` (axes, grid, bars, a line, labels),
+    ``screenshot`` (a window: title bar, sidebar, lines of text, buttons) or ``logo``
+    (shapes and a word on transparency: RGBA). Anti-aliased edges and text, a few
+    hundred colours, large flat areas."""
+    width, height = size
+    if kind == "logo":
+        image = Image.new("RGBA", size, (0, 0, 0, 0))
+        draw = ImageDraw.Draw(image)
+        draw.ellipse(
+            (width // 10, height // 10, width // 2, height * 9 // 10), fill=(230, 80, 20, 255)
+        )
+        draw.rounded_rectangle(
+            (width // 3, height // 4, width * 9 // 10, height * 3 // 4), 40, fill=(20, 60, 160, 230)
+        )
+        draw.text(
+            (width // 3 + 20, height // 2 - 20),
+            "resizer",
+            fill=(255, 255, 255, 255),
+            font_size=height // 8,
+        )
+        return image
+    image = Image.new("RGB", size, (250, 250, 250))
+    draw = ImageDraw.Draw(image)
+    if kind == "chart":
+        left, bottom = width // 10, height * 9 // 10
+        for n in range(6):
+            y = bottom - n * (bottom - height // 10) // 5
+            draw.line((left, y, width - 20, y), fill=(220, 220, 220))
+            draw.text((10, y - 8), f"{n * 20}", fill=(60, 60, 60), font_size=14)
+        colours = [(66, 133, 244), (219, 68, 55), (244, 180, 0), (15, 157, 88)]
+        bar = (width - left - 40) // 12
+        for n in range(12):
+            top = bottom - (n * 37 % 100 + 20) * (bottom - height // 10) // 130
+            x = left + 20 + n * bar
+            draw.rectangle((x, top, x + bar * 2 // 3, bottom), fill=colours[n % 4])
+        points = [(left + 20 + n * bar + bar // 3, height // 3 + (n * 53 % 90)) for n in range(12)]
+        draw.line(points, fill=(30, 30, 30), width=3, joint="curve")
+        draw.line((left, height // 10, left, bottom, width - 20, bottom), fill=(0, 0, 0), width=2)
+        draw.text((width // 3, 12), "Renditions per day", fill=(0, 0, 0), font_size=24)
+        return image
+    if kind == "screenshot":
+        draw.rectangle((0, 0, width, 36), fill=(45, 50, 60))
+        for n, colour in enumerate([(255, 95, 86), (255, 189, 46), (39, 201, 63)]):
+            draw.ellipse((12 + n * 22, 11, 26 + n * 22, 25), fill=colour)
+        draw.rectangle((0, 36, width // 4, height), fill=(235, 238, 242))
+        for n in range(12):
+            draw.text((16, 52 + n * 28), f"folder {n}", fill=(40, 40, 40), font_size=15)
+        for n in range((height - 60) // 22):
+            words = " ".join(f"word{(n * 7 + k) % 13}" for k in range(n % 5 + 4))
+            draw.text((width // 4 + 20, 50 + n * 22), words, fill=(20, 20, 20), font_size=15)
+        draw.rounded_rectangle(
+            (width - 160, height - 56, width - 24, height - 20), 8, fill=(0, 120, 215)
+        )
+        draw.text((width - 130, height - 48), "Upload", fill=(255, 255, 255), font_size=16)
+        return image
+    raise ValueError(f"unknown graphic kind {kind!r}; one of {GRAPHIC_KINDS}")
+
+
+def graphic_png(kind: str, size: tuple[int, int] = (800, 600)) -> bytes:
+    """:func:`graphic` as a PNG."""
+    return encode(graphic(kind, size), "PNG")
+
+
 # --- Faces: the labelled set (tests/corpus/faces, SOURCES.md there) ------------------------
 
 _REPO = Path(__file__).resolve().parents[2]

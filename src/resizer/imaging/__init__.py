@@ -9,8 +9,9 @@ memory reservation ``_memory`` budgets for concurrent renders) -> ``_colour``
 cover crops around the focal point (``_faces`` finds faces for it), ``_watermark``
 stamps the marked renditions, ``_placeholder`` makes the BlurHash) -> ``_output``
 (formats and encoders, with what ``_metadata`` keeps of the source's EXIF/XMP/IPTC;
-``_gainmap`` attaches an Ultra HDR source's gain map to its JPEG renditions).
-``_allocator`` tunes malloc, on request.
+``_gainmap`` attaches an Ultra HDR source's gain map to its JPEG renditions; ``_auto``
+chooses format=auto's outputs and quality=auto's qualities, scored by
+``_ssimulacra2``). ``_allocator`` tunes malloc, on request.
 Only the names in ``__all__`` are public.
 
 Thread-safe: no shared mutable state except a lock-guarded, once-only registration

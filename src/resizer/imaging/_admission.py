@@ -49,8 +49,23 @@ Size = tuple[int, int]
 
 
 def _encoders(name: str, source_format: str) -> set[str]:
-    """The Pillow encoders a RENDITIONS format name may resolve to (opacity unknown)."""
+    """The Pillow encoders a RENDITIONS format name may resolve to (opacity unknown;
+    ``auto``: every candidate, each encoded at least once)."""
+    if name == "auto":
+        return {output.format for output in _output.AUTO_OUTPUTS}
     return {_output.resolve(name, source_format, opaque)[0].format for opaque in (True, False)}
+
+
+def _searched(settings: Settings) -> list[int]:
+    """Per rendition, how many metric references its search holds (``_memory.encode_bytes``):
+    none unless format=auto or quality=auto; two when JPEG's flattened pixels may differ
+    from another listed lossy format's (alpha)."""
+    counts = []
+    for r in settings.renditions:
+        lossy = {"jpeg", "webp", "avif"}.intersection(r.formats)
+        flattened = r.auto_quality and "jpeg" in lossy and len(lossy) > 1
+        counts.append(0 if not (r.auto_format or r.auto_quality) else 2 if flattened else 1)
+    return counts
 
 
 def _encodes(
@@ -98,6 +113,7 @@ def estimate(opened: OpenedImage, data_size: int, settings: Settings) -> int:
     encodes = encode_bytes(
         _encodes(canvas, opened.format, settings),
         alpha=opened.frames > 1 or _has_alpha(opened.image),
+        searched=_searched(settings),
     )
     if _crop.looks_for_faces(settings.renditions, settings.face_detection):
         encodes += FACE_DETECTION_BYTES  # freed before the encodes: counted as one
@@ -145,7 +161,9 @@ def admitted(
             _frames.check("WebP", container, settings.max_input_pixels, settings.max_input_frames)
             canvas = (container.width, container.height)
             # Alpha unknown before the open: counted as present.
-            encodes = encode_bytes(_encodes(canvas, "WEBP", settings), alpha=True)
+            encodes = encode_bytes(
+                _encodes(canvas, "WEBP", settings), alpha=True, searched=_searched(settings)
+            )
             amount = (
                 len(data)
                 + _frames.animation_bytes(canvas, container.frames, _sizes(canvas, settings))

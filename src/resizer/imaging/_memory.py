@@ -85,22 +85,53 @@ ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
 }
 
 
+# format=auto / quality=auto (resizer.imaging._auto). While a rendition is searched,
+# each candidate's encode and then its measurement run beside what the search holds:
+# the metric's reference and one score (METRIC_BYTES_PER_PIXEL, below), a second
+# (opaque) reference where JPEG's flattened pixels differ from the other formats' (a
+# source with alpha and a listed jpeg), the proxy's references (PROXY_BYTES), the
+# candidate's decoded pixels (4 bytes) and the encoded candidates chosen so far, at
+# most 4 (AVIF, WebP, the fallback, and PNG or lossless WebP for a graphic), each at
+# most an uncompressed RGBA pixel (5 bytes with PNG's filters and framing). Measured
+# (tests/reliability/test_memory.py): a 3000 x 1688 format=auto:quality=auto
+# rendition peaked at 408 MB opaque (estimate 764), 646 MB with alpha (1,044), decode included.
+#: The decoded candidate and the encoded candidates held, per rendition pixel.
+CANDIDATES_BYTES_PER_PIXEL = 4 + 4 * 5
+#: The proxy's references, two at most (alpha and JPEG's): the proxy is at most
+#: PROXY_GRID x PROXY_GRID tiles of PROXY_TILE px (resizer.imaging._auto).
+PROXY_BYTES = 2 * (3 * 96) ** 2 * 144
+
+
+def search_bytes(pixels: int, alpha: bool, references: int) -> int:
+    """What a searched rendition of ``pixels`` costs beside each of its encodes, with
+    ``references`` (1 or 2) metric references held."""
+    opaque, with_alpha = METRIC_BYTES_PER_PIXEL
+    metric = (with_alpha if alpha else opaque) + opaque * (references - 1) * alpha
+    return (metric + CANDIDATES_BYTES_PER_PIXEL) * pixels + PROXY_BYTES
+
+
 def encode_bytes(
     renditions: Sequence[tuple[tuple[int, int], Sequence[tuple[str, tuple[int, int]]]]],
     alpha: bool,
+    searched: Sequence[int] = (),
 ) -> int:
     """Peak memory of the encode phase beyond the decode's: every rendition held, plus
     the largest single encode (encodes run one after another).
 
     ``renditions``: per rendition, the size it is held at (a cover crop's scaled image)
-    and its encodes as (Pillow encoder name, encoded size). An Ultra HDR source's gain
-    map is reserved on top (``_admission.gain_map_bytes``).
+    and its encodes as (Pillow encoder name, encoded size). ``searched``: per rendition,
+    how many metric references its search holds (0: not searched; format=auto or
+    quality=auto: 1, or 2 for a listed jpeg beside another lossy format): each of its
+    encodes then costs :func:`search_bytes` too. An Ultra HDR source's gain map is
+    reserved on top (``_admission.gain_map_bytes``).
     """
     held = sum(width * height for (width, height), _ in renditions) * HELD_BYTES_PER_PIXEL
+    counts = list(searched) + [0] * (len(renditions) - len(searched))
     largest = max(
         (
             ENCODER_BYTES_PER_PIXEL[name][int(alpha)] * width * height
-            for _, encodes in renditions
+            + (search_bytes(width * height, alpha, count) if count else 0)
+            for (_, encodes), count in zip(renditions, counts, strict=True)
             for name, (width, height) in encodes
         ),
         default=0,

@@ -52,8 +52,18 @@ NAMED = {"jpeg": JPEG, "png": PNG, "webp": WEBP, "avif": AVIF}
 ANIMATED = frozenset({GIF, PNG, WEBP})
 
 
+#: ``format=auto``'s further outputs (resizer.imaging._auto), each kept only when smaller
+#: than every output kept after it; its fallback (JPEG or PNG) goes where a first format goes.
+AUTO_FURTHER = (AVIF, WEBP)
+#: Every output ``format=auto`` may write, the fallback included.
+AUTO_OUTPUTS = (AVIF, WEBP, JPEG, PNG)
+
+
 def extensions(name: str) -> tuple[str, ...]:
-    """Every extension a RENDITIONS format name may be written with."""
+    """Every extension a RENDITIONS format name may be written with (``auto``: those of
+    its further outputs; its fallback is written without one, at the first format's key)."""
+    if name == "auto":
+        return tuple(output.extension for output in AUTO_FURTHER)
     if name == "original":
         return tuple(sorted({output.extension for output in (*_KEPT.values(), JPEG, PNG)}))
     return (NAMED[name].extension,)
@@ -64,7 +74,12 @@ def resolve(name: str, source_format: str, opaque: bool) -> tuple[Output, bool]:
     if name == "original":
         return choose(source_format, opaque)
     output = NAMED[name]
-    return output, _KEPT.get(source_format) is not output
+    return output, is_converted(source_format, output)
+
+
+def is_converted(source_format: str, output: Output) -> bool:
+    """Whether ``output``'s family is not the source's."""
+    return _KEPT.get(source_format) is not output
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,18 @@ class Encoding(Encoders):
     metadata: _metadata.Kept = field(default=_metadata.NOTHING, kw_only=True)
 
 
-def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[str, Any]:
+#: Lossless WebP's effort (libwebp's ``quality`` when lossless; cwebp's default).
+LOSSLESS_WEBP_EFFORT = 75
+
+
+def _options(
+    output: Output,
+    encoding: Encoding,
+    size: tuple[int, int],
+    *,
+    lossless: bool = False,
+    full_chroma: bool = False,
+) -> dict[str, Any]:
     # Metadata is never copied from the source as is: the images handed to save()
     # carry an empty .info (see encode()), because some encoders fall back to
     # image.info (PNG reads icc_profile from it, GIF the comment and extensions). The
@@ -93,11 +119,18 @@ def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[
         # examples/photos, docs/performance.md): only from JPEG_PROGRESSIVE_MIN_SIDE.
         progressive = max(size) >= encoding.jpeg_progressive_min_side
         options.update(quality=encoding.jpeg_quality, optimize=True, progressive=progressive)
+        if full_chroma:  # quality=auto's choice (resizer.imaging._auto); else 4:2:0
+            options["subsampling"] = 0
+    elif output is WEBP and lossless:
+        # format=auto's candidate for flat graphics (resizer.imaging._auto).
+        options.update(lossless=True, quality=LOSSLESS_WEBP_EFFORT, method=encoding.webp_method)
     elif output is WEBP:
         options.update(quality=encoding.webp_quality, method=encoding.webp_method)
     elif output is AVIF:
         # speed: measured, see config.AVIF_SPEED; libavif's default (6) costs ~4x more.
         options.update(quality=encoding.avif_quality, speed=encoding.avif_speed)
+        if full_chroma:  # quality=auto's choice (resizer.imaging._auto); else 4:2:0
+            options["subsampling"] = "4:4:4"
     elif output is PNG:
         # zlib level (PNG_COMPRESS_LEVEL, 4 by default: half the CPU of Pillow's 6 for
         # files 1.2 % larger on photo renditions; 3 is 7 % larger). optimize=True
@@ -106,7 +139,9 @@ def _options(output: Output, encoding: Encoding, size: tuple[int, int]) -> dict[
     return options
 
 
-def _prepared(image: Image.Image, output: Output) -> Image.Image:
+def prepared(image: Image.Image, output: Output) -> Image.Image:
+    """``image`` as ``output``'s encoder receives it: straight alpha (flattened for
+    JPEG), with an empty ``.info``."""
     image = _colour.straight(image)
     if output is JPEG:
         image = _colour.flatten(image)
@@ -116,10 +151,19 @@ def _prepared(image: Image.Image, output: Output) -> Image.Image:
     return image
 
 
-def encode(image: Image.Image, output: Output, encoding: Encoding) -> bytes:
+def encode(
+    image: Image.Image,
+    output: Output,
+    encoding: Encoding,
+    *,
+    lossless: bool = False,
+    full_chroma: bool = False,
+) -> bytes:
+    """``image`` encoded (``lossless``: WebP's lossless mode, PNG always is;
+    ``full_chroma``: JPEG's and AVIF's chroma at full resolution, 4:4:4)."""
     buffer = io.BytesIO()
-    options = _options(output, encoding, image.size)
-    _prepared(image, output).save(buffer, output.format, **options)
+    options = _options(output, encoding, image.size, lossless=lossless, full_chroma=full_chroma)
+    prepared(image, output).save(buffer, output.format, **options)
     return buffer.getvalue()
 
 
@@ -130,9 +174,9 @@ def encode_animation(
     output: Output,
     encoding: Encoding,
 ) -> bytes:
-    prepared = [_prepared(frame, output) for frame in frames]
+    ready = [prepared(frame, output) for frame in frames]
     options = _options(output, encoding, frames[0].size)
-    options.update(save_all=True, append_images=prepared[1:], duration=list(durations))
+    options.update(save_all=True, append_images=ready[1:], duration=list(durations))
     if loop is not None:
         options["loop"] = loop
     if output is GIF:
@@ -140,5 +184,5 @@ def encode_animation(
         # next, so transparent areas never show the previous frame through.
         options["disposal"] = 2
     buffer = io.BytesIO()
-    prepared[0].save(buffer, output.format, **options)
+    ready[0].save(buffer, output.format, **options)
     return buffer.getvalue()

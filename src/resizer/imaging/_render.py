@@ -12,6 +12,7 @@ from PIL import Image
 from resizer.config import Encoders, Rendition, Settings
 from resizer.errors import no_deadline
 from resizer.imaging import (
+    _auto,
     _colour,
     _decode,
     _frames,
@@ -43,6 +44,10 @@ class RenderedImage:
     converted: bool  # the output's family is not the source's
     #: Appended to the output key: "" for the rendition's first format, else its extension.
     suffix: str = ""
+    #: The encoder quality used (None: a lossless output).
+    quality: int | None = None
+    #: Its SSIMULACRA2 score against the rendition's pixels (quality=auto), else None.
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -130,42 +135,130 @@ def _encoded(
     source_format: str,
     opaque: bool,
     encoding: _output.Encoding,
+    target: float,
     durations: Sequence[int] = (),
     loop: int | None = None,
     check_deadline: DeadlineCheck = no_deadline,
 ) -> list[RenderedImage]:
-    """One rendition (its frames: one for a still) in each of its formats;
-    ``check_deadline`` is called before each encode."""
+    """One rendition (its frames: one for a still) in each of its formats (a still's
+    ``format=auto``: :func:`_auto_still`); ``check_deadline`` is called before each
+    encode. With ``quality=auto`` each lossy format's quality is searched
+    (``_auto.search``; an animation's on its first frame, its score the first frame's)."""
+    if rendition.auto_format and len(frames) == 1:
+        return _auto_still(
+            rendition, frames[0], source_format, opaque, encoding, target, check_deadline
+        )
     results: list[RenderedImage] = []
     encoding = encoding.with_quality(rendition.quality)
-    for name in rendition.formats:
-        output, converted = _output.resolve(name, source_format, opaque)
+    references = _auto.References(frames[0], None, check_deadline)  # computed when used
+    for output, converted in _outputs(rendition, source_format, opaque, animated=len(frames) > 1):
         if any(done.format == output.format for done in results):
             continue  # "original" and a named format that resolve alike: written once
         check_deadline()
+        quality, score, data = _auto.quality_of(output, encoding), None, b""
+        if rendition.auto_quality and quality is None:
+            score = 100.0  # lossless: the rendition's pixels themselves
+        elif rendition.auto_quality:
+            with encoding_failures(f"quality=auto {output.format} of {rendition.name}"):
+                found = _auto.search(frames[0], output, encoding, target, references=references)
+            quality, score = found.quality, found.score
+            data = found.data if len(frames) == 1 else b""
+        chosen = encoding.with_quality(quality)
         if len(frames) > 1 and output in _output.ANIMATED:
             # Identical frames merged and their time clamped, as the encoders cannot.
             kept, times = _frames.merge_repeats(
                 frames, durations, _frames.MAX_FRAME_MS[output.format]
             )
             with encoding_failures(f"{output.format} animation of {len(kept)} frames"):
-                data = _output.encode_animation(kept, times, loop, output, encoding)
-        else:
-            data = _output.encode(frames[0], output, encoding)
-        results.append(
-            RenderedImage(
-                rendition,
-                data,
-                output.content_type,
-                frames[0].width,
-                frames[0].height,
-                output.format,
-                output.extension,
-                converted,
-                output.extension if results else "",
-            )
-        )
+                data = _output.encode_animation(kept, times, loop, output, chosen)
+        elif not data:
+            data = _output.encode(frames[0], output, chosen)
+        choice = _auto.Choice(output, data, quality, score)
+        results.append(_rendered(rendition, frames[0], choice, converted, first=not results))
+    if rendition.auto_format:  # an animation's: the smaller kept, the fallback last
+        return _auto_order(results)
     return results
+
+
+def _outputs(
+    rendition: Rendition, source_format: str, opaque: bool, *, animated: bool
+) -> list[tuple[_output.Output, bool]]:
+    """(output, converted) of each format of ``rendition``; an animation's
+    ``format=auto``: WebP, then its fallback (the ``original`` rule; no AVIF)."""
+    if rendition.auto_format:
+        fallback = _output.choose(source_format, opaque)
+        webp = (_output.WEBP, _output.is_converted(source_format, _output.WEBP))
+        return [fallback, webp] if fallback[0] is not _output.WEBP else [fallback]
+    return [_output.resolve(name, source_format, opaque) for name in rendition.formats]
+
+
+def _auto_order(results: list[RenderedImage]) -> list[RenderedImage]:
+    """An animation's ``format=auto`` outputs (its fallback first) by the keep rule:
+    smallest first, fallback last, each kept only when smaller than all after it."""
+    fallback, *others = results
+    kept = [fallback]
+    for image in reversed(others):
+        if len(image.data) < len(kept[0].data):
+            kept.insert(0, image)
+    return kept
+
+
+def _rendered(
+    rendition: Rendition,
+    image: Image.Image,
+    choice: _auto.Choice,
+    converted: bool,
+    *,
+    first: bool,
+) -> RenderedImage:
+    """A :class:`RenderedImage` of ``choice``: at the first format's key when ``first``
+    (resizer.layout), else at its further-format key."""
+    output = choice.output
+    return RenderedImage(
+        rendition,
+        choice.data,
+        output.content_type,
+        image.width,
+        image.height,
+        output.format,
+        output.extension,
+        converted,
+        "" if first else output.extension,
+        choice.quality,
+        None if choice.score is None else round(choice.score, 1),
+    )
+
+
+def _auto_still(  # noqa: PLR0917
+    rendition: Rendition,
+    image: Image.Image,
+    source_format: str,
+    opaque: bool,
+    encoding: _output.Encoding,
+    target: float,
+    check_deadline: DeadlineCheck,
+) -> list[RenderedImage]:
+    """A still's ``format=auto`` (``_auto.choose``): the fallback at the first format's
+    key, listed last; the smaller candidates kept at further-format keys, smallest first."""
+    encoding = encoding.with_quality(rendition.quality)
+    with encoding_failures(f"format=auto of {rendition.name}"):
+        kept = _auto.choose(
+            image,
+            opaque=opaque,
+            encoding=encoding,
+            target=target if rendition.auto_quality else None,
+            check_deadline=check_deadline,
+        )
+    return [
+        _rendered(
+            rendition,
+            image,
+            choice,
+            _output.is_converted(source_format, choice.output),
+            first=choice is kept[-1],
+        )
+        for choice in kept
+    ]
 
 
 def _render_opened(job: _Job) -> RenderSet:
@@ -188,6 +281,7 @@ def _render_opened(job: _Job) -> RenderSet:
             source_format=opened.format,
             opaque=opaque,
             encoding=encoding,
+            target=job.settings.quality_target,
             check_deadline=job.check_deadline,
         )
     ]
@@ -312,6 +406,7 @@ def _render_animation(job: _Job) -> RenderSet:
             source_format=job.opened.format,
             opaque=False,
             encoding=encoding,
+            target=job.settings.quality_target,
             durations=durations,
             loop=loop,
             check_deadline=job.check_deadline,

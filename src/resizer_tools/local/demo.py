@@ -1,7 +1,8 @@
 """``resizer demo``: the local stack on the bundled photos, a table and a gallery.
 
 The stack is deployed from the template, then :data:`DEMO_RENDITIONS` (a square
-``cover`` crop, WebP and AVIF beside the original format, a watermark on the largest),
+``cover`` crop, WebP and AVIF beside the original format, a ``format=auto:quality=auto``
+size, a watermark on the largest),
 ``WATERMARK`` (a label the demo draws and uploads to a bucket of its own) and
 ``EVENT_BUS_NAME`` are
 set as a stack update sets them (update-function-configuration, publish-version,
@@ -66,10 +67,13 @@ def default_photos(root: Path) -> list[Path]:
 
 #: The bus the demo's function publishes to (the template's EventBusName default).
 _DEMO_BUS = "default"
-#: What the demo sets: a square crop, and WebP/AVIF beside the original format.
+#: What the demo sets: a square crop, WebP/AVIF beside the original format, and a
+#: ``format=auto:quality=auto`` size (issue 19: the smaller formats kept, each at
+#: QUALITY_TARGET).
 DEMO_RENDITIONS = (
     "thumbnails=150x150:cover:format=original+webp,"
     "medium=800x800:format=original+webp+avif,"
+    "small=480x480:format=auto:quality=auto,"
     "large=1600x1600:format=original+webp+avif:watermark"
 )
 #: Where the demo keeps its watermark (WATERMARK): a bucket of its own, as a user would.
@@ -259,7 +263,7 @@ def _print_table(
                 literal(source) if index == 0 else "",
                 item["name"],
                 item.get("fit", "fit"),
-                item["format"],
+                _described(item),
                 f"{item['width']}x{item['height']}",
                 f"{item['bytes']:,}",
                 f"{latency:,.0f} ms" if index == 0 and latency is not None else "",
@@ -271,3 +275,13 @@ def _percentile(values: Sequence[float], percent: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[percent - 1]
+
+
+def _described(item: dict[str, Any]) -> str:
+    """The format, with the encoder quality and the measured score where listed."""
+    text = str(item["format"])
+    if "quality" in item:
+        text += f" q{item['quality']}"
+    if "score" in item:
+        text += f" score {item['score']}"
+    return text

@@ -8,6 +8,11 @@ What a web page does with resizer's output, shown on every image:
   WebP when the config writes no other), each with a ``srcset`` of every size
   (``<key> <width>w``) and ``sizes``, so the browser picks the smallest format it
   supports and the size it needs;
+- a ``format=auto`` rendition's manifest lists its outputs smallest first, fallback
+  last, and keeps a further format only when smaller than every one after it: its
+  AVIF (when kept) before its WebP, so the ``<source>``s above are in its manifest's
+  order and the browser takes the smallest file it supports (tests/integration/
+  test_gallery_auto.py checks it in Chromium on real format=auto sets);
 - each ``cover`` rendition (a crop, another aspect ratio) is a ``<picture>`` of its own;
 - every ``<img>`` has ``width``/``height`` attributes from the manifest, so the page
   lays out before any image arrives (no layout shift), and the placeholder (the
@@ -174,6 +179,8 @@ def _section(manifest: Mapping[str, Any], first: bool) -> str:
         f"<tr><td>{html.escape(str(r['name']))}</td><td>{html.escape(str(r['format']))}</td>"
         f"<td>{html.escape(str(r.get('fit', 'fit')))}</td>"
         f"<td class=n>{int(r['width'])}&times;{int(r['height'])}</td>"
+        f"<td class=n>{html.escape(str(r.get('quality', '')))}</td>"
+        f"<td class=n>{html.escape(str(r.get('score', '')))}</td>"
         f'<td class=n>{int(r["bytes"]):,}</td><td><a href="{_href(str(r["key"]))}">'
         f"{html.escape(str(r['key']))}</a></td></tr>"
         for r in sorted(renditions, key=lambda r: (str(r["name"]), -int(r["bytes"])))
@@ -188,6 +195,7 @@ def _section(manifest: Mapping[str, Any], first: bool) -> str:
         f"{html.escape(str(placeholder.get('blurhash', '')))}</p>"
         f'<div class="pictures">{"".join(figures)}</div>'
         "<table><tr><th>rendition</th><th>format</th><th>fit</th><th>size</th>"
+        "<th>quality</th><th>score</th>"
         f"<th>bytes</th><th>key</th></tr>{rows}</table></section>"
     )
 
