@@ -40,7 +40,9 @@ from bisect import bisect_right
 from array import array
 from dataclasses import dataclass
 from itertools import takewhile
+from operator import itemgetter
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image, ImageChops, ImageMath
 
@@ -66,7 +68,8 @@ GROUP_EPS = 0.2
 FINE_ABOVE = float("inf")
 #: ``check_deadline`` is called before every CHECK_EVERY-th scale (about 0.1 s apart).
 CHECK_EVERY = 8
-#: Rows of window positions (2 px apart: half as many windows) per band of the grid.
+#: Rows of pixels (window positions 2 px apart: half as many rows of windows) per band
+#: of the grid at most; a scale's bands are made even (a 129-row scale: two of 65).
 BAND = 128
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
 VECTOR_STAGES = 5
@@ -141,30 +144,32 @@ def _add(a: Image.Image, b: Image.Image) -> Image.Image:
     return total
 
 
-def _offsets(model: Cascade, stride: int) -> list[tuple[int, ...]]:
-    """Per feature, the 16 integral-image offsets of its 4x4 grid of cell corners."""
+def _corners(model: Cascade, stride: int) -> list[Callable[[memoryview], tuple[int, ...]]]:
+    """Per feature, a getter of the 16 integral-image values of its 4x4 grid of cell
+    corners from a view that starts at the window's top-left (one C call a feature)."""
     return [
-        tuple((y + j * h) * stride + x + i * w for j in range(4) for i in range(4))
+        itemgetter(*((y + j * h) * stride + x + i * w for j in range(4) for i in range(4)))
         for x, y, w, h in model.features
     ]
 
 
 def _passes(
-    ii: array[int], base: int, model: Cascade, offsets: list[tuple[int, ...]], first: int = 0
+    window: memoryview,
+    model: Cascade,
+    corners: list[Callable[[memoryview], tuple[int, ...]]],
+    first: int = 0,
 ) -> bool:
-    """Whether the window at ``base`` (its top-left's integral offset) passes every stage
-    from ``first`` on.
+    """Whether the window (a view of the integral image from its top-left on) passes
+    every stage from ``first`` on.
 
     The LBP code of a feature compares its 8 outer cells with the centre cell, clockwise
     from the top-left (OpenCV's bit order: 128 for the top-left .. 1 for the left)."""
     for threshold, stumps in model.stages[first:]:
         total = 0.0
         for feature, mask, hit, miss in stumps:
-            o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13, o14, o15 = offsets[feature]
-            g0, g1, g2, g3 = ii[base + o0], ii[base + o1], ii[base + o2], ii[base + o3]
-            g4, g5, g6, g7 = ii[base + o4], ii[base + o5], ii[base + o6], ii[base + o7]
-            g8, g9, g10, g11 = ii[base + o8], ii[base + o9], ii[base + o10], ii[base + o11]
-            g12, g13, g14, g15 = ii[base + o12], ii[base + o13], ii[base + o14], ii[base + o15]
+            g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = corners[
+                feature
+            ](window)
             centre = g5 - g6 - g9 + g10
             code = (
                 (128 if g0 - g1 - g4 + g5 >= centre else 0)
@@ -311,8 +316,11 @@ def _banded(scaled: Image.Image, model: Cascade, stages: int) -> list[tuple[int,
     images (a few dozen 4-byte copies) stay small whatever the copy's height."""
     win_h = model.window[1]
     found: list[tuple[int, int]] = []
-    for top in range(0, scaled.height - win_h + 1, BAND):
-        band = scaled.crop((0, top, scaled.width, min(scaled.height, top + BAND - 2 + win_h)))
+    rows = (scaled.height - win_h) // 2 + 1  # window rows, 2 px apart
+    bands = -(-rows // (BAND // 2))
+    height = 2 * -(-rows // bands)  # even bands: no band of a few rows (a grid's fixed cost)
+    for top in range(0, scaled.height - win_h + 1, height):
+        band = scaled.crop((0, top, scaled.width, min(scaled.height, top + height - 2 + win_h)))
         found += [(x, y + top) for x, y in _Grid(band, model.window).survivors(model, stages)]
     return found
 
@@ -435,14 +443,14 @@ def hits(
                 ]
         if not candidates:
             continue
-        ii = _integral(scaled)
+        ii = memoryview(_integral(scaled))
         stride = width + 1
-        offsets = _offsets(model, stride)
+        corners = _corners(model, stride)
         for x, y in candidates:
             evaluated += 1
             if evaluated > max_windows:
                 return found, evaluated - 1
-            if _passes(ii, y * stride + x, model, offsets, start):
+            if _passes(ii[y * stride + x :], model, corners, start):
                 found.append(
                     (
                         round(x * factor),
