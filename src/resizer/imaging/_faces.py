@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from itertools import takewhile
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from PIL import Image, ImageChops, ImageMath
 
@@ -187,6 +187,18 @@ def _passes(
     return True
 
 
+def _lbp(cells: dict[str, Any]) -> Any:
+    """The LBP code of 9 cells (``c0`` .. ``c8``, row after row) in ``ImageMath``: the 8
+    outer cells against the centre, clockwise from the top-left, the first the highest
+    bit. Horner's rule with additions only: a constant operand would cost ImageMath a
+    full-size constant image per operation."""
+    centre = cells["c4"]
+    code = cells["c0"] >= centre
+    for outer in ("c1", "c2", "c5", "c8", "c7", "c6", "c3"):
+        code = code + code + (cells[outer] >= centre)
+    return code
+
+
 class _Grid:
     """The first stages on every window of one scale at once, in Pillow's C.
 
@@ -248,19 +260,7 @@ class _Grid:
         """The feature's LBP code (``L``) for every window."""
         x, y, w, h = feature
         c = [self.cell(x + i * w, y + j * h, w, h) for j in range(3) for i in range(3)]
-        code = ImageMath.lambda_eval(
-            lambda a: (
-                (a["c0"] >= a["c4"]) * 128
-                + (a["c1"] >= a["c4"]) * 64
-                + (a["c2"] >= a["c4"]) * 32
-                + (a["c5"] >= a["c4"]) * 16
-                + (a["c8"] >= a["c4"]) * 8
-                + (a["c7"] >= a["c4"]) * 4
-                + (a["c6"] >= a["c4"]) * 2
-                + (a["c3"] >= a["c4"])
-            ),
-            **{f"c{k}": cell for k, cell in enumerate(c)},
-        )
+        code = ImageMath.lambda_eval(_lbp, **{f"c{k}": cell for k, cell in enumerate(c)})
         converted: Image.Image = code.convert("L")
         return converted
 
