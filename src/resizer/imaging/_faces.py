@@ -36,13 +36,14 @@ import functools
 import json
 import re
 import threading
-from bisect import bisect_right
 from array import array
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import takewhile
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image, ImageChops, ImageMath
 
@@ -167,9 +168,8 @@ def _passes(
     for threshold, stumps in model.stages[first:]:
         total = 0.0
         for feature, mask, hit, miss in stumps:
-            g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = corners[
-                feature
-            ](window)
+            get = corners[feature]
+            g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = get(window)
             centre = g5 - g6 - g9 + g10
             code = (
                 (128 if g0 - g1 - g4 + g5 >= centre else 0)
