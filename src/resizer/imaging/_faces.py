@@ -13,15 +13,18 @@ never loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (checked ag
 * each window runs the stages in order and stops at the first that rejects it. The
   first :data:`VECTOR_STAGES` stages run on every window of a scale at once in
   Pillow's C (:class:`_Grid`: exact integer cell sums, the same float stage sums),
-  which rejects all but a few per cent; the survivors run the rest in Python on an
-  integral image (:func:`_passes`);
+  which rejects all but a few per cent; the scales at most half as wide as the copy
+  share one such grid (:func:`_mosaic`: a grid has a fixed cost of a few ms, and 35 of
+  the ~50 scales are small). The survivors run the rest in Python on an integral image
+  made in C (:func:`_integral`, :func:`_passes`);
 * hits are grouped as OpenCV's ``groupRectangles`` does (:func:`group`): overlapping
   hits (edges within 20 % of the size) form a group, a group of at least
   :data:`MIN_NEIGHBOURS` hits becomes one face (their mean box); a face inside a
   better-supported one is dropped.
 
-Memory: the grid runs on bands of :data:`BAND` window rows, the integral image is an
-``array``: 17 MB at most on top of the render (``_memory.FACE_DETECTION_BYTES``).
+Memory: the grid runs on bands of at most :data:`BAND` rows, the integral image is an
+``array`` of 4-byte sums: 17 MB at most on top of the render
+(``_memory.FACE_DETECTION_BYTES``; 16 MB on a busy 560 x 560 copy on 2026-12-07).
 Hostile input cannot make it run long: the copy's size bounds the vectorised work, at
 most :data:`MAX_WINDOWS` windows run in Python per image (scales are visited from the
 largest faces down, so the bound drops the smallest faces first; photos need 0.1-15 k),
@@ -59,6 +62,9 @@ ANALYSIS_SIZE = 560
 #: (OpenCV's defaults: 1.1 and 3). On the labelled set (bench/faces.py, 560 px): 1.1/3
 #: found 27 of 28 frontal faces but with 3-9 hits each, so a re-encode or another
 #: cascade path lost a face; 1.05/4 finds all 28 (precision 1.00) at twice the CPU.
+#: Coarser steps for the large faces only (1.1 beyond a scale of 2 or of 1.6) cost 10-18 %
+#: less but lost faces of 67-93 px on a 560 px copy that 1.05 finds (2026-12-07,
+#: docs/performance.md "Faces"): 1.05 at every scale.
 SCALE_STEP = 1.05
 #: Hits a face needs (OpenCV's minNeighbors).
 MIN_NEIGHBOURS = 4
@@ -73,6 +79,9 @@ CHECK_EVERY = 8
 #: of the grid at most; a scale's bands are made even (a 129-row scale: two of 65).
 BAND = 128
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
+#: 5 leave 2.8 % of the windows (~12 k an image) to Python. CPU an image against 5 on the
+#: labelled set's copies (2026-12-07): 3 stages +14 %, 4 +5 %, 6 and 7 within 1 %: from
+#: the sixth on, a stage in C costs what it saves in Python.
 VECTOR_STAGES = 5
 #: Windows run in Python per image at most (those that pass the first stages): a hard
 #: bound on CPU whatever the image.
