@@ -63,8 +63,8 @@ ANALYSIS_SIZE = 560
 #: found 27 of 28 frontal faces but with 3-9 hits each, so a re-encode or another
 #: cascade path lost a face; 1.05/4 finds all 28 (precision 1.00) at twice the CPU.
 #: Coarser steps for the large faces only (1.1 beyond a scale of 2 or of 1.6) cost 10-18 %
-#: less but lost faces of 67-93 px on a 560 px copy that 1.05 finds (2026-12-07,
-#: docs/performance.md "Faces"): 1.05 at every scale.
+#: less but lost 3-4 of 12 faces of 47-93 px on a 560 px copy that 1.05 finds
+#: (2026-12-07, docs/performance.md "Faces"): 1.05 at every scale.
 SCALE_STEP = 1.05
 #: Hits a face needs (OpenCV's minNeighbors).
 MIN_NEIGHBOURS = 4
