@@ -13,8 +13,9 @@ copy) are matched to the labelled faces (IoU >= 0.4, each label at most once):
 precision = matched / found, recall = matched / labelled (the cameraman's
 three-quarter profile is labelled, and counted). CPU is ``time.process_time`` around
 the detection alone (one thread: user + sys), the median of ``--rounds`` runs of each
-image's detection (the machine is shared: one run is noisy). ``--opencv`` runs cv2.CascadeClassifier on the same
-reduced copies (the XML of tests/corpus/faces) for comparison. A benchmark, never a test.
+image's detection (the machine is shared: one run is noisy). ``--opencv`` runs
+cv2.CascadeClassifier on the same reduced copies (the XML of tests/corpus/faces) for
+comparison. A benchmark, never a test.
 """
 
 from __future__ import annotations
