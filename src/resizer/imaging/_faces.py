@@ -434,26 +434,24 @@ def hits(
     for index, factor in enumerate(factors):
         if index % CHECK_EVERY == 0:
             check_deadline()
-        if index < len(small):
+        step = 1 if factor > fine_above else 2
+        start = first if step == 2 else 0
+        if index < len(small):  # packed: its grid has run
             scaled, candidates = small[index][1], packed_found[index]
         else:
             ((_, scaled),) = _levels(grey, [factor])
-        width, height = scaled.size
-        step = 1 if factor > fine_above else 2
-        start = first if step == 2 else 0
-        if index >= len(small):
             if start:
                 candidates = _banded(scaled, model, start)
             else:
                 candidates = [
                     (x, y)
-                    for y in range(0, height - win_h + 1, step)
-                    for x in range(0, width - win_w + 1, step)
+                    for y in range(0, scaled.height - win_h + 1, step)
+                    for x in range(0, scaled.width - win_w + 1, step)
                 ]
         if not candidates:
             continue
         ii = memoryview(_integral(scaled))
-        stride = width + 1
+        stride = scaled.width + 1
         corners = _corners(model, stride)
         for x, y in candidates:
             evaluated += 1
