@@ -106,6 +106,41 @@ def test_the_first_stages_run_at_once_exactly_as_one_window_at_a_time() -> None:
     assert len(at_once) > 10
 
 
+def test_the_integral_image_holds_exact_sums() -> None:
+    """_integral (Pillow's C, doubling shifts) against plain sums, on a real copy with an
+    odd size; a copy whose sums could overflow 32 bits is refused."""
+    copy = images.face_scene("two_faces_apart")[0].convert("L").resize((97, 61))
+    table = _faces._integral(copy)
+    pixels = copy.tobytes()
+    stride = copy.width + 1
+    assert len(table) == stride * (copy.height + 1)
+    for x, y in [(0, 0), (1, 0), (0, 1), (50, 30), (97, 61), (96, 13), (5, 61)]:
+        expected = sum(pixels[row * copy.width + col] for row in range(y) for col in range(x))
+        assert table[y * stride + x] == expected, (x, y)
+    with pytest.raises(ValueError, match="32-bit"):
+        _faces._integral(Image.new("L", (4096, 2100)))
+
+
+def test_the_mosaic_and_the_bands_find_what_one_grid_per_scale_finds() -> None:
+    """The small scales packed into one grid (_mosaic) and a scale cut into even bands
+    (_banded) keep exactly the windows a grid over each whole scale keeps."""
+    model = _faces.cascade()
+    copy = images.face_scene("group_left_foliage")[0].convert("L")
+    copy.thumbnail((_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE), Image.Resampling.LANCZOS)
+    factors = [f for f in _faces._scales(copy.size, model.window, 1.05) if f >= 2.0]
+    levels = [level for _, level in _faces._levels(copy, factors)]
+    assert len({level.width % 2 for level in levels}) == 2  # odd and even sizes
+    packed = _faces._mosaic(levels, copy.width, model, _faces.VECTOR_STAGES)
+    alone = [
+        _faces._Grid(level, model.window).survivors(model, _faces.VECTOR_STAGES) for level in levels
+    ]
+    assert packed == alone
+    assert sum(map(len, alone)) > 100
+    # 129 rows of windows: more than one band of at most BAND // 2 rows.
+    tall = copy.resize((copy.width, 24 + 2 * 128))
+    assert _faces._banded(tall, model, 5) == _faces._Grid(tall, model.window).survivors(model, 5)
+
+
 def test_the_bound_on_windows_drops_the_smallest_faces_first() -> None:
     copy = images.face_scene("group_left_foliage")[0].convert("L")
     copy.thumbnail((_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE), Image.Resampling.LANCZOS)

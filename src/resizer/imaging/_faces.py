@@ -13,15 +13,18 @@ never loads it. :func:`detect` follows OpenCV's ``detectMultiScale`` (checked ag
 * each window runs the stages in order and stops at the first that rejects it. The
   first :data:`VECTOR_STAGES` stages run on every window of a scale at once in
   Pillow's C (:class:`_Grid`: exact integer cell sums, the same float stage sums),
-  which rejects all but a few per cent; the survivors run the rest in Python on an
-  integral image (:func:`_passes`);
+  which rejects all but a few per cent; the scales at most half as wide as the copy
+  share one such grid (:func:`_mosaic`: a grid has a fixed cost of a few ms, and 35 of
+  the ~50 scales are small). The survivors run the rest in Python on an integral image
+  made in C (:func:`_integral`, :func:`_passes`);
 * hits are grouped as OpenCV's ``groupRectangles`` does (:func:`group`): overlapping
   hits (edges within 20 % of the size) form a group, a group of at least
   :data:`MIN_NEIGHBOURS` hits becomes one face (their mean box); a face inside a
   better-supported one is dropped.
 
-Memory: the grid runs on bands of :data:`BAND` window rows, the integral image is an
-``array``: 17 MB at most on top of the render (``_memory.FACE_DETECTION_BYTES``).
+Memory: the grid runs on bands of at most :data:`BAND` rows, the integral image is an
+``array`` of 4-byte sums: 17 MB at most on top of the render
+(``_memory.FACE_DETECTION_BYTES``; 16 MB on a busy 560 x 560 copy on 2026-12-07).
 Hostile input cannot make it run long: the copy's size bounds the vectorised work, at
 most :data:`MAX_WINDOWS` windows run in Python per image (scales are visited from the
 largest faces down, so the bound drops the smallest faces first; photos need 0.1-15 k),
@@ -37,9 +40,13 @@ import json
 import re
 import threading
 from array import array
+from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import takewhile
+from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageChops, ImageMath
 
@@ -55,6 +62,9 @@ ANALYSIS_SIZE = 560
 #: (OpenCV's defaults: 1.1 and 3). On the labelled set (bench/faces.py, 560 px): 1.1/3
 #: found 27 of 28 frontal faces but with 3-9 hits each, so a re-encode or another
 #: cascade path lost a face; 1.05/4 finds all 28 (precision 1.00) at twice the CPU.
+#: Coarser steps for the large faces only (1.1 beyond a scale of 2 or of 1.6) cost 10-18 %
+#: less but lost 3-4 of 12 faces of 47-93 px on a 560 px copy that 1.05 finds
+#: (2026-12-07, docs/performance.md "Faces"): 1.05 at every scale.
 SCALE_STEP = 1.05
 #: Hits a face needs (OpenCV's minNeighbors).
 MIN_NEIGHBOURS = 4
@@ -65,9 +75,13 @@ GROUP_EPS = 0.2
 FINE_ABOVE = float("inf")
 #: ``check_deadline`` is called before every CHECK_EVERY-th scale (about 0.1 s apart).
 CHECK_EVERY = 8
-#: Rows of window positions (2 px apart: half as many windows) per band of the grid.
+#: Rows of pixels (window positions 2 px apart: half as many rows of windows) per band
+#: of the grid at most; a scale's bands are made even (a 129-row scale: two of 65).
 BAND = 128
 #: Stages run on every window at once in C (:class:`_Grid`) before the rest in Python.
+#: 5 leave 2.8 % of the windows (~12 k an image) to Python. CPU an image against 5 on the
+#: labelled set's copies (2026-12-07): 3 stages +14 %, 4 +5 %, 6 and 7 within 1 %: from
+#: the sixth on, a stage in C costs what it saves in Python.
 VECTOR_STAGES = 5
 #: Windows run in Python per image at most (those that pass the first stages): a hard
 #: bound on CPU whatever the image.
@@ -115,43 +129,56 @@ def cascade() -> Cascade:
 
 
 def _integral(image: Image.Image) -> array[int]:
-    """The integral image of an ``L`` image, (width + 1) x (height + 1), row after row
-    (an ``array``: 8 bytes a value where a list of ints would take 36)."""
-    width, height = image.size
-    pixels = image.tobytes()
-    previous = [0] * (width + 1)
-    table = array("q", previous)
-    for y in range(height):
-        row = [0, *accumulate(pixels[y * width : (y + 1) * width])]
-        previous = [a + b for a, b in zip(previous, row, strict=True)]
-        table.extend(previous)
-    return table
+    """The integral image of an ``L`` image, (width + 1) x (height + 1), row after row,
+    made in Pillow's C: running sums by doubling shifts (``I``, exact 32-bit integers;
+    a copy of at most 8 M pixels, whose sums fit). An ``array``: 4 bytes a value."""
+    width, height = image.width + 1, image.height + 1
+    if image.width * image.height * 255 >= 2**31:
+        raise ValueError(f"{image.size}: too large for 32-bit sums (the copy is smaller)")
+    table = Image.new("I", (width, height))
+    table.paste(image.convert("I"), (1, 1))
+    shift = 1
+    while shift < width:  # each value += the one `shift` to its left (0 beyond the edge)
+        table = _add(table, table.crop((-shift, 0, width - shift, height)))
+        shift *= 2
+    shift = 1
+    while shift < height:
+        table = _add(table, table.crop((0, -shift, width, height - shift)))
+        shift *= 2
+    return array("i", table.tobytes())
 
 
-def _offsets(model: Cascade, stride: int) -> list[tuple[int, ...]]:
-    """Per feature, the 16 integral-image offsets of its 4x4 grid of cell corners."""
+def _add(a: Image.Image, b: Image.Image) -> Image.Image:
+    """``a + b`` (``I`` images of one size), in C."""
+    total: Image.Image = ImageMath.lambda_eval(lambda m: m["a"] + m["b"], a=a, b=b)
+    return total
+
+
+def _corners(model: Cascade, stride: int) -> list[Callable[[memoryview], tuple[int, ...]]]:
+    """Per feature, a getter of the 16 integral-image values of its 4x4 grid of cell
+    corners from a view that starts at the window's top-left (one C call a feature)."""
     return [
-        tuple((y + j * h) * stride + x + i * w for j in range(4) for i in range(4))
+        itemgetter(*((y + j * h) * stride + x + i * w for j in range(4) for i in range(4)))
         for x, y, w, h in model.features
     ]
 
 
 def _passes(
-    ii: array[int], base: int, model: Cascade, offsets: list[tuple[int, ...]], first: int = 0
+    window: memoryview,
+    model: Cascade,
+    corners: list[Callable[[memoryview], tuple[int, ...]]],
+    first: int = 0,
 ) -> bool:
-    """Whether the window at ``base`` (its top-left's integral offset) passes every stage
-    from ``first`` on.
+    """Whether the window (a view of the integral image from its top-left on) passes
+    every stage from ``first`` on.
 
     The LBP code of a feature compares its 8 outer cells with the centre cell, clockwise
     from the top-left (OpenCV's bit order: 128 for the top-left .. 1 for the left)."""
     for threshold, stumps in model.stages[first:]:
         total = 0.0
         for feature, mask, hit, miss in stumps:
-            o0, o1, o2, o3, o4, o5, o6, o7, o8, o9, o10, o11, o12, o13, o14, o15 = offsets[feature]
-            g0, g1, g2, g3 = ii[base + o0], ii[base + o1], ii[base + o2], ii[base + o3]
-            g4, g5, g6, g7 = ii[base + o4], ii[base + o5], ii[base + o6], ii[base + o7]
-            g8, g9, g10, g11 = ii[base + o8], ii[base + o9], ii[base + o10], ii[base + o11]
-            g12, g13, g14, g15 = ii[base + o12], ii[base + o13], ii[base + o14], ii[base + o15]
+            get = corners[feature]
+            g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10, g11, g12, g13, g14, g15 = get(window)
             centre = g5 - g6 - g9 + g10
             code = (
                 (128 if g0 - g1 - g4 + g5 >= centre else 0)
@@ -167,6 +194,18 @@ def _passes(
         if total < threshold:
             return False
     return True
+
+
+def _lbp(cells: dict[str, Any]) -> Any:
+    """The LBP code of 9 cells (``c0`` .. ``c8``, row after row) in ``ImageMath``: the 8
+    outer cells against the centre, clockwise from the top-left, the first the highest
+    bit. Horner's rule with additions only: a constant operand would cost ImageMath a
+    full-size constant image per operation."""
+    centre = cells["c4"]
+    code = cells["c0"] >= centre
+    for outer in ("c1", "c2", "c5", "c8", "c7", "c6", "c3"):
+        code = code + code + (cells[outer] >= centre)
+    return code
 
 
 class _Grid:
@@ -230,19 +269,7 @@ class _Grid:
         """The feature's LBP code (``L``) for every window."""
         x, y, w, h = feature
         c = [self.cell(x + i * w, y + j * h, w, h) for j in range(3) for i in range(3)]
-        code = ImageMath.lambda_eval(
-            lambda a: (
-                (a["c0"] >= a["c4"]) * 128
-                + (a["c1"] >= a["c4"]) * 64
-                + (a["c2"] >= a["c4"]) * 32
-                + (a["c5"] >= a["c4"]) * 16
-                + (a["c8"] >= a["c4"]) * 8
-                + (a["c7"] >= a["c4"]) * 4
-                + (a["c6"] >= a["c4"]) * 2
-                + (a["c3"] >= a["c4"])
-            ),
-            **{f"c{k}": cell for k, cell in enumerate(c)},
-        )
+        code = ImageMath.lambda_eval(_lbp, **{f"c{k}": cell for k, cell in enumerate(c)})
         converted: Image.Image = code.convert("L")
         return converted
 
@@ -298,8 +325,11 @@ def _banded(scaled: Image.Image, model: Cascade, stages: int) -> list[tuple[int,
     images (a few dozen 4-byte copies) stay small whatever the copy's height."""
     win_h = model.window[1]
     found: list[tuple[int, int]] = []
-    for top in range(0, scaled.height - win_h + 1, BAND):
-        band = scaled.crop((0, top, scaled.width, min(scaled.height, top + BAND - 2 + win_h)))
+    rows = (scaled.height - win_h) // 2 + 1  # window rows, 2 px apart
+    bands = -(-rows // (BAND // 2))
+    height = 2 * -(-rows // bands)  # even bands: no band of a few rows (a grid's fixed cost)
+    for top in range(0, scaled.height - win_h + 1, height):
+        band = scaled.crop((0, top, scaled.width, min(scaled.height, top + height - 2 + win_h)))
         found += [(x, y + top) for x, y in _Grid(band, model.window).survivors(model, stages)]
     return found
 
@@ -312,6 +342,60 @@ def _scales(size: tuple[int, int], window: tuple[int, int], step: float) -> list
         factors.append(factor)
         factor *= step
     return factors
+
+
+def _levels(grey: Image.Image, factors: list[float]) -> list[tuple[float, Image.Image]]:
+    """``grey`` scaled down by each factor (BILINEAR), in the order given."""
+    return [
+        (
+            factor,
+            grey
+            if factor == 1.0
+            else grey.resize(
+                (round(grey.width / factor), round(grey.height / factor)),
+                Image.Resampling.BILINEAR,
+            ),
+        )
+        for factor in factors
+    ]
+
+
+def _mosaic(
+    levels: list[Image.Image], width: int, model: Cascade, stages: int
+) -> list[list[tuple[int, int]]]:
+    """:func:`_banded` on the ``levels`` packed side by side into shelves ``width`` wide:
+    per level, the (x, y) of its windows that pass the first ``stages`` stages, as if
+    each level had run alone. One grid over many small levels costs what their area
+    costs, not a fixed cost per level (the Pillow calls of a grid: about 3.5 ms).
+
+    Levels sit at even offsets, so the 2 px grid of the canvas is each level's own grid;
+    windows that straddle two levels or the blank canvas are dropped."""
+    win_w, win_h = model.window
+    places: list[tuple[int, int]] = []
+    x = y = shelf = 0
+    for level in levels:
+        if x and x + level.width > width:
+            x, y, shelf = 0, y + shelf, 0
+        places.append((x, y))
+        x += level.width + level.width % 2
+        shelf = max(shelf, level.height + level.height % 2)
+    canvas = Image.new("L", (width, y + shelf))
+    for level, place in zip(levels, places, strict=True):
+        canvas.paste(level, place)
+    shelves = sorted({top for _, top in places})
+    by_shelf: dict[int, list[int]] = {}
+    for index, (_, top) in enumerate(places):
+        by_shelf.setdefault(top, []).append(index)
+    found: list[list[tuple[int, int]]] = [[] for _ in levels]
+    for cx, cy in _banded(canvas, model, stages):
+        top = shelves[bisect_right(shelves, cy) - 1]
+        row = by_shelf[top]
+        index = row[bisect_right([places[i][0] for i in row], cx) - 1]
+        left = places[index][0]
+        level = levels[index]
+        if cx + win_w <= left + level.width and cy + win_h <= top + level.height:
+            found[index].append((cx - left, cy - top))
+    return found
 
 
 def hits(
@@ -327,39 +411,53 @@ def hits(
 
     Windows are 2 px apart, 1 px once the image is scaled down by more than
     ``fine_above`` (OpenCV: 2). The first ``vector_stages`` stages run on every window
-    of a scale at once (:class:`_Grid`, on the 2 px grid only); the windows that pass
-    them run the rest in Python, at most ``max_windows`` of them: scales are visited
-    from the largest faces down, so the bound drops the smallest faces first."""
+    of a scale at once (:class:`_Grid`, on the 2 px grid only; the scales at most half
+    as wide as ``grey`` all in one grid, :func:`_mosaic`); the windows that pass them
+    run the rest in Python, at most ``max_windows`` of them: scales are visited from the
+    largest faces down, so the bound drops the smallest faces first."""
     model = cascade()
     win_w, win_h = model.window
     found: list[Box] = []
     evaluated = 0
-    for index, factor in enumerate(reversed(_scales(grey.size, model.window, scale_step))):
+    # Only stages of at most 8 stumps run on the grid (one bit each in an L image).
+    first = min(vector_stages, len(_tables()))
+    factors = list(reversed(_scales(grey.size, model.window, scale_step)))
+    packed = list(
+        takewhile(
+            lambda f: first and f <= fine_above and round(grey.width / f) * 2 <= grey.width,
+            factors,
+        )
+    )
+    check_deadline()
+    small = _levels(grey, packed)
+    packed_found = _mosaic([level for _, level in small], grey.width, model, first) if small else []
+    for index, factor in enumerate(factors):
         if index % CHECK_EVERY == 0:
             check_deadline()
-        width, height = round(grey.width / factor), round(grey.height / factor)
-        scaled = grey if factor == 1.0 else grey.resize((width, height), Image.Resampling.BILINEAR)
         step = 1 if factor > fine_above else 2
-        # Only stages of at most 8 stumps run on the grid (one bit each in an L image).
-        first = min(vector_stages, len(_tables())) if step == 2 else 0
-        if first:
-            candidates = _banded(scaled, model, first)
+        start = first if step == 2 else 0
+        if index < len(small):  # packed: its grid has run
+            scaled, candidates = small[index][1], packed_found[index]
         else:
-            candidates = [
-                (x, y)
-                for y in range(0, height - win_h + 1, step)
-                for x in range(0, width - win_w + 1, step)
-            ]
+            ((_, scaled),) = _levels(grey, [factor])
+            if start:
+                candidates = _banded(scaled, model, start)
+            else:
+                candidates = [
+                    (x, y)
+                    for y in range(0, scaled.height - win_h + 1, step)
+                    for x in range(0, scaled.width - win_w + 1, step)
+                ]
         if not candidates:
             continue
-        ii = _integral(scaled)
-        stride = width + 1
-        offsets = _offsets(model, stride)
+        ii = memoryview(_integral(scaled))
+        stride = scaled.width + 1
+        corners = _corners(model, stride)
         for x, y in candidates:
             evaluated += 1
             if evaluated > max_windows:
                 return found, evaluated - 1
-            if _passes(ii, y * stride + x, model, offsets, first):
+            if _passes(ii[y * stride + x :], model, corners, start):
                 found.append(
                     (
                         round(x * factor),
