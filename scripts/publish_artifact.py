@@ -40,6 +40,26 @@ def b64_sha256(data: bytes) -> str:
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
+def put_once(
+    s3: Any, bucket: str, key: str, data: bytes, *, content_type: str, metadata: dict[str, str]
+) -> None:
+    """Put ``data`` at its content-addressed ``key`` unless the same bytes are there
+    (``metadata["sha256-b64"]`` is their checksum, which S3 verifies on the upload)."""
+    checksum = metadata["sha256-b64"]
+    if already_there(s3, bucket, key, checksum):
+        print(f"s3://{bucket}/{key} already holds these bytes (same sha256): not uploaded again")
+        return
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=data,
+        ContentType=content_type,
+        ChecksumSHA256=checksum,
+        Metadata=metadata,
+    )
+    print(f"uploaded s3://{bucket}/{key} ({len(data)} bytes)")
+
+
 def already_there(s3: Any, bucket: str, key: str, sha256_b64: str) -> bool:
     try:
         head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
@@ -77,18 +97,7 @@ def publish(manifest_path: Path, bucket: str, s3: Any = None) -> str:
         "arch": str(manifest["arch"]),
         "sha256-b64": checksum,
     }
-    if already_there(s3, bucket, key, checksum):
-        print(f"s3://{bucket}/{key} already holds this build (same sha256): not uploaded again")
-    else:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=data,
-            ContentType="application/zip",
-            ChecksumSHA256=checksum,
-            Metadata=metadata,
-        )
-        print(f"uploaded s3://{bucket}/{key} ({len(data)} bytes)")
+    put_once(s3, bucket, key, data, content_type="application/zip", metadata=metadata)
     manifest_key = key.removesuffix(".zip") + ".manifest.json"
     s3.put_object(
         Bucket=bucket,
@@ -110,19 +119,8 @@ def publish_template(path: Path, manifest: dict[str, Any], bucket: str, s3: Any)
     key = template_key(hashlib.sha256(data).hexdigest())
     if key != manifest["template_key"] or not key.startswith(TEMPLATE_PREFIX):
         raise SystemExit(f"{path} does not match its manifest's template_key: rebuild it")
-    checksum = b64_sha256(data)
-    if already_there(s3, bucket, key, checksum):
-        print(f"s3://{bucket}/{key} already holds this template (same sha256)")
-    else:
-        s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=data,
-            ContentType="application/x-yaml",
-            ChecksumSHA256=checksum,
-            Metadata={"git-sha": str(manifest["git_sha"]), "sha256-b64": checksum},
-        )
-        print(f"uploaded s3://{bucket}/{key} ({len(data)} bytes)")
+    metadata = {"git-sha": str(manifest["git_sha"]), "sha256-b64": b64_sha256(data)}
+    put_once(s3, bucket, key, data, content_type="application/x-yaml", metadata=metadata)
     return key
 
 

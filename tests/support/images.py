@@ -600,35 +600,6 @@ def photo(path: Path, longest: int = 800) -> Image.Image:
     return reduced
 
 
-def chart(width: int = 800, height: int = 500) -> Image.Image:
-    """A screenshot- or chart-like graphic: a white page, a title bar, grid lines, flat
-    bars, a polyline and small anti-aliased text; what lossless formats win on."""
-    image = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((0, 0, width, height // 12), fill=(40, 60, 90))
-    draw.text((10, height // 48), "Quarterly renditions by format", fill=(255, 255, 255))
-    left, bottom = width // 10, height - height // 10
-    for n in range(6):
-        y = bottom - n * (bottom - height // 6) // 5
-        draw.line((left, y, width - 10, y), fill=(220, 220, 220))
-        draw.text((5, y - 6), f"{n * 20}", fill=(60, 60, 60))
-    bars = [(230, 80, 60), (60, 140, 220), (90, 190, 90), (240, 180, 40)]
-    step = (width - left - 20) // 12
-    for n in range(12):
-        top = bottom - (bottom - height // 6) * ((n * 37) % 90 + 10) // 100
-        draw.rectangle(
-            (left + n * step + 4, top, left + (n + 1) * step - 4, bottom), fill=bars[n % 4]
-        )
-        draw.text((left + n * step + 6, bottom + 4), f"M{n + 1}", fill=(0, 0, 0))
-    points = [
-        (left + n * step + step // 2, height // 3 + (n * 53) % (height // 3)) for n in range(12)
-    ]
-    draw.line(points, fill=(20, 20, 20), width=2)
-    draw.line((left, height // 6, left, bottom), fill=(0, 0, 0), width=2)
-    draw.line((left, bottom, width - 10, bottom), fill=(0, 0, 0), width=2)
-    return image
-
-
 def cutout(image: Image.Image) -> Image.Image:
     """``image`` with alpha: an opaque ellipse with a soft edge on a transparent page
     (the pixels' colours kept under the transparent part, as a PNG cut-out has them)."""

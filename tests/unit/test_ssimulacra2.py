@@ -62,7 +62,7 @@ def prepared(name: str) -> Reference:
 
 
 def source(name: str) -> Image.Image:
-    return images.chart() if name == "chart" else photo(name)
+    return images.graphic("chart", (800, 500)) if name == "chart" else photo(name)
 
 
 def assert_agrees(pairs: list[tuple[str, float, float]]) -> None:
@@ -116,8 +116,8 @@ def test_the_terms_left_out_weigh_under_a_hundredth_of_a_point(
     cases = [
         (photo("Wine_by_Jakkub_Mede.jpg"), "JPEG", 30),
         (photo("Picture_1A_by_freespace.jpg").resize((300, 236)), "WEBP", 90),
-        (images.chart(), "AVIF", 40),
-        (images.cutout(images.chart(240, 160)), "WEBP", 50),
+        (images.graphic("chart", (800, 500)), "AVIF", 40),
+        (images.cutout(images.graphic("chart", (240, 160))), "WEBP", 50),
     ]
     pairs = [(image, encoded(image, fmt, q)) for image, fmt, q in cases]
     pruned = [score(image, distorted) for image, distorted in pairs]
@@ -128,7 +128,7 @@ def test_the_terms_left_out_weigh_under_a_hundredth_of_a_point(
 
 
 def test_identical_images_score_100_like_the_reference() -> None:
-    image = images.chart(200, 120)
+    image = images.graphic("chart", (200, 120))
     assert score(image, image.copy()) == 100.0
     assert reference_score(image, image) == 100.0
 
@@ -216,7 +216,7 @@ def test_alpha_on_one_side_only() -> None:
     # libjxl: the reference's alpha decides the backgrounds; an image with alpha is
     # composited on them (on 0.5 grey against an opaque reference), one without alpha
     # is compared as it is.
-    cut = images.cutout(images.chart(240, 160))
+    cut = images.cutout(images.graphic("chart", (240, 160)))
     flat = composited(cut, 0.5)
     distorted = encoded(cut, "WEBP", 60)
     ours, theirs = score(flat, distorted), reference_score(flat, composited(distorted, 0.5))
@@ -231,7 +231,7 @@ def test_alpha_on_one_side_only() -> None:
 
 
 def test_colours_under_transparent_pixels_do_not_count() -> None:
-    cut = images.cutout(images.chart(300, 200))
+    cut = images.cutout(images.graphic("chart", (300, 200)))
     noise = Image.effect_noise(cut.size, 90).convert("RGB")
     scrambled = Image.composite(
         cut, noise.convert("RGBA"), cut.getchannel("A").point(lambda a: 255 if a else 0)
@@ -244,20 +244,20 @@ def test_colours_under_transparent_pixels_do_not_count() -> None:
 
 
 def test_an_all_opaque_alpha_scores_like_rgb() -> None:
-    image = images.chart(160, 100)
+    image = images.graphic("chart", (160, 100))
     distorted = encoded(image, "JPEG", 30)
     opaque = score(image.convert("RGBA"), distorted.convert("RGBA"))
     assert opaque == score(image, distorted)
 
 
 def test_other_modes_are_scored_as_their_rgb() -> None:
-    image = images.chart(160, 100).convert("L")
+    image = images.graphic("chart", (160, 100)).convert("L")
     distorted = encoded(image, "JPEG", 30)
     assert score(image, distorted) == score(image.convert("RGB"), distorted.convert("RGB")) < 100
 
 
 def test_lossless_graphics_score_100() -> None:
-    image = images.chart()
+    image = images.graphic("chart", (800, 500))
     assert score(image, encoded(image, "PNG", 100)) == 100.0
 
 
