@@ -8,7 +8,8 @@ before ``--help`` runs). Issue 21 asks for any command to start in 0.15 s.
 
 :func:`install` gives each Typer parameter a coercion that returns, for the values
 our commands see (a missing value; ``str``; a ``Path`` from a string, checked by
-Typer's own ``coerce_cli_path``; an ``int`` already an int within the option's
+Typer's own ``coerce_cli_path``
+(a ``Path`` default too); an ``int`` already an int within the option's
 bounds; lists of those), exactly what Typer's adapter returns, and hands every other
 value to Typer's adapter, built then (so an ``int`` typed as ``"x"`` gets Typer's own
 message). tests/unit/test_cli_coercion.py checks the two agree on every parameter of
@@ -87,14 +88,13 @@ class FastParam:
         return value
 
     def _path(self, value: Any, param: Any, ctx: Context) -> Any:
-        if type(value) is not str:
+        if type(value) is str:
+            value = Path(value)  # as Typer's pydantic makes it, before its checks
+        elif not isinstance(value, Path):
             return _UNKNOWN
         from typer._param_types import coerce_cli_path  # noqa: PLC0415
 
-        # Typer makes the Path with pydantic (Path(value)), then checks it.
-        return coerce_cli_path(
-            Path(value), self.parameter_info, path_type=Path, param=param, ctx=ctx
-        )
+        return coerce_cli_path(value, self.parameter_info, path_type=Path, param=param, ctx=ctx)
 
 
 def _get_runtime_param(self: Any) -> Any:
