@@ -2,7 +2,9 @@
 
 One module per command group (``resize``, ``stack``, ``prune``, ``dlq``, ``events``,
 ``invoke``, ``local``, ``preflight``, ``tune``), what they share in ``common`` (consoles,
-stack options, error handling), put together in ``app``. This module only holds the entry point,
+stack options, error handling), put together in ``app``, which also makes Typer start
+light: ``coercion`` (parameters coerced without pydantic) and ``richhelp`` (Rich help
+without Rich's Markdown and traceback modules). This module only holds the entry point,
 which must work however the package was installed: without the ``cli`` extras
 (Typer, Rich) it prints one line naming them and exits 2, never a traceback.
 """

@@ -12,7 +12,18 @@ import typing
 
 import typer
 
-from resizer_tools.cli import dlq, events, invoke, local, preflight, resize, stack, tune
+from resizer_tools.cli import (
+    coercion,
+    dlq,
+    events,
+    invoke,
+    local,
+    preflight,
+    resize,
+    richhelp,
+    stack,
+    tune,
+)
 
 __all__ = ["app"]
 
@@ -54,3 +65,5 @@ def _evaluate_annotations(group: typer.Typer) -> None:
 
 
 _evaluate_annotations(app)
+coercion.install()  # no pydantic at start-up (issue 21)
+richhelp.install()  # help without Rich's Markdown and traceback modules (issue 21)
