@@ -40,19 +40,19 @@ import os
 
 os.environ["VIPS_CONCURRENCY"] = "1"  # before pyvips loads libvips
 
-import argparse  # noqa: E402
-import cProfile  # noqa: E402
-import io  # noqa: E402
-import math  # noqa: E402
-import pstats  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import cProfile
+import io
+import math
+import pstats
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
 
-from resizer.config import Encoders, Rendition, Settings  # noqa: E402
-from resizer.imaging import render_set  # noqa: E402
+from resizer.config import Encoders, Rendition, Settings
+from resizer.imaging import render_set
 
 try:
     import pyvips
@@ -184,8 +184,8 @@ def vips_contestant(spec: str) -> Contestant:
                     size="down",
                 ).copy_memory()
                 uncropped.append(image)
-            for fmt in rendition.formats:
-                fmt = "jpeg" if fmt == "original" else fmt  # the photos are JPEGs
+            for named in rendition.formats:
+                fmt = "jpeg" if named == "original" else named  # the photos are JPEGs
                 quality = _quality(rendition, fmt, encoders)
                 outputs.append(
                     (f"{rendition.name}{EXT[fmt]}", _save(image, fmt, quality, encoders))
