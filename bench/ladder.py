@@ -144,7 +144,9 @@ def _quality(rendition: Rendition, fmt: str, encoders: Encoders) -> int:
     }[fmt]
 
 
-def vips_contestant(spec: str) -> Contestant:
+def vips_contestant(spec: str, stages: dict[str, float] | None = None) -> Contestant:
+    """The pyvips cascade; with ``stages``, the CPU seconds of each step are added to it
+    (``decode+shrink``, ``crop <name>``, ``resize <name>``, ``encode <format>``)."""
     settings = Settings.from_env({"RENDITIONS": spec})
     encoders = Encoders.of(settings)
     renditions = settings.renditions
@@ -152,7 +154,14 @@ def vips_contestant(spec: str) -> Contestant:
         if rendition.auto_format or rendition.auto_quality or rendition.watermark:
             raise SystemExit(f"{rendition}: auto and watermark have no pyvips contestant")
 
+    def clock(stage: str, started: float) -> float:
+        now = time.process_time()
+        if stages is not None:
+            stages[stage] = stages.get(stage, 0.0) + now - started
+        return now
+
     def run(data: bytes) -> Outputs:
+        started = time.process_time()
         width, height = _upright_size(data)
         needs = [_scale(r, width, height) for r in renditions]
         # One shrink-on-load decode to the largest size any rendition needs,
@@ -160,6 +169,7 @@ def vips_contestant(spec: str) -> Contestant:
         base = pyvips.Image.thumbnail_buffer(
             data, max(1, round(width * max(needs))), height=UNBOUNDED, size="down"
         ).copy_memory()
+        started = clock("decode+shrink", started)
         uncropped = [base]  # the cascade's steps, largest first
         outputs: Outputs = []
         for rendition, need in zip(renditions, needs, strict=True):
@@ -177,12 +187,14 @@ def vips_contestant(spec: str) -> Contestant:
                     size="down",
                     crop="attention",
                 ).copy_memory()
+                started = clock(f"crop {rendition.name}", started)
             else:
                 image = step.thumbnail_image(
                     rendition.width or UNBOUNDED,
                     height=rendition.height or UNBOUNDED,
                     size="down",
                 ).copy_memory()
+                started = clock(f"resize {rendition.name}", started)
                 uncropped.append(image)
             for named in rendition.formats:
                 fmt = "jpeg" if named == "original" else named  # the photos are JPEGs
@@ -190,6 +202,7 @@ def vips_contestant(spec: str) -> Contestant:
                 outputs.append(
                     (f"{rendition.name}{EXT[fmt]}", _save(image, fmt, quality, encoders))
                 )
+                started = clock(f"encode {fmt}", started)
         return outputs
 
     return run
@@ -327,6 +340,14 @@ def main() -> None:
     report(times, sizes, photos)
     if args.profile:
         profile(contestants["resizer"], photos, args.top)
+        if pyvips is not None:
+            stages: dict[str, float] = {}
+            run = vips_contestant(args.renditions, stages)
+            for _, data in photos:
+                run(data)
+            print("pyvips, one pass, CPU seconds by step")
+            for stage, seconds in sorted(stages.items(), key=lambda item: -item[1]):
+                print(f"  {stage:<20}{seconds:8.3f}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
