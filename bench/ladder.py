@@ -11,6 +11,8 @@ photo with three contestants:
                    settings their defaults, as bench/revisions.py's ENGINE builds them
   resizer-faces    the same with ``FACE_DETECTION=on`` (the default): the feature's
                    cost per image, reported apart
+  resizer-zip      ``resizer`` with Pillow's JPEG decoder instead of simplejpeg: the
+                   Lambda zip does not ship simplejpeg (--no-zip skips it)
   pyvips           what a competent libvips user writes: one ``thumbnail_buffer``
                    (shrink-on-load) to the largest size any rendition needs, then
                    ``thumbnail_image`` down from the smallest uncropped image that still
@@ -52,7 +54,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from resizer.config import Encoders, Rendition, Settings
-from resizer.imaging import render_set
+from resizer.imaging import _decode, render_set
 
 try:
     import pyvips
@@ -74,11 +76,25 @@ Contestant = Callable[[bytes], Outputs]
 # --- resizer ----------------------------------------------------------------------
 
 
-def resizer_contestant(spec: str, faces: str) -> Contestant:
+def _no_turbo() -> None:
+    return None
+
+
+def resizer_contestant(spec: str, faces: str, pillow_decoder: bool = False) -> Contestant:
+    """render_set with FACE_DETECTION=``faces``; ``pillow_decoder``: without simplejpeg
+    (the Lambda zip does not ship it: Pillow's libjpeg decodes, as in the function)."""
     settings = Settings.from_env({"RENDITIONS": spec, "FACE_DETECTION": faces})
 
     def run(data: bytes) -> Outputs:
-        rendered = render_set(data, settings)
+        if pillow_decoder:
+            turbo = _decode.turbo
+            _decode.turbo = _no_turbo  # type: ignore[assignment]
+            try:
+                rendered = render_set(data, settings)
+            finally:
+                _decode.turbo = turbo  # type: ignore[method-assign]
+        else:
+            rendered = render_set(data, settings)
         return [(f"{i.rendition.name}{i.extension}", i.data) for i in rendered.images]
 
     return run
@@ -316,12 +332,17 @@ def main() -> None:
     parser.add_argument("--renditions", default=WEB_LADDER)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-faces", action="store_true", help="skip FACE_DETECTION=on")
+    parser.add_argument(
+        "--no-zip", action="store_true", help="skip resizer with Pillow's decoder (the zip)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile one resizer pass")
     parser.add_argument("--top", type=int, default=30, help="functions the profile lists")
     args = parser.parse_args()
 
     photos = load(args.photos)
     contestants: dict[str, Contestant] = {"resizer": resizer_contestant(args.renditions, "off")}
+    if not args.no_zip:
+        contestants["resizer-zip"] = resizer_contestant(args.renditions, "off", pillow_decoder=True)
     if not args.no_faces:
         contestants["resizer-faces"] = resizer_contestant(args.renditions, "on")
     if pyvips is not None:
