@@ -85,8 +85,7 @@ def _source_bytes(path: str) -> bytes:
         import images
 
         kind = path.removeprefix("graphic:")
-        image = images.chart() if kind == "chart2" else images.graphic(kind, (1200, 900))
-        return images.encode(image, "PNG")
+        return images.encode(images.graphic(kind, (1200, 900)), "PNG")
     return Path(path).read_bytes()
 
 
@@ -197,7 +196,6 @@ def graphics_test(photos: list[Path]) -> None:
     for kind in GRAPHICS:
         for size in ((300, 200), (800, 600), (1600, 1000)):
             row(f"{kind} {size[0]}x{size[1]}", images.encode(images.graphic(kind, size), "PNG"))
-    row("images.chart 800x500", images.encode(images.chart(), "PNG"))
 
 
 def _at(points: list[tuple[float, int]], target: float) -> float:
@@ -273,7 +271,7 @@ def main() -> None:
         levers(photos, args.target)
         return
     sources = [str(p) for p in photos]
-    graphics = [f"graphic:{kind}" for kind in (*GRAPHICS, "chart2")]
+    graphics = [f"graphic:{kind}" for kind in GRAPHICS]
     base = today(sources + graphics)
     target = round(statistics.median(base[p][1] for p in sources))
     print(f"target: today's JPEG q85 median score on the photos = {target}")
