@@ -4,6 +4,7 @@ and generated graphics at 800 px (a benchmark, not a test).
     .venv/bin/python bench/quality.py [--rounds 1] [PHOTO ...]   # default: examples/photos
     .venv/bin/python bench/quality.py --fit        # prints resizer.imaging._auto.MODEL
     .venv/bin/python bench/quality.py --graphics   # the graphics test's measurements
+    .venv/bin/python bench/quality.py --levers     # AVIF encoder options, bytes at the target
 
 The target is today's JPEG (JPEG_QUALITY 85) median SSIMULACRA2 score on the photos,
 rounded (QUALITY_TARGET is a whole number). Bytes: per photo, the smallest output of
@@ -35,6 +36,26 @@ AUTO = BOX + ":format=auto:quality=auto"
 #: --fit's quality ladder (resizer.imaging._auto.MODEL's points).
 LADDER = (20, 40, 60, 75, 85, 92, 100)
 GRAPHICS = ("chart", "screenshot", "logo")
+#: --levers' AVIF options (on top of quality=auto's: 4:4:4, config.AVIF_SPEED and
+#: libavif's defaults, tune=iq among them) and the qualities each is encoded at.
+LEVERS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("as searched", {}),
+    ("speed 7", {"speed": 7}),
+    ("speed 6", {"speed": 6}),
+    ("sharpness 0", {"advanced": (("sharpness", "0"),)}),
+    ("sharpness 1", {"advanced": (("sharpness", "1"),)}),
+    ("sharpness 2", {"advanced": (("sharpness", "2"),)}),
+    ("enable-qm 1", {"advanced": (("enable-qm", "1"),)}),
+    ("enable-qm 1, qm-min 0", {"advanced": (("enable-qm", "1"), ("qm-min", "0"))}),
+    ("enable-chroma-deltaq 1", {"advanced": (("enable-chroma-deltaq", "1"),)}),
+    ("deltaq-mode 0", {"advanced": (("deltaq-mode", "0"),)}),
+    ("deltaq-mode 3", {"advanced": (("deltaq-mode", "3"),)}),
+    ("aq-mode 1", {"advanced": (("aq-mode", "1"),)}),
+    ("enable-cdef 0", {"advanced": (("enable-cdef", "0"),)}),
+    ("enable-restoration 1", {"advanced": (("enable-restoration", "1"),)}),
+    ("speed 6, sharpness 0", {"speed": 6, "advanced": (("sharpness", "0"),)}),
+)
+LEVER_QUALITIES = (50, 58, 64, 70, 74, 78, 82, 88)
 
 
 def _settings(renditions: str, target: int | None = None) -> object:
@@ -64,8 +85,7 @@ def _source_bytes(path: str) -> bytes:
         import images
 
         kind = path.removeprefix("graphic:")
-        image = images.chart() if kind == "chart2" else images.graphic(kind, (1200, 900))
-        return images.encode(image, "PNG")
+        return images.encode(images.graphic(kind, (1200, 900)), "PNG")
     return Path(path).read_bytes()
 
 
@@ -176,7 +196,55 @@ def graphics_test(photos: list[Path]) -> None:
     for kind in GRAPHICS:
         for size in ((300, 200), (800, 600), (1600, 1000)):
             row(f"{kind} {size[0]}x{size[1]}", images.encode(images.graphic(kind, size), "PNG"))
-    row("images.chart 800x500", images.encode(images.chart(), "PNG"))
+
+
+def _at(points: list[tuple[float, int]], target: float) -> float:
+    """Bytes at ``target`` interpolated (log-linearly) between the (score, bytes)
+    points that bracket it (nan when none does)."""
+    import itertools
+    import math
+
+    for (s0, b0), (s1, b1) in itertools.pairwise(sorted(points)):
+        if s0 <= target <= s1 and s1 > s0:
+            ratio = (target - s0) / (s1 - s0)
+            return math.exp(math.log(b0) + ratio * (math.log(b1) - math.log(b0)))
+    return math.nan
+
+
+def levers(photos: list[Path], target: float) -> None:
+    """Per AVIF option set: bytes at exactly ``target`` on each photo's 800 px rendition
+    (no search: every LEVER_QUALITIES encode, interpolated), and the encoders' CPU."""
+    import io
+
+    from resizer.config import AVIF_SPEED, Settings
+    from resizer.imaging import _auto
+    from resizer.imaging._render import resample
+
+    settings = _settings(BOX)
+    assert isinstance(settings, Settings)
+    renditions = [(p.name, resample(p.read_bytes(), settings)[0].convert("RGB")) for p in photos]
+    scores = [_auto.ssimulacra2(image) for _, image in renditions]
+    print(f"bytes at score {target} (AVIF 4:4:4), encoder CPU over {LEVER_QUALITIES}")
+    base = None
+    for name, extra in LEVERS:
+        options: dict[str, object] = {"subsampling": "4:4:4", "speed": AVIF_SPEED, **extra}
+        sizes, spent = [], 0.0
+        for (_, image), score in zip(renditions, scores, strict=True):
+            points = []
+            for quality in LEVER_QUALITIES:
+                buffer = io.BytesIO()
+                start = time.process_time()
+                image.save(buffer, "AVIF", quality=quality, **options)
+                spent += time.process_time() - start
+                data = buffer.getvalue()
+                points.append((score(_auto.decoded(data, "RGB")), len(data)))
+            sizes.append(_at(points, target))
+        total = sum(sizes)
+        base = base or total
+        print(
+            f"{name:24} {total:9,.0f} {total / base:5.3f}x cpu {spent:6.2f} s | "
+            + " ".join(f"{n[:10]}:{b:,.0f}" for (n, _), b in zip(renditions, sizes, strict=True))
+        )
 
 
 def main() -> None:
@@ -185,6 +253,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--graphics", action="store_true")
+    parser.add_argument("--levers", action="store_true")
+    parser.add_argument("--target", type=float, default=85.0, help="--levers' score")
     parser.add_argument("--child", nargs=3, metavar=("CONTESTANT", "PATH", "TARGET"))
     args = parser.parse_args()
     if args.child:
@@ -197,8 +267,11 @@ def main() -> None:
     if args.graphics:
         graphics_test(photos)
         return
+    if args.levers:
+        levers(photos, args.target)
+        return
     sources = [str(p) for p in photos]
-    graphics = [f"graphic:{kind}" for kind in (*GRAPHICS, "chart2")]
+    graphics = [f"graphic:{kind}" for kind in GRAPHICS]
     base = today(sources + graphics)
     target = round(statistics.median(base[p][1] for p in sources))
     print(f"target: today's JPEG q85 median score on the photos = {target}")
