@@ -283,6 +283,21 @@ def test_faces_are_looked_for_once_per_source(monkeypatch: pytest.MonkeyPatch) -
     assert calls == [(_faces.ANALYSIS_SIZE, _faces.ANALYSIS_SIZE // 2)]  # once, reduced
 
 
+def test_faces_are_not_looked_for_when_no_cover_crop_cuts_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cover of the source's own aspect ratio keeps the whole image: no detection."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(_faces, "faces", lambda image, *args: calls.append(image.size) or [])
+    scene, _ = images.face_scene("astronaut_left_brushes")  # 1500 x 750
+    assert scene.size == (1500, 750)
+    same_ratio = render(jpeg(scene), settings("wide=600x300:cover,fit=400x400"))
+    assert [(r.width, r.height) for r in same_ratio] == [(600, 300), (400, 200)]
+    assert calls == []
+    render(jpeg(scene), settings("wide=600x300:cover,sq=300x300:cover"))
+    assert len(calls) == 1
+
+
 def test_the_cascade_is_loaded_only_when_a_cover_crop_needs_faces() -> None:
     _faces._load.cache_clear()
     _faces._tables.cache_clear()

@@ -131,7 +131,10 @@ def make_plan(
     if any(crops):  # the focal-point analysis' copy: only for a cover crop to place
         analysis = (_crop.ANALYSIS_SIZE, _crop.ANALYSIS_SIZE)
         targets.append(fit(upright, analysis))
-    faces = _crop.looks_for_faces(renditions, face_detection)
+    # Faces move a crop only where it cuts something: a cover whose scaled image is its
+    # box (a source of the box's aspect ratio) is the whole image wherever faces are.
+    cuts = any(crop not in (None, scaled) for crop, scaled in zip(crops, targets, strict=False))
+    faces = cuts and _crop.looks_for_faces(renditions, face_detection)
     if faces:
         # Imported by the work that may need it: a cold start for anything else stays
         # as it was (the module and its Pillow imports: about 1 ms, docs/performance.md).
