@@ -32,6 +32,7 @@ import io
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from PIL import Image, ImageChops
 
@@ -406,9 +407,18 @@ def flat_share(image: Image.Image) -> float:
     return largest.histogram()[0] / ((width - 1) * height)
 
 
-def keep_smaller(candidates: Sequence[Choice]) -> list[Choice]:
+class _Encoded(Protocol):
+    @property
+    def data(self) -> bytes: ...
+
+
+_E = TypeVar("_E", bound=_Encoded)
+
+
+def keep_smaller(candidates: Sequence[_E]) -> list[_E]:
     """Each candidate kept only when strictly smaller than every one kept after it; the
-    last (the fallback) always. Smallest first, fallback last."""
+    last (the fallback) always. Smallest first, fallback last. (Choices of a still,
+    or an animation's rendered outputs.)"""
     kept = [candidates[-1]]
     for candidate in reversed(candidates[:-1]):
         if len(candidate.data) < len(kept[0].data):

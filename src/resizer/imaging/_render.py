@@ -175,8 +175,9 @@ def _encoded(
             data = _output.encode(frames[0], output, chosen)
         choice = _auto.Choice(output, data, quality, score)
         results.append(_rendered(rendition, frames[0], choice, converted, first=not results))
-    if rendition.auto_format:  # an animation's: the smaller kept, the fallback last
-        return _auto_order(results)
+    if rendition.auto_format:  # an animation's (its fallback first): the keep rule
+        fallback, *others = results
+        return _auto.keep_smaller([*others, fallback])
     return results
 
 
@@ -190,17 +191,6 @@ def _outputs(
         webp = (_output.WEBP, _output.is_converted(source_format, _output.WEBP))
         return [fallback, webp] if fallback[0] is not _output.WEBP else [fallback]
     return [_output.resolve(name, source_format, opaque) for name in rendition.formats]
-
-
-def _auto_order(results: list[RenderedImage]) -> list[RenderedImage]:
-    """An animation's ``format=auto`` outputs (its fallback first) by the keep rule:
-    smallest first, fallback last, each kept only when smaller than all after it."""
-    fallback, *others = results
-    kept = [fallback]
-    for image in reversed(others):
-        if len(image.data) < len(kept[0].data):
-            kept.insert(0, image)
-    return kept
 
 
 def _rendered(
