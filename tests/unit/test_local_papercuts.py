@@ -120,6 +120,7 @@ def test_the_ready_screen_commands_run_as_pasted_without_an_activated_venv(
     assert "http://127.0.0.1:4566 .venv/bin/resizer status" in text
     assert "http://127.0.0.1:4566 .venv/bin/python -c" in text
     assert ".tools/bin/aws --endpoint-url http://127.0.0.1:4566 s3 cp" in text
+    assert "not polled here: .venv/bin/resizer local worker --endpoint" in text
     assert " resizer status" not in text
 
 

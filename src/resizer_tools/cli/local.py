@@ -169,7 +169,12 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
             )
         )
     else:
-        rows.append(("function", f"not polled here: resizer local worker --endpoint {endpoint}"))
+        rows.append(
+            (
+                "function",
+                f"not polled here: {_command('resizer')} local worker --endpoint {endpoint}",
+            )
+        )
     rows.extend(("not emulated", item) for item in deployment.not_emulated)
     for name, value in rows:
         console.print(f"[dim]{name + ':':<20}[/]{value}", highlight=False, soft_wrap=True)
