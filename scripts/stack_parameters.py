@@ -181,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         url = verify_template(s3, args.code_bucket, manifest)
         if os.environ.get("TF_BUILD"):  # Azure Pipelines: the deploy steps send this URL
             print(f"##vso[task.setvariable variable=templateUrl]{url}")
+        else:  # by hand (a rollback, docs/azure-devops.md): change_set.py --template-url
+            print(f"TemplateURL: {url}")
     elif args.code_signing_config:
         raise SystemExit("--code-signing-config needs --verify")
     listed = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(params.items())]

@@ -431,6 +431,25 @@ def test_verify_sets_the_pipelines_template_url(
     assert f"##vso[task.setvariable variable=templateUrl]{url}" in capsys.readouterr().out
 
 
+def test_verify_by_hand_prints_the_template_url(
+    packaged: Path, versioned: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """docs/azure-devops.md's rollback by hand passes this URL to change_set.py create."""
+    manifest = json.loads(packaged.read_text())
+    publish_artifact.publish(packaged, "artifacts", s3=versioned)
+    monkeypatch.setattr(boto3, "client", lambda service, **_: versioned)
+    monkeypatch.delenv("TF_BUILD", raising=False)
+    capsys.readouterr()
+    args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/prod.json")]
+    args += ["--code-bucket", "artifacts", "--verify", "--out", str(tmp_path / "params.json")]
+    assert stack_parameters.main(args) == 0
+    url = artifact_keys.template_url("artifacts", "us-east-1", manifest["template_key"])
+    out = capsys.readouterr().out
+    assert f"TemplateURL: {url}\n" in out
+    assert "##vso[" not in out
+
+
 # ---------------------------------------------------------------------------- code signing
 
 SIGNED_KEY = "resizer/signed/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0.zip"

@@ -3,7 +3,7 @@
 The decision itself is resizer.notifications.resolve_key (tests/unit/test_notifications.py); here,
 what the pipeline asks storage to decide it: for a render, whether the source exists;
 for a removal, whether the key has a manifest. The functional test runs it through the
-handler on emulated AWS (tests/functional/test_eventbridge_keys.py).
+handler on emulated AWS (tests/functional/test_handler_eventbridge_keys.py).
 """
 
 from __future__ import annotations

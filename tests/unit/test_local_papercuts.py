@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import socket
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -70,6 +73,67 @@ def test_the_ready_screen_keeps_every_value_whole_at_80_columns(
     for value in (queue, dlq, "resizer-local-destination-123456789012-0123abcd"):
         assert value in text
     assert "…" not in text
+
+
+def _ready_text(monkeypatch: pytest.MonkeyPatch) -> str:
+    out = io.StringIO()
+    monkeypatch.setattr(local_cli, "console", Console(file=out, width=80, color_system=None))
+    stack = SimpleNamespace(
+        endpoint_url="http://127.0.0.1:4566",
+        seconds=3.2,
+        poller=None,
+        resources=SimpleNamespace(
+            stack_name="resizer-local",
+            source_bucket="src-bucket",
+            destination_bucket="dst-bucket",
+            queue_url="http://127.0.0.1:4566/123456789012/q",
+            dead_letter_queue_url="http://127.0.0.1:4566/123456789012/dlq",
+        ),
+        deployment=SimpleNamespace(not_emulated=[]),
+    )
+    local_cli._print_ready(stack)
+    return out.getvalue()
+
+
+def _checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *tools: str) -> Path:
+    """A checkout after `make install` (and `make tools`), the shell in its root."""
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    for name in ("python", "resizer"):
+        (venv / name).touch()
+    for name in tools:
+        (tmp_path / ".tools" / "bin").mkdir(parents=True, exist_ok=True)
+        (tmp_path / ".tools" / "bin" / name).touch()
+    monkeypatch.setattr(sys, "executable", str(venv / "python"))
+    monkeypatch.chdir(tmp_path)
+    return venv
+
+
+def test_the_ready_screen_commands_run_as_pasted_without_an_activated_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README's `.venv/bin/resizer local up`: no `resizer` (nor the AWS CLI) on the PATH,
+    and the PATH's `python` has no boto3; the screen names the venv's, and .tools' aws."""
+    _checkout(tmp_path, monkeypatch, "aws")
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
+    text = _ready_text(monkeypatch)
+    assert "http://127.0.0.1:4566 .venv/bin/resizer status" in text
+    assert "http://127.0.0.1:4566 .venv/bin/python -c" in text
+    assert ".tools/bin/aws --endpoint-url http://127.0.0.1:4566 s3 cp" in text
+    assert "not polled here: .venv/bin/resizer local worker --endpoint" in text
+    assert " resizer status" not in text
+
+
+def test_the_ready_screen_says_the_bare_names_when_the_path_finds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    venv = _checkout(tmp_path, monkeypatch, "aws")
+    found = {"resizer": venv / "resizer", "python": venv / "python", "aws": Path("/usr/bin/aws")}
+    monkeypatch.setattr(shutil, "which", lambda name, *a, **k: str(found[name]))
+    text = _ready_text(monkeypatch)
+    assert "http://127.0.0.1:4566 resizer status" in text
+    assert "http://127.0.0.1:4566 python -c" in text
+    assert "  aws --endpoint-url http://127.0.0.1:4566 s3 cp" in text
 
 
 def test_a_function_log_line_reads_as_time_level_message_fields() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -115,6 +118,29 @@ def local_up(
         console.print("stopped")
 
 
+def _command(name: str) -> str:
+    """How to run ``name`` in the commands the ready screen prints, so that they work as
+    pasted from a shell in the current folder. ``resizer`` and ``python`` (boto3): this
+    process's own, bare when the PATH finds them (an activated venv), else by their path
+    (``.venv/bin/resizer``). ``aws``: bare when the PATH has one, else ``.tools/bin/aws``
+    where ``make tools`` put it. The bare name when there is no such file."""
+    found = shutil.which(name)
+    if name == "aws":
+        if found is not None:
+            return name
+        mine = Path.cwd() / ".tools" / "bin" / name
+    else:
+        mine = Path(sys.executable).parent / name
+    if not mine.exists():
+        return name
+    if found is not None and os.path.abspath(found) == os.path.abspath(mine):
+        return name
+    try:
+        return str(Path(os.path.abspath(mine)).relative_to(Path.cwd()))
+    except ValueError:
+        return str(mine)
+
+
 def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> None:
     """What is running and how to use it: one ``name: value`` line each, never cut.
 
@@ -143,11 +169,17 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
             )
         )
     else:
-        rows.append(("function", f"not polled here: resizer local worker --endpoint {endpoint}"))
+        rows.append(
+            (
+                "function",
+                f"not polled here: {_command('resizer')} local worker --endpoint {endpoint}",
+            )
+        )
     rows.extend(("not emulated", item) for item in deployment.not_emulated)
     for name, value in rows:
         console.print(f"[dim]{name + ':':<20}[/]{value}", highlight=False, soft_wrap=True)
     src, dst = resources.source_bucket, resources.destination_bucket
+    aws, resizer, python = _command("aws"), _command("resizer"), _command("python")
     own_bucket = bool((parameters or {}).get("ExistingSourceBucket"))
     if own_bucket:
         _print_own_bucket_steps(stack)
@@ -156,11 +188,11 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
         "(any credentials work locally):\n"
         "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
         "AWS_DEFAULT_REGION=us-east-1\n"
-        f"  aws --endpoint-url {endpoint} s3 cp photo.jpg s3://{src}/\n"
-        f"  aws --endpoint-url {endpoint} s3 ls s3://{dst}/ --recursive\n"
-        f"  AWS_ENDPOINT_URL={endpoint} resizer status\n"
-        f"  AWS_ENDPOINT_URL={endpoint} resizer logs --follow\n"
-        f'  AWS_ENDPOINT_URL={endpoint} python -c "import boto3; '
+        f"  {aws} --endpoint-url {endpoint} s3 cp photo.jpg s3://{src}/\n"
+        f"  {aws} --endpoint-url {endpoint} s3 ls s3://{dst}/ --recursive\n"
+        f"  AWS_ENDPOINT_URL={endpoint} {resizer} status\n"
+        f"  AWS_ENDPOINT_URL={endpoint} {resizer} logs --follow\n"
+        f'  AWS_ENDPOINT_URL={endpoint} {python} -c "import boto3; '
         f"boto3.client('s3').upload_file('photo.jpg', '{src}', 'photo.jpg')\"\n"
         "Ctrl-C stops everything.",
         highlight=False,
@@ -183,12 +215,13 @@ def _print_own_bucket_steps(stack: Any) -> None:
         f"  1. the bucket s3://{bucket} {state}",
     ]
     if not exists:
-        lines.append(f"     aws --endpoint-url {endpoint} s3 mb s3://{bucket}")
+        lines.append(f"     {_command('aws')} --endpoint-url {endpoint} s3 mb s3://{bucket}")
     lines += [
         "  2. the one-time step: turn on its EventBridge delivery (here the bucket has no "
         "other notification; on AWS merge it into the existing configuration, "
         'docs/infrastructure.md "Bring your own source bucket")',
-        f"     aws --endpoint-url {endpoint} s3api put-bucket-notification-configuration "
+        f"     {_command('aws')} --endpoint-url {endpoint} "
+        "s3api put-bucket-notification-configuration "
         f"--bucket {bucket} --notification-configuration '{{\"EventBridgeConfiguration\": {{}}}}'",
     ]
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
