@@ -183,9 +183,11 @@ def run(
     )
     try:
         deadline = started + timeout
-        while time.monotonic() < deadline:
+        while True:  # read at least once, however long the upload took
             manifest = read_manifest(s3, target.destination_bucket, where)
             if manifest is not None and not check_manifest(target.renditions, manifest):
+                break
+            if time.monotonic() >= deadline:
                 break
             time.sleep(poll)
         if manifest is None:

@@ -63,9 +63,10 @@ def _receive(stack: Stack, count: int) -> list[dict[str, Any]]:
     deadline = time.monotonic() + 10
     messages: list[dict[str, Any]] = []
     while len(messages) < count and time.monotonic() < deadline:
-        messages += stack.receive(wait=1)
-    for m in messages:
-        stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        batch = stack.receive(wait=1)
+        for m in batch:  # at once: a batch left in flight meanwhile would come back
+            stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        messages += batch
     return messages
 
 

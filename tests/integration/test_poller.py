@@ -216,13 +216,20 @@ def test_batch_size_window_and_concurrency_come_from_the_mapping(
     aws: Aws, queues: tuple[str, str, str]
 ) -> None:
     url, arn, _ = queues
+    # No retries here: a batch still in flight after the fixture's 1 s (a loaded machine)
+    # would be received again by another thread and counted twice.
+    aws.sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "60"})
     for n in range(6):
         aws.sqs.send_message(QueueUrl=url, MessageBody=str(n))
 
-    def slow(event: dict[str, Any]) -> None:
-        time.sleep(0.5)
+    def overlapping(event: dict[str, Any]) -> None:
+        # Until a second invocation runs beside this one (a fixed sleep could end first
+        # on a loaded machine); a poller that invoked one at a time never gets there.
+        deadline = time.monotonic() + 10
+        while recorder.most_active < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
 
-    recorder = Recorder(slow)
+    recorder = Recorder(overlapping)
     config = _config(aws, url, arn, batch_size=2, batching_window_s=1, concurrency=3)
     with Poller(aws, config, handler=recorder):
         wait_for(lambda: _depth(aws, url) == 0, what="all messages processed")

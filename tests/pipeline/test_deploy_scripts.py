@@ -262,6 +262,14 @@ def test_smoke_passes_when_every_format_of_every_rendition_arrives_and_cleans_up
     assert s3.objects == {}  # the photo, every listed object and the manifest
 
 
+def test_smoke_looks_for_the_manifest_at_least_once_however_long_the_upload_took() -> None:
+    """The timeout counts from before the upload: an upload slower than it (a loaded
+    machine, a slow link) must not end the wait before the manifest was ever read."""
+    s3 = FakeS3(resizer(EVERY_FORMAT))
+    assert smoke_test.run(s3, TARGET, IMAGE, timeout=0, poll=0.01) == []
+    assert s3.objects == {}
+
+
 def test_smoke_fails_on_a_missing_format_and_still_cleans_up() -> None:
     s3 = FakeS3(resizer(EVERY_FORMAT[:1] + EVERY_FORMAT[2:]))  # no AVIF thumbnail
     problems = smoke_test.run(s3, TARGET, IMAGE, timeout=0.05, poll=0.01)

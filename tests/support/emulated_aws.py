@@ -24,6 +24,8 @@ from resizer_tools.local.emulator import Emulator
 from resizer_tools.local.poller import LambdaContext, to_lambda_record
 
 REGION = "us-east-1"
+#: How long :meth:`Stack.receive` holds what it received while it still receives.
+RECEIVING_S = 60
 
 
 def lambda_context(remaining_ms: int = 60_000, memory_limit_in_mb: int = 1024) -> LambdaContext:
@@ -54,20 +56,46 @@ class Stack:
     queue_arn: str
 
     def receive(self, url: str | None = None, wait: int = 1) -> list[dict[str, Any]]:
-        """Every message now on a queue, left in flight (as the event source mapping does)."""
+        """Every message now on a queue, each once, left in flight for the queue's
+        visibility timeout from now (as the event source mapping leaves a batch).
+
+        While the batches come in, each is held for :data:`RECEIVING_S`: with the test
+        queue's 1 s timeout, a slow machine would otherwise get the first batch back
+        beside the later ones (twice, its receive count raised towards the redrive).
+        """
+        url = url or self.queue_url
         messages: list[dict[str, Any]] = []
         while True:
             batch = self.sqs.receive_message(
-                QueueUrl=url or self.queue_url,
+                QueueUrl=url,
                 MaxNumberOfMessages=10,
                 WaitTimeSeconds=wait,
+                VisibilityTimeout=RECEIVING_S,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not batch:
-                return messages
+                break
             messages.extend(batch)
             wait = 0
+        if messages:
+            timeout = self.sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["VisibilityTimeout"]
+            )["Attributes"]["VisibilityTimeout"]
+            for start in range(0, len(messages), 10):
+                entries = [
+                    {
+                        "Id": str(n),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": int(timeout),
+                    }
+                    for n, m in enumerate(messages[start : start + 10])
+                ]
+                failed = self.sqs.change_message_visibility_batch(
+                    QueueUrl=url, Entries=entries
+                ).get("Failed", [])
+                assert failed == [], failed
+        return messages
 
     def lambda_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """SQS messages in the shape Lambda's event source mapping hands them over."""

@@ -21,22 +21,31 @@ from resizer.pipeline import Pipeline, Result
 KEYS = [f"batch/{n}.jpg" for n in range(6)]
 
 
-def counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Patch the engine so every render notes how many renders run with it."""
+def counting_renders(monkeypatch: pytest.MonkeyPatch, together: int) -> list[int]:
+    """Patch the engine so every render notes how many renders run with it.
+
+    The first ``together`` renders wait for each other (however loaded the machine: a
+    fixed sleep let a slow machine start them one after the other), then every render
+    leaves the other workers time to arrive; one more than the limit would be counted.
+    """
     running: list[int] = []
     now = [0]
-    lock = threading.Lock()
+    arrived = [0]
+    changed = threading.Condition()
     render_set = imaging.render_set
 
     def counted(*args: object, **kwargs: object) -> imaging.RenderSet:
-        with lock:
+        with changed:
             now[0] += 1
+            arrived[0] += 1
             running.append(now[0])
+            changed.notify_all()
+            changed.wait_for(lambda: arrived[0] >= together, timeout=30)
         try:
             time.sleep(0.05)  # long enough for the other workers to arrive
             return render_set(*args, **kwargs)  # type: ignore[arg-type]
         finally:
-            with lock:
+            with changed:
                 now[0] -= 1
 
     monkeypatch.setattr(imaging, "render_set", counted)
@@ -57,7 +66,7 @@ def render_batch(slots: int, versions: list[bytes]) -> tuple[InMemoryStorage, li
 def test_no_more_records_render_at_once_than_render_concurrency(
     monkeypatch: pytest.MonkeyPatch, versions: list[bytes], slots: int
 ) -> None:
-    running = counting_renders(monkeypatch)
+    running = counting_renders(monkeypatch, together=slots)
     storage, results = render_batch(slots, versions)
     assert results == [Result.RENDERED] * len(KEYS)
     assert max(running) == slots
@@ -68,7 +77,7 @@ def test_no_more_records_render_at_once_than_render_concurrency(
 def test_zero_leaves_every_worker_rendering(
     monkeypatch: pytest.MonkeyPatch, versions: list[bytes]
 ) -> None:
-    running = counting_renders(monkeypatch)
+    running = counting_renders(monkeypatch, together=4)
     _, results = render_batch(0, versions)
     assert results == [Result.RENDERED] * len(KEYS)
     assert max(running) == 4  # the control: the limit above is the semaphore's doing
