@@ -423,39 +423,34 @@ def test_verify_refuses_a_template_missing_or_other_bytes_under_its_key(
         stack_parameters.verify_template(versioned, "artifacts", manifest | {"template_key": ""})
 
 
-def test_verify_sets_the_pipelines_template_url(
+@pytest.mark.parametrize(
+    ("tf_build", "expected"),
+    [
+        ("True", "##vso[task.setvariable variable=templateUrl]{url}"),
+        # docs/azure-devops.md's rollback by hand passes this URL to change_set.py create.
+        (None, "TemplateURL: {url}\n"),
+    ],
+    ids=["pipeline variable", "by hand"],
+)
+def test_verify_gives_the_template_url(
     packaged: Path, versioned: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tf_build: str | None, expected: str,
 ) -> None:  # fmt: skip
     manifest = json.loads(packaged.read_text())
     publish_artifact.publish(packaged, "artifacts", s3=versioned)
     monkeypatch.setattr(boto3, "client", lambda service, **_: versioned)
-    monkeypatch.setenv("TF_BUILD", "True")
-    capsys.readouterr()
-    args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/dev.json")]
-    args += ["--code-bucket", "artifacts", "--verify", "--out", str(tmp_path / "params.json")]
-    assert stack_parameters.main(args) == 0
-    url = artifact_keys.template_url("artifacts", "us-east-1", manifest["template_key"])
-    assert f"##vso[task.setvariable variable=templateUrl]{url}" in capsys.readouterr().out
-
-
-def test_verify_by_hand_prints_the_template_url(
-    packaged: Path, versioned: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
-    """docs/azure-devops.md's rollback by hand passes this URL to change_set.py create."""
-    manifest = json.loads(packaged.read_text())
-    publish_artifact.publish(packaged, "artifacts", s3=versioned)
-    monkeypatch.setattr(boto3, "client", lambda service, **_: versioned)
-    monkeypatch.delenv("TF_BUILD", raising=False)
+    if tf_build:
+        monkeypatch.setenv("TF_BUILD", tf_build)
+    else:
+        monkeypatch.delenv("TF_BUILD", raising=False)
     capsys.readouterr()
     args = ["--manifest", str(packaged), "--parameters", str(ROOT / "infra/parameters/prod.json")]
     args += ["--code-bucket", "artifacts", "--verify", "--out", str(tmp_path / "params.json")]
     assert stack_parameters.main(args) == 0
     url = artifact_keys.template_url("artifacts", "us-east-1", manifest["template_key"])
     out = capsys.readouterr().out
-    assert f"TemplateURL: {url}\n" in out
-    assert "##vso[" not in out
+    assert expected.format(url=url) in out
+    assert ("##vso[" in out) == bool(tf_build)
 
 
 # ---------------------------------------------------------------------------- code signing

@@ -48,34 +48,14 @@ def test_a_port_someone_listens_on_is_refused() -> None:
             _require_free(int(server.getsockname()[1]))
 
 
-def test_the_ready_screen_keeps_every_value_whole_at_80_columns(
+def _ready_text(
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    out = io.StringIO()
-    monkeypatch.setattr(local_cli, "console", Console(file=out, width=80, color_system=None))
-    queue = "http://127.0.0.1:4566/123456789012/resizer-local-Queue-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    dlq = "http://127.0.0.1:4566/123456789012/resizer-local-DeadLetterQueue-ABCDEFGHIJKLMNOPQR"
-    stack = SimpleNamespace(
-        endpoint_url="http://127.0.0.1:4566",
-        seconds=3.2,
-        poller=None,
-        resources=SimpleNamespace(
-            stack_name="resizer-local",
-            source_bucket="resizer-local-source-123456789012-0123abcd",
-            destination_bucket="resizer-local-destination-123456789012-0123abcd",
-            queue_url=queue,
-            dead_letter_queue_url=dlq,
-        ),
-        deployment=SimpleNamespace(not_emulated=["AWS::CloudWatch::Alarm (4): alarms"]),
-    )
-    local_cli._print_ready(stack)
-    text = out.getvalue()
-    for value in (queue, dlq, "resizer-local-destination-123456789012-0123abcd"):
-        assert value in text
-    assert "…" not in text
-
-
-def _ready_text(monkeypatch: pytest.MonkeyPatch) -> str:
+    queue: str = "http://127.0.0.1:4566/123456789012/q",
+    dlq: str = "http://127.0.0.1:4566/123456789012/dlq",
+    destination: str = "dst-bucket",
+    not_emulated: tuple[str, ...] = (),
+) -> str:
+    """The ready screen of `local up`, as an 80-column terminal shows it."""
     out = io.StringIO()
     monkeypatch.setattr(local_cli, "console", Console(file=out, width=80, color_system=None))
     stack = SimpleNamespace(
@@ -85,14 +65,28 @@ def _ready_text(monkeypatch: pytest.MonkeyPatch) -> str:
         resources=SimpleNamespace(
             stack_name="resizer-local",
             source_bucket="src-bucket",
-            destination_bucket="dst-bucket",
-            queue_url="http://127.0.0.1:4566/123456789012/q",
-            dead_letter_queue_url="http://127.0.0.1:4566/123456789012/dlq",
+            destination_bucket=destination,
+            queue_url=queue,
+            dead_letter_queue_url=dlq,
         ),
-        deployment=SimpleNamespace(not_emulated=[]),
+        deployment=SimpleNamespace(not_emulated=list(not_emulated)),
     )
     local_cli._print_ready(stack)
     return out.getvalue()
+
+
+def test_the_ready_screen_keeps_every_value_whole_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    queue = "http://127.0.0.1:4566/123456789012/resizer-local-Queue-ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    dlq = "http://127.0.0.1:4566/123456789012/resizer-local-DeadLetterQueue-ABCDEFGHIJKLMNOPQR"
+    destination = "resizer-local-destination-123456789012-0123abcd"
+    text = _ready_text(
+        monkeypatch, queue, dlq, destination, ("AWS::CloudWatch::Alarm (4): alarms",)
+    )
+    for value in (queue, dlq, destination):
+        assert value in text
+    assert "…" not in text
 
 
 def _checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *tools: str) -> Path:
