@@ -348,9 +348,8 @@ class Encoders:
         (``auto``: unchanged, resizer.imaging._auto sets each output's own)."""
         if not isinstance(quality, int):  # None or "auto"
             return self
-        number = quality
         lossy = [s.name for s in fields(Encoders) if s.name.endswith("_quality")]
-        return replace(self, **dict.fromkeys(lossy, number))
+        return replace(self, **dict.fromkeys(lossy, quality))
 
     def by_format(self, formats: tuple[str, ...]) -> dict[str, dict[str, object]]:
         """The settings that reach the encoders of ``formats``: format -> option -> value."""

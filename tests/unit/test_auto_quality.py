@@ -294,9 +294,10 @@ def test_a_searched_rendition_reserves_the_metric_and_the_candidates() -> None:
     assert _admission._searched(auto) == [2]
     assert _admission._searched(settings()) == [1]
     assert _admission._searched(fixed) == [0]
-    pixels = width * height
-    two = _memory.search_bytes(pixels, alpha=True, references=2)
-    assert two - _memory.search_bytes(pixels, alpha=True, references=1) == opaque * pixels
+    two = _memory.search_bytes((width, height), alpha=True, references=2)
+    assert two - _memory.search_bytes((width, height), alpha=True, references=1) == (
+        opaque * width * height
+    )
     assert (
         2 * (_auto.PROXY_GRID * _auto.PROXY_TILE) ** 2 * max(_memory.METRIC_BYTES_PER_PIXEL)
         <= _memory.PROXY_BYTES

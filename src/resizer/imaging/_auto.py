@@ -113,7 +113,7 @@ class Choice:
 
 def ssimulacra2(reference: Image.Image) -> Score:
     """The metric the Lambda runs (resizer.imaging._ssimulacra2)."""
-    from resizer.imaging import _ssimulacra2  # noqa: PLC0415 (numpy: only when measuring)
+    from resizer.imaging import _ssimulacra2  # noqa: PLC0415 (loaded only when measuring)
 
     return _ssimulacra2.Reference(reference).score
 
@@ -376,10 +376,7 @@ def quality_of(output: Output, encoding: Encoding) -> int | None:
 def lossless(image: Image.Image, output: Output, encoding: Encoding, measured: bool) -> Choice:
     """``image`` in PNG or lossless WebP (score 100 when ``measured``: it is the
     reference itself)."""
-    if output is _output.WEBP:
-        data = _output.encode(image, output, encoding, lossless=True)
-    else:
-        data = _output.encode(image, output, encoding)
+    data = _output.encode(image, output, encoding, lossless=True)
     return Choice(output, data, None, 100.0 if measured else None)
 
 

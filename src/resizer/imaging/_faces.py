@@ -230,10 +230,9 @@ class _Grid:
         if w not in self._rows:
             shorter = self._row(w - 1)
             width, height = self.image.width - w + 1, self.image.height
-            self._rows[w] = ImageMath.lambda_eval(
-                lambda a: a["s"] + a["p"],
-                s=shorter.crop((0, 0, width, height)),
-                p=self.image.crop((w - 1, 0, w - 1 + width, height)),
+            self._rows[w] = _add(
+                shorter.crop((0, 0, width, height)),
+                self.image.crop((w - 1, 0, w - 1 + width, height)),
             )
         return self._rows[w]
 
@@ -244,10 +243,8 @@ class _Grid:
         if (w, h) not in self._boxes:
             shorter, row = self._box(w, h - 1), self._row(w)
             width, height = row.width, self.image.height - h + 1
-            self._boxes[w, h] = ImageMath.lambda_eval(
-                lambda a: a["s"] + a["p"],
-                s=shorter.crop((0, 0, width, height)),
-                p=row.crop((0, h - 1, width, h - 1 + height)),
+            self._boxes[w, h] = _add(
+                shorter.crop((0, 0, width, height)), row.crop((0, h - 1, width, h - 1 + height))
             )
         return self._boxes[w, h]
 

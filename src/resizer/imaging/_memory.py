@@ -85,9 +85,24 @@ ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
 }
 
 
+#: Bytes a pixel of the scored size costs while SSIMULACRA2 (_ssimulacra2) scores
+#: candidates against one reference: the prepared Reference held (its XYB pyramid,
+#: blurred means and variances) plus the planes of one score, (opaque, with alpha: two
+#: backgrounds, so two pyramids). Measured as the peak RSS of a fresh process at 800
+#: and 1600 px (bench/ssimulacra2.py): 90-91 / 129-138, rounded up;
+#: tests/reliability/test_metric_memory.py checks it. The candidates' encoded bytes
+#: and decoded images are the caller's.
+METRIC_BYTES_PER_PIXEL = (96, 144)
+
+
+def metric_bytes(size: tuple[int, int], alpha: bool) -> int:
+    """Peak memory of scoring candidates of ``size`` against one prepared reference."""
+    return METRIC_BYTES_PER_PIXEL[int(alpha)] * size[0] * size[1]
+
+
 # format=auto / quality=auto (resizer.imaging._auto). While a rendition is searched,
 # each candidate's encode and then its measurement run beside what the search holds:
-# the metric's reference and one score (METRIC_BYTES_PER_PIXEL, below), a second
+# the metric's reference and one score (METRIC_BYTES_PER_PIXEL, above), a second
 # (opaque) reference where JPEG's flattened pixels differ from the other formats' (a
 # source with alpha and a listed jpeg), the proxy's references (PROXY_BYTES), the
 # candidate's decoded pixels (4 bytes) and the encoded candidates chosen so far, at
@@ -99,15 +114,15 @@ ENCODER_BYTES_PER_PIXEL: dict[str, tuple[int, int]] = {
 CANDIDATES_BYTES_PER_PIXEL = 4 + 4 * 5
 #: The proxy's references, two at most (alpha and JPEG's): the proxy is at most
 #: PROXY_GRID x PROXY_GRID tiles of PROXY_TILE px (resizer.imaging._auto).
-PROXY_BYTES = 2 * (3 * 96) ** 2 * 144
+PROXY_BYTES = 2 * metric_bytes((3 * 96, 3 * 96), alpha=True)
 
 
-def search_bytes(pixels: int, alpha: bool, references: int) -> int:
-    """What a searched rendition of ``pixels`` costs beside each of its encodes, with
+def search_bytes(size: tuple[int, int], alpha: bool, references: int) -> int:
+    """What a searched rendition of ``size`` costs beside each of its encodes, with
     ``references`` (1 or 2) metric references held."""
-    opaque, with_alpha = METRIC_BYTES_PER_PIXEL
-    metric = (with_alpha if alpha else opaque) + opaque * (references - 1) * alpha
-    return (metric + CANDIDATES_BYTES_PER_PIXEL) * pixels + PROXY_BYTES
+    flattened = metric_bytes(size, alpha=False) * (references - 1) * alpha
+    candidates = CANDIDATES_BYTES_PER_PIXEL * size[0] * size[1]
+    return metric_bytes(size, alpha) + flattened + candidates + PROXY_BYTES
 
 
 def encode_bytes(
@@ -130,28 +145,13 @@ def encode_bytes(
     largest = max(
         (
             ENCODER_BYTES_PER_PIXEL[name][int(alpha)] * width * height
-            + (search_bytes(width * height, alpha, count) if count else 0)
+            + (search_bytes((width, height), alpha, count) if count else 0)
             for (_, encodes), count in zip(renditions, counts, strict=True)
             for name, (width, height) in encodes
         ),
         default=0,
     )
     return held + largest
-
-
-#: Bytes a pixel of the scored size costs while SSIMULACRA2 (_ssimulacra2) scores
-#: candidates against one reference: the prepared Reference held (its XYB pyramid,
-#: blurred means and variances) plus the planes of one score, (opaque, with alpha: two
-#: backgrounds, so two pyramids). Measured as the peak RSS of a fresh process at 800
-#: and 1600 px (bench/ssimulacra2.py): 90-91 / 129-138, rounded up;
-#: tests/reliability/test_metric_memory.py checks it. The candidates' encoded bytes
-#: and decoded images are the caller's.
-METRIC_BYTES_PER_PIXEL = (96, 144)
-
-
-def metric_bytes(size: tuple[int, int], alpha: bool) -> int:
-    """Peak memory of scoring candidates of ``size`` against one prepared reference."""
-    return METRIC_BYTES_PER_PIXEL[int(alpha)] * size[0] * size[1]
 
 
 class MemoryBudget:

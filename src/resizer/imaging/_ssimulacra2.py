@@ -417,18 +417,31 @@ class _Prepared:
     edge: Image.Image | None  # 1 + |plane - mu|
 
 
-def _prepare(plane: Image.Image, terms: _Terms) -> _Prepared:
+def _moments(
+    plane: Image.Image, structure: bool
+) -> tuple[Image.Image, Image.Image, Image.Image, Image.Image | None]:
+    """What each side of a comparison computes of its plane: (the plane padded, the
+    same x _FIXED, its blurred mean, and with ``structure`` the blurred square)."""
     padded = _pad(plane)
     fixed = padded.point(lambda v: v * _FIXED)
     mu = _blur(fixed)
-    variance = edge = None
-    if terms.structure:
-        sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded))
+    sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded)) if structure else None
+    return padded, fixed, mu, sigma
+
+
+def _edge(padded: Image.Image, mu: Image.Image) -> Image.Image:
+    """1 + |plane - mu|: the edge map the ringing and blurring terms compare."""
+    return _math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0)
+
+
+def _prepare(plane: Image.Image, terms: _Terms) -> _Prepared:
+    padded, fixed, mu, sigma = _moments(plane, terms.structure)
+    variance = None
+    if sigma is not None:
         variance = _math(lambda e: e["s"] - e["mu"] * e["mu"], s=sigma, mu=mu).point(
             lambda v: v + _C2
         )
-    if terms.edges:
-        edge = _math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0)
+    edge = _edge(padded, mu) if terms.edges else None
     return _Prepared(
         terms=terms,
         mu=mu,
@@ -469,11 +482,7 @@ def _edge_terms(ref: _Prepared, padded: Image.Image, mu: Image.Image, box: Box) 
     ringing (edges the reference lacks), below 1 blurring (detail lost)."""
     assert ref.edge is not None
     terms = ref.terms
-    ratio = _math(
-        lambda e: e["d"] / e["e1"],
-        d=_math(lambda e: abs(e["p"] - e["mu"]), p=padded, mu=mu).point(lambda v: v + 1.0),
-        e1=ref.edge,
-    )
+    ratio = _math(lambda e: e["d"] / e["e1"], d=_edge(padded, mu), e1=ref.edge)
     total = 0.0
     if any(terms.ring):
         ring = _math(lambda e: e["max"](e["q"], 1.0), q=ratio).point(lambda v: v - 1.0)
@@ -490,10 +499,7 @@ def _compare(ref: _Prepared, plane: Image.Image) -> float:
     terms = ref.terms
     width, height = plane.size
     box = (_PAD, _PAD, _PAD + width, _PAD + height)
-    padded = _pad(plane)
-    fixed = padded.point(lambda v: v * _FIXED)
-    mu = _blur(fixed)
-    sigma = _blur(_math(lambda e: e["f"] * e["p"], f=fixed, p=padded)) if terms.structure else None
+    padded, fixed, mu, sigma = _moments(plane, terms.structure)
     del fixed
     total = _edge_terms(ref, padded, mu, box) if terms.edges else 0.0
     if sigma is not None:
