@@ -6,9 +6,9 @@ REV (default ``main``) is exported with ``git archive`` as bench/revisions.py do
 both trees run their ``resizer`` entry point (``[project.scripts]``) with this
 virtualenv's libraries and their own ``src`` first on ``PYTHONPATH``. Each start is a
 fresh process, rounds interleaved (the order rotates each round); CPU is user + system
-of the whole process from ``wait4``. Bytecode is written and one warm-up round is
-discarded, so both trees run from ``.pyc`` as an installed package does (with
-``PYTHONDONTWRITEBYTECODE`` set, every start also compiles the tree's modules).
+of the whole process from ``wait4``. Both trees are compiled to bytecode first
+(``revisions.compiled``), so both run from ``.pyc`` as an installed package does, and
+one warm-up round is discarded.
 
   help          ``resizer --help``
   resize-help   ``resizer resize --help``
@@ -32,7 +32,7 @@ import tempfile
 from pathlib import Path
 
 from PIL import Image
-from revisions import ROOT, entry_point, export
+from revisions import ROOT, compiled, entry_point, export, timed
 
 #: Ends the process at the engine's first call (``render_set``; older trees ``render``).
 TO_ENGINE = """
@@ -59,20 +59,6 @@ def commands(tree: Path, tmp: Path, photo: Path) -> dict[str, list[str]]:
     }
 
 
-def cpu(command: list[str], tree: Path) -> float:
-    """User + system CPU seconds of one child with ``tree/src`` first on the path."""
-    env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    child = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=tree
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 2):  # 2: resize-fails, as intended
-        raise RuntimeError(f"{command[3:]} in {tree} exited {code}")
-    return usage.ru_utime + usage.ru_stime
-
-
 def measure(trees: dict[str, Path], rounds: int, tmp: Path) -> dict[tuple[str, str], list[float]]:
     photo = tmp / "photo.jpg"
     Image.new("RGB", (64, 48), (10, 20, 30)).save(photo, "JPEG")
@@ -83,8 +69,9 @@ def measure(trees: dict[str, Path], rounds: int, tmp: Path) -> dict[tuple[str, s
         for label, start in jobs[shift:] + jobs[:shift]:
             scratch = tmp / f"{label}-{start}-{round_}"
             scratch.mkdir()
-            seconds = cpu(commands(trees[label], scratch, photo)[start], trees[label])
-            if round_:  # round 0 writes the bytecode: discarded
+            command = commands(trees[label], scratch, photo)[start]
+            _, seconds, _ = timed(command, trees[label], ok=(0, 2))  # 2: resize-fails
+            if round_:  # round 0 warms the caches: discarded
                 results.setdefault((label, start), []).append(seconds)
     return results
 
@@ -114,6 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         trees = {"revision": export(revision, tmp / "revision"), "working": ROOT}
+        trees = {label: compiled(tree) for label, tree in trees.items()}
         results = measure(trees, args.rounds, tmp)
     print(f"revision: {args.revision} = {revision}")
     report(results, revision)
