@@ -90,7 +90,7 @@ def test_mixed_batch(stack: Stack, fail_s3_keys: Callable[[str], None]) -> None:
     # The flaky record is still on the queue, and succeeds once S3 behaves (a new
     # runtime has a new client, without the fault).
     handler.runtime.cache_clear()
-    retried, again = stack.invoke(wait=2, remaining_ms=60_000)
+    retried, again = stack.invoke(remaining_ms=60_000)
     assert [m["MessageId"] for m in again] == [by_key["flaky%2Fphoto.jpg"]]
     assert retried["batchItemFailures"] == []
     assert_renditions(stack, "flaky/photo.jpg", (1365, 1074), "image/jpeg")

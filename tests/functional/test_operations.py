@@ -10,6 +10,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -80,17 +81,24 @@ def _dead_letter(stack: Stack, key: str, error_type: str, *, source_exists: bool
     )
 
 
-def _on_queue(stack: Stack, url: str) -> list[str]:
-    """Message ids now on a queue, left visible (VisibilityTimeout=0)."""
-    ids: list[str] = []
+def _peek(stack: Stack, url: str) -> list[dict[str, Any]]:
+    """The messages now on a queue, looked at and left visible (VisibilityTimeout=0):
+    received and left in flight, they would be missing from a look less than the
+    queue's 1 s visibility timeout later."""
+    seen: dict[str, dict[str, Any]] = {}
     while batch := stack.sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
     ).get("Messages", []):
-        fresh = [m["MessageId"] for m in batch if m["MessageId"] not in ids]
+        fresh = [m for m in batch if m["MessageId"] not in seen]
         if not fresh:
             break
-        ids.extend(fresh)
-    return sorted(ids)
+        seen.update((m["MessageId"], m) for m in fresh)
+    return list(seen.values())
+
+
+def _on_queue(stack: Stack, url: str) -> list[str]:
+    """Message ids now on a queue, left visible."""
+    return sorted(m["MessageId"] for m in _peek(stack, url))
 
 
 def _cli(endpoint: str, name: str, *arguments: str) -> tuple[int, str]:
@@ -200,11 +208,7 @@ def test_redrive_by_type_and_never_an_entry_whose_source_is_gone(
     result = json.loads(out)
     assert [d["message_id"] for d in result["moved"]] == [fixed]
     assert [d["message_id"] for d in result["source_gone"]] == [gone]
-    # Looked at, left visible: received and left in flight, it would be missing from
-    # the main queue below whenever less than its 1 s visibility timeout had passed.
-    queued = stack.sqs.receive_message(
-        QueueUrl=stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0
-    ).get("Messages", [])
+    queued = _peek(stack, stack.queue_url)
     assert [json.loads(m["Body"])["Records"][0]["s3"]["object"]["key"] for m in queued] == [
         "r/fixed.jpg"
     ]

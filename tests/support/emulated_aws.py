@@ -101,21 +101,20 @@ class Stack:
         """SQS messages in the shape Lambda's event source mapping hands them over."""
         return {"Records": [to_lambda_record(m, self.queue_arn, REGION) for m in messages]}
 
-    def invoke(
-        self, *, wait: int = 1, **context: Any
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """Receive what is queued, invoke the handler, acknowledge its successes.
-
-        To receive a record an earlier invocation failed, pass ``wait=2``: it is back
-        only once the queue's 1 s visibility timeout is over, and moto's long poll looks
-        again only after a whole second, so ``wait=1`` misses it when the earlier
-        invocation took under a second (a fast machine)."""
-        messages = self.receive(wait=wait)
+    def invoke(self, **context: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Receive what is queued, invoke the handler, acknowledge its successes, and
+        give its failures back to the queue at once, as the visibility timeout does later:
+        the next invoke receives them however fast the machine (moto's long poll looks
+        again only after a whole second, so waiting for the 1 s timeout could miss them)."""
+        messages = self.receive()
         response = handler.lambda_handler(self.lambda_event(messages), lambda_context(**context))
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         for m in messages:
-            if m["MessageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            receipt = {"QueueUrl": self.queue_url, "ReceiptHandle": m["ReceiptHandle"]}
+            if m["MessageId"] in failed:
+                self.sqs.change_message_visibility(**receipt, VisibilityTimeout=0)
+            else:
+                self.sqs.delete_message(**receipt)
         return response, messages
 
     def put(self, key: str, data: bytes) -> str:
