@@ -55,7 +55,7 @@ def labelled_set() -> list[tuple[str, bytes, tuple[int, int], list[Rect]]]:
                 tag = f"{name}{'-mirrored' if mirror else ''}@{scale}x"
                 cases.append((tag, data, sized.size, scaled))  # type: ignore[arg-type]
     for name in images.FACE_FREE:
-        image = images.face_free(name)
+        image = images.photo(images.PHOTOS / name, 1600)
         data = images.encode(image, "JPEG", quality=85)
         cases.append((name, data, image.size, []))
     return cases

@@ -7,6 +7,7 @@ and BMPs that Pillow will not write, EXIF-oriented pictures); the hostile corpus
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import struct
@@ -496,7 +497,14 @@ def _text_block(size: tuple[int, int]) -> Image.Image:
 
 
 def face_scene(name: str) -> tuple[Image.Image, list[Rect]]:
-    """A composed scene of :data:`SCENES` and its faces (scene pixels, hand labels moved)."""
+    """A composed scene of :data:`SCENES` and its faces (scene pixels, hand labels moved):
+    a copy of the one composed per test session (composing takes about 0.2 s)."""
+    scene, faces = _composed(name)
+    return scene.copy(), list(faces)
+
+
+@functools.cache
+def _composed(name: str) -> tuple[Image.Image, tuple[Rect, ...]]:
     size, background, pieces = SCENES[name]
     with Image.open(PHOTOS / background) as opened:
         opened.draft("RGB", size)
@@ -507,10 +515,8 @@ def face_scene(name: str) -> tuple[Image.Image, list[Rect]]:
         if piece.source == "text":
             part = _text_block((piece.box[2] - piece.box[0], piece.box[3] - piece.box[1]))
         else:
-            folder = (
-                PHOTOS if piece.source.endswith(".jpg") and "_by_" in piece.source else FACE_SOURCES
-            )
-            with Image.open(folder / piece.source) as opened:
+            path = FACE_SOURCES / piece.source
+            with Image.open(path if path.exists() else PHOTOS / piece.source) as opened:
                 part = opened.convert("RGB").crop(piece.box)
         if piece.mirror:
             part = ImageOps.mirror(part)
@@ -533,16 +539,7 @@ def face_scene(name: str) -> tuple[Image.Image, list[Rect]]:
                     round(piece.at[1] + (bottom - piece.box[1]) * sy),
                 )
             )
-    return scene, faces
-
-
-def face_free(name: str, long_side: int = 1600) -> Image.Image:
-    """One of :data:`FACE_FREE` at ``long_side`` px (what a phone upload is, reduced)."""
-    with Image.open(PHOTOS / name) as opened:
-        opened.draft("RGB", (long_side, long_side))
-        image = opened.convert("RGB")
-    image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
-    return image
+    return scene, tuple(faces)
 
 
 def cover_window(scene: Image.Image, rendered: bytes) -> tuple[int, int, int, int]:

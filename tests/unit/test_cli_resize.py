@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from cli_process import ENTRY_POINT, ROOT, run_python
 from PIL import Image
+from spies import counting_renders
 from typer.testing import CliRunner
 
 from resizer_tools.cli.app import app
@@ -194,35 +195,11 @@ def test_resize_renders_at_most_render_concurrency_files_at_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As the function does (issue 21): WORKERS=4 but RENDER_CONCURRENCY=2 renders two at once."""
-    import threading
-
-    import resizer.imaging
-
     monkeypatch.setenv("WORKERS", "4")
     monkeypatch.setenv("RENDER_CONCURRENCY", "2")
-    render_set = resizer.imaging.render_set
-    changed = threading.Condition()
-    active, most = 0, 0
-
-    def spy(*args: object, **kwargs: object) -> object:
-        nonlocal active, most
-        with changed:
-            active += 1
-            most = max(most, active)
-            changed.notify_all()
-            # Both slots busy (however loaded the machine), then time for any further
-            # thread of the pool to arrive (it would, within milliseconds).
-            changed.wait_for(lambda: active >= 2, timeout=5)
-            changed.wait_for(lambda: active > 2, timeout=0.3)
-        try:
-            return render_set(*args, **kwargs)
-        finally:
-            with changed:
-                active -= 1
-
-    monkeypatch.setattr(resizer.imaging, "render_set", spy)
+    running = counting_renders(monkeypatch, together=2)
     photos = [str(_jpeg(tmp_path / f"p{index}.jpg", (64, 48))) for index in range(6)]
     result = CliRunner().invoke(app, ["resize", *photos, "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 0, result.output
     assert len(json.loads(result.stdout)["files"]) == 6
-    assert most == 2
+    assert max(running) == 2

@@ -92,7 +92,7 @@ def test_faces_are_found_in_composed_scenes_and_nothing_else(
 def test_no_face_is_found_in_photos_without_people(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert found_by_render(images.face_free(name), monkeypatch) == []
+    assert found_by_render(images.photo(images.PHOTOS / name, 1600), monkeypatch) == []
 
 
 def test_the_first_stages_run_at_once_exactly_as_one_window_at_a_time() -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 from pipeline_cases import SETTINGS, SOURCE, assert_current, created
+from spies import counting_renders
 
 from resizer import imaging
 from resizer.config import MB_PER_VCPU, Settings, usable_cpus
@@ -19,37 +19,6 @@ from resizer.memory_storage import InMemoryStorage
 from resizer.pipeline import Pipeline, Result
 
 KEYS = [f"batch/{n}.jpg" for n in range(6)]
-
-
-def counting_renders(monkeypatch: pytest.MonkeyPatch, together: int) -> list[int]:
-    """Patch the engine so every render notes how many renders run with it.
-
-    The first ``together`` renders wait for each other (however loaded the machine: a
-    fixed sleep let a slow machine start them one after the other), then every render
-    leaves the other workers time to arrive; one more than the limit would be counted.
-    """
-    running: list[int] = []
-    now = [0]
-    arrived = [0]
-    changed = threading.Condition()
-    render_set = imaging.render_set
-
-    def counted(*args: object, **kwargs: object) -> imaging.RenderSet:
-        with changed:
-            now[0] += 1
-            arrived[0] += 1
-            running.append(now[0])
-            changed.notify_all()
-            changed.wait_for(lambda: arrived[0] >= together, timeout=30)
-        try:
-            time.sleep(0.05)  # long enough for the other workers to arrive
-            return render_set(*args, **kwargs)  # type: ignore[arg-type]
-        finally:
-            with changed:
-                now[0] -= 1
-
-    monkeypatch.setattr(imaging, "render_set", counted)
-    return running
 
 
 def render_batch(slots: int, versions: list[bytes]) -> tuple[InMemoryStorage, list[Result]]:
