@@ -126,14 +126,12 @@ def _command(name: str) -> str:
     where ``make tools`` put it. The bare name when there is no such file."""
     found = shutil.which(name)
     if name == "aws":
-        if found is not None:
-            return name
         mine = Path.cwd() / ".tools" / "bin" / name
+        on_path = found is not None
     else:
         mine = Path(sys.executable).parent / name
-    if not mine.exists():
-        return name
-    if found is not None and os.path.abspath(found) == os.path.abspath(mine):
+        on_path = found is not None and os.path.abspath(found) == os.path.abspath(mine)
+    if on_path or not mine.exists():
         return name
     try:
         return str(Path(os.path.abspath(mine)).relative_to(Path.cwd()))
@@ -150,6 +148,7 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
     step come first, before any upload (:func:`_print_own_bucket_steps`).
     """
     resources, deployment, endpoint = stack.resources, stack.deployment, stack.endpoint_url
+    aws, resizer, python = _command("aws"), _command("resizer"), _command("python")
     console.print("ready", style="bold green")
     rows = [
         ("endpoint", endpoint),
@@ -172,17 +171,16 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
         rows.append(
             (
                 "function",
-                f"not polled here: {_command('resizer')} local worker --endpoint {endpoint}",
+                f"not polled here: {resizer} local worker --endpoint {endpoint}",
             )
         )
     rows.extend(("not emulated", item) for item in deployment.not_emulated)
     for name, value in rows:
         console.print(f"[dim]{name + ':':<20}[/]{value}", highlight=False, soft_wrap=True)
     src, dst = resources.source_bucket, resources.destination_bucket
-    aws, resizer, python = _command("aws"), _command("resizer"), _command("python")
     own_bucket = bool((parameters or {}).get("ExistingSourceBucket"))
     if own_bucket:
-        _print_own_bucket_steps(stack)
+        _print_own_bucket_steps(stack, aws)
     console.print(
         f"\n[bold]{'Then try it' if own_bucket else 'Try it'}[/] "
         "(any credentials work locally):\n"
@@ -200,10 +198,11 @@ def _print_ready(stack: Any, parameters: Mapping[str, str] | None = None) -> Non
     )
 
 
-def _print_own_bucket_steps(stack: Any) -> None:
+def _print_own_bucket_steps(stack: Any, aws: str) -> None:
     """ExistingSourceBucket: the bucket must exist and send its events to EventBridge
     before an upload reaches the queue (docs/infrastructure.md, "Bring your own source
-    bucket"); said first, with the commands for the emulator."""
+    bucket"); said first, with the commands for the emulator (``aws``: how to run the
+    AWS CLI, :func:`_command`)."""
     from resizer_tools.ops.operations import source_bucket_exists  # noqa: PLC0415
 
     endpoint, bucket = stack.endpoint_url, stack.resources.source_bucket
@@ -215,12 +214,12 @@ def _print_own_bucket_steps(stack: Any) -> None:
         f"  1. the bucket s3://{bucket} {state}",
     ]
     if not exists:
-        lines.append(f"     {_command('aws')} --endpoint-url {endpoint} s3 mb s3://{bucket}")
+        lines.append(f"     {aws} --endpoint-url {endpoint} s3 mb s3://{bucket}")
     lines += [
         "  2. the one-time step: turn on its EventBridge delivery (here the bucket has no "
         "other notification; on AWS merge it into the existing configuration, "
         'docs/infrastructure.md "Bring your own source bucket")',
-        f"     {_command('aws')} --endpoint-url {endpoint} "
+        f"     {aws} --endpoint-url {endpoint} "
         "s3api put-bucket-notification-configuration "
         f"--bucket {bucket} --notification-configuration '{{\"EventBridgeConfiguration\": {{}}}}'",
     ]
