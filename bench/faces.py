@@ -137,10 +137,12 @@ def main() -> None:
                     np.asarray(copy), args.step, args.neighbours
                 )
             ]
+            cv_hits = matched(cv, labels)
             cv_found += len(cv)
-            cv_matched += matched(cv, labels)
-            line += f" | opencv found {len(cv)} matched {matched(cv, labels)}"
-        print(f"{line}  {seconds[-1] * 1000:.0f} ms" if seconds else line)
+            cv_matched += cv_hits
+            line += f" | opencv found {len(cv)} matched {cv_hits}"
+        # No copy: this image ran no detection (seconds[-1] is another image's).
+        print(f"{line}  {seconds[-1] * 1000:.0f} ms" if copies else line)
     precision = total_matched / total_found if total_found else 1.0
     recall = total_matched / total_labelled
     print(

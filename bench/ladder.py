@@ -53,6 +53,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from revisions import WEB_LADDER
+
 from resizer.config import Encoders, Rendition, Settings
 from resizer.imaging import _decode, render_set
 
@@ -63,9 +65,6 @@ except ImportError:  # optional: `pip install 'resizer[bench]'`
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = ROOT / "examples" / "photos"
-WEB_LADDER = (
-    "thumb=200x200:cover,card=640x360:cover:format=avif+webp+jpeg,hero=1600x:format=webp+jpeg"
-)
 UNBOUNDED = 10_000_000  # libvips' thumbnail: a side that does not constrain
 EXT = {"jpeg": ".jpg", "webp": ".webp", "avif": ".avif", "png": ".png"}
 
