@@ -26,6 +26,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from resizer.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "support"))  # the image factory (graphics)
@@ -58,7 +62,7 @@ LEVERS: tuple[tuple[str, dict[str, object]], ...] = (
 LEVER_QUALITIES = (50, 58, 64, 70, 74, 78, 82, 88)
 
 
-def _settings(renditions: str, target: int | None = None) -> object:
+def _settings(renditions: str, target: int | None = None) -> Settings:
     from resizer.config import Settings
 
     env = {"RENDITIONS": renditions}
@@ -69,12 +73,10 @@ def _settings(renditions: str, target: int | None = None) -> object:
 
 def child(contestant: str, path: str, target: int) -> float:
     """CPU seconds of one render in this fresh process."""
-    from resizer.config import Settings
     from resizer.imaging import render
 
     data = _source_bytes(path)
     settings = _settings(FIXED if contestant == "fixed" else AUTO, target)
-    assert isinstance(settings, Settings)
     start = time.process_time()
     render(data, settings)
     return time.process_time() - start
@@ -103,7 +105,6 @@ def _score(reference: object, data: bytes) -> float:
 def today(sources: list[str]) -> dict[str, tuple[int, float]]:
     """Per source: today's rendition's (bytes, score): JPEG q85 for a photo, PNG (the
     original family) for a graphic."""
-    from resizer.config import Settings
     from resizer.imaging import render
     from resizer.imaging._render import resample
 
@@ -112,7 +113,6 @@ def today(sources: list[str]) -> dict[str, tuple[int, float]]:
         # Photos: today's JPEG; graphics: today's default (the original family: PNG).
         graphic = path.startswith("graphic:")
         settings = _settings(BOX if graphic else BOX + ":format=jpeg")
-        assert isinstance(settings, Settings)
         data = _source_bytes(path)
         (image,) = render(data, settings)
         result[path] = (len(image.data), _score(resample(data, settings)[0], image.data))
@@ -121,11 +121,9 @@ def today(sources: list[str]) -> dict[str, tuple[int, float]]:
 
 def auto(sources: list[str], target: int) -> dict[str, list[tuple[str, int, int | None, float]]]:
     """Per source: the outputs of format=auto:quality=auto (format, bytes, quality, score)."""
-    from resizer.config import Settings
     from resizer.imaging import render
 
     settings = _settings(AUTO, target)
-    assert isinstance(settings, Settings)
     result = {}
     for path in sources:
         made = render(_source_bytes(path), settings)
@@ -150,12 +148,10 @@ def cpu(sources: list[str], rounds: int, target: int) -> dict[tuple[str, str], f
 
 def fit(photos: list[Path]) -> None:
     """The median score per quality of each lossy format on the photos' 800 px renditions."""
-    from resizer.config import Settings
     from resizer.imaging import _auto, _output
     from resizer.imaging._render import resample
 
     settings = _settings(BOX)
-    assert isinstance(settings, Settings)
     encoding = _output.Encoding.of(settings)
     renditions = [resample(p.read_bytes(), settings)[0] for p in photos]
     print("MODEL = {")
@@ -177,12 +173,10 @@ def graphics_test(photos: list[Path]) -> None:
     """Colours and flat share of photos' and graphics' renditions (the graphics test)."""
     import images
 
-    from resizer.config import Settings
     from resizer.imaging import _auto
     from resizer.imaging._render import resample
 
     settings = _settings("a=1600x1600,m=800x800,t=150x150:cover")
-    assert isinstance(settings, Settings)
 
     def row(name: str, data: bytes) -> None:
         made = resample(data, settings)
@@ -216,12 +210,11 @@ def levers(photos: list[Path], target: float) -> None:
     (no search: every LEVER_QUALITIES encode, interpolated), and the encoders' CPU."""
     import io
 
-    from resizer.config import AVIF_SPEED, Settings
+    from resizer.config import AVIF_SPEED
     from resizer.imaging import _auto
     from resizer.imaging._render import resample
 
     settings = _settings(BOX)
-    assert isinstance(settings, Settings)
     renditions = [(p.name, resample(p.read_bytes(), settings)[0].convert("RGB")) for p in photos]
     scores = [_auto.ssimulacra2(image) for _, image in renditions]
     print(f"bytes at score {target} (AVIF 4:4:4), encoder CPU over {LEVER_QUALITIES}")
